@@ -1,0 +1,1 @@
+//! Blocking std adapter for ws-proto (in progress).

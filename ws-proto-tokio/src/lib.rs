@@ -1,0 +1,1 @@
+//! Tokio adapter for ws-proto (in progress).

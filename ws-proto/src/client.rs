@@ -1,0 +1,532 @@
+//! `ClientState`: the sans-IO WebSocket client connection.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
+
+use crate::close::{truncate_reason, CloseCode, MAX_REASON_LEN};
+use crate::config::Config;
+use crate::error::{Error, ProtocolError, SendError, Timeout};
+use crate::event::{Closed, Event};
+use crate::frame::OpCode;
+use crate::handshake::{Parsed, PendingRejection, Response, ResponseReader};
+use crate::message::MessageType;
+use crate::recv::{Received, Receiver};
+use crate::request::Request;
+use crate::rng::Rng;
+use crate::send::Sender;
+use crate::timer::{Timer, Timers};
+
+/// A receive buffer above this capacity is released once empty, so an idle connection holds
+/// little memory.
+const KEEP_RX_CAPACITY: usize = 64 << 10;
+
+/// The connection's state as the browser API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadyState {
+    /// The opening handshake is in progress; sends are queued.
+    Connecting,
+    /// The handshake completed; messages flow both ways.
+    Open,
+    /// A Close frame has been sent or received.
+    Closing,
+    /// The connection is over; [`Event::Closed`] has been emitted.
+    Closed,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Connecting,
+    Rejecting(PendingRejection),
+    Open,
+    Closing,
+    Closed,
+}
+
+/// A WebSocket client connection as a pure state machine: bytes and time in, events, bytes and a
+/// deadline out. It performs no I/O, reads no clock and draws no entropy of its own.
+///
+/// Methods fall into four groups:
+///
+/// - **inputs** tell it what happened: [`handle_input`](Self::handle_input) (bytes read from the
+///   transport), [`handle_eof`](Self::handle_eof) (the transport's read side ended) and
+///   [`handle_timeout`](Self::handle_timeout) (the deadline from `poll_timeout` passed; calling it
+///   early or twice is harmless).
+/// - **commands** ask it to do something: [`send_text`](Self::send_text),
+///   [`send_binary`](Self::send_binary), [`send`](Self::send), [`send_ping`](Self::send_ping) and
+///   [`close`](Self::close). A refused command returns `Err` and changes nothing.
+/// - **polls** give what it produced, and must be drained after every input or command:
+///   [`poll_transmit`](Self::poll_transmit) (bytes to write, in order),
+///   [`poll_event`](Self::poll_event) until `None`, then [`poll_timeout`](Self::poll_timeout)
+///   (when to call `handle_timeout` next).
+/// - **getters**: [`ready_state`](Self::ready_state), [`buffered_amount`](Self::buffered_amount),
+///   [`is_writable`](Self::is_writable), [`subprotocol`](Self::subprotocol).
+///
+/// Time is an argument: every method that can move a deadline takes `now`.
+///
+/// A violation by the server never panics and never returns an error from an input: the client
+/// queues the right Close frame (1002, 1007, 1009) and emits [`Event::Closed`] with the typed
+/// cause. `Closed` is emitted exactly once and nothing follows it; after it, `poll_transmit` may
+/// still return a final Close frame to write before closing the transport.
+pub struct ClientState {
+    config: Config,
+    request: Request,
+    phase: Phase,
+    rx: BytesMut,
+    reader: ResponseReader,
+    receiver: Receiver,
+    sender: Sender,
+    events: VecDeque<Event>,
+    timers: Timers,
+    subprotocol: Option<String>,
+    /// A Close frame went out (ours or our echo).
+    close_sent: bool,
+    /// The server's Close: its code (1005 when it had none) and reason.
+    close_received: Option<(CloseCode, String)>,
+    /// A close requested before the handshake completed, sent right after it.
+    pending_close: Option<(CloseCode, String)>,
+}
+
+impl std::fmt::Debug for ClientState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientState")
+            .field("state", &self.ready_state())
+            .field("buffered_amount", &self.buffered_amount())
+            .field("pending_events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientState {
+    /// Starts a connection: the handshake request is ready in [`poll_transmit`](Self::poll_transmit)
+    /// and the handshake timeout runs from `now`.
+    ///
+    /// `seed` keys the generator of the handshake key and the masking keys; it must come from a
+    /// cryptographically secure source (the adapters use the OS) and never be reused.
+    pub fn new(request: Request, config: Config, seed: [u8; 32], now: Instant) -> ClientState {
+        let mut sender = Sender::new(Rng::new(seed));
+        // §4.1 point 7: "a randomly selected 16-byte value that has been base64-encoded".
+        let mut nonce = [0u8; 16];
+        sender.rng().fill(&mut nonce);
+        let key = base64::engine::general_purpose::STANDARD.encode(nonce);
+        request.write(&key, sender.raw());
+        let mut timers = Timers::default();
+        if let Some(timeout) = config.handshake_timeout {
+            timers.set(Timer::Handshake, now + timeout);
+        }
+        ClientState {
+            receiver: Receiver::new(config.max_frame_size, config.max_message_size),
+            config,
+            request,
+            phase: Phase::Connecting,
+            rx: BytesMut::new(),
+            reader: ResponseReader::new(&key),
+            sender,
+            events: VecDeque::new(),
+            timers,
+            subprotocol: None,
+            close_sent: false,
+            close_received: None,
+            pending_close: None,
+        }
+    }
+
+    // ---- inputs ----
+
+    /// Feeds bytes read from the transport. Any split is fine: a response or frame may arrive one
+    /// byte at a time, and bytes after the 101 response are processed in the same call.
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
+        if matches!(self.phase, Phase::Closed) || data.is_empty() {
+            return;
+        }
+        // Anything from the server proves it alive.
+        self.timers.stop(Timer::Pong);
+        self.rx.extend_from_slice(data);
+        self.process(now);
+        if self.rx.is_empty() && self.rx.capacity() > KEEP_RX_CAPACITY {
+            self.rx = BytesMut::new();
+        }
+    }
+
+    /// The transport's read side ended.
+    ///
+    /// After the closing handshake this completes a clean close; otherwise the connection ended
+    /// abnormally (1006).
+    pub fn handle_eof(&mut self) {
+        match &self.phase {
+            Phase::Closed => {}
+            Phase::Connecting => {
+                let err = crate::handshake::HandshakeError::UnexpectedEof;
+                self.finish(
+                    CloseCode::ABNORMAL,
+                    err.to_string(),
+                    false,
+                    Some(Error::Handshake(err)),
+                );
+            }
+            Phase::Rejecting(_) => self.reject(),
+            Phase::Open | Phase::Closing => match self.close_received.take() {
+                Some((code, reason)) => self.finish(code, reason, true, None),
+                None => self.finish(
+                    CloseCode::ABNORMAL,
+                    Error::UnexpectedEof.to_string(),
+                    false,
+                    Some(Error::UnexpectedEof),
+                ),
+            },
+        }
+    }
+
+    /// Runs the timers due at `now`. Harmless when none is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(timer) = self.timers.pop_expired(now) {
+            match timer {
+                Timer::Handshake => match self.phase {
+                    Phase::Connecting => self.time_out(Timeout::Handshake),
+                    // A rejection's body that is slow to arrive is reported as far as it came.
+                    Phase::Rejecting(_) => self.reject(),
+                    _ => {}
+                },
+                Timer::Ping => {
+                    if matches!(self.phase, Phase::Open) {
+                        self.sender.frame(OpCode::Ping, &[]);
+                        if !self.timers.is_set(Timer::Pong) {
+                            self.timers.set(Timer::Pong, now + self.config.pong_timeout);
+                        }
+                        if let Some(interval) = self.config.ping_interval {
+                            self.timers.set(Timer::Ping, now + interval);
+                        }
+                    }
+                }
+                Timer::Pong => self.time_out(Timeout::Pong),
+                Timer::Close => match self.close_received.take() {
+                    // Both Close frames were exchanged; only the server's end of stream is late.
+                    Some((code, reason)) => self.finish(code, reason, true, None),
+                    None => self.time_out(Timeout::Close),
+                },
+            }
+        }
+    }
+
+    // ---- commands ----
+
+    /// Sends a text message. Before the handshake completes it is queued.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_frame(OpCode::Text, text.as_bytes())
+    }
+
+    /// Sends a binary message. Before the handshake completes it is queued.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_frame(OpCode::Binary, data)
+    }
+
+    /// Sends a message of the configured default type ([`Config::default_message_type`]).
+    /// With text as the default, `data` must be UTF-8.
+    pub fn send(&mut self, data: &[u8]) -> Result<(), SendError> {
+        match self.config.default_message_type {
+            MessageType::Text => {
+                std::str::from_utf8(data).map_err(|_| SendError::InvalidUtf8)?;
+                self.send_frame(OpCode::Text, data)
+            }
+            MessageType::Binary => self.send_frame(OpCode::Binary, data),
+        }
+    }
+
+    /// Sends a ping with up to 125 bytes of payload.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        if payload.len() > 125 {
+            return Err(SendError::ControlTooLong(payload.len()));
+        }
+        self.send_frame(OpCode::Ping, payload)
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes).
+    ///
+    /// The client then waits for the server's Close and for the end of the stream, bounded by
+    /// [`Config::close_timeout`]. Before the handshake completes, the close is sent right after
+    /// the queued messages. Closing is never refused for a full buffer.
+    pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) -> Result<(), SendError> {
+        if !code.is_sendable() {
+            return Err(SendError::InvalidCloseCode(code));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(SendError::CloseReasonTooLong(reason.len()));
+        }
+        match self.phase {
+            Phase::Closed => Err(SendError::Closed),
+            _ if self.close_sent || self.pending_close.is_some() => Err(SendError::Closing),
+            Phase::Connecting | Phase::Rejecting(_) => {
+                self.pending_close = Some((code, reason.to_owned()));
+                Ok(())
+            }
+            Phase::Open | Phase::Closing => {
+                self.send_close(code, reason, now);
+                Ok(())
+            }
+        }
+    }
+
+    // ---- polls ----
+
+    /// Everything ready to write, as one contiguous chunk (many small sends become one write).
+    /// Write all of it, in order, before the next chunk.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        let (chunk, drained) = self.sender.take(self.config.send_high_water_mark);
+        if drained && !matches!(self.phase, Phase::Closed) {
+            self.events.push_back(Event::Drained);
+        }
+        chunk
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called, if ever.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    // ---- getters ----
+
+    /// The connection's state.
+    pub fn ready_state(&self) -> ReadyState {
+        match self.phase {
+            Phase::Connecting | Phase::Rejecting(_) => ReadyState::Connecting,
+            Phase::Open => ReadyState::Open,
+            Phase::Closing => ReadyState::Closing,
+            Phase::Closed => ReadyState::Closed,
+        }
+    }
+
+    /// Whether the handshake completed and no Close frame has been sent or received.
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open)
+    }
+
+    /// Whether [`Event::Closed`] has been emitted.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// Bytes accepted by sends but not yet returned by `poll_transmit`, queued messages
+    /// included (the browser's `bufferedAmount`). After the connection closes, what never went
+    /// out is still counted here, so nothing is dropped silently.
+    pub fn buffered_amount(&self) -> usize {
+        self.sender.buffered()
+    }
+
+    /// Whether a send would be accepted now: the buffered amount is below the high-water mark.
+    pub fn is_writable(&self) -> bool {
+        !matches!(self.phase, Phase::Closed)
+            && !self.close_sent
+            && self.pending_close.is_none()
+            && self.buffered_amount() < self.config.send_high_water_mark
+    }
+
+    /// The subprotocol the server chose, once open.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The handshake request.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ---- internals ----
+
+    fn process(&mut self, now: Instant) {
+        loop {
+            match &mut self.phase {
+                Phase::Connecting => {
+                    match self.reader.read(&mut self.rx, &self.request, &self.config) {
+                        Ok(Parsed::Partial) => return,
+                        Ok(Parsed::Accepted(response)) => self.open(response, now),
+                        Ok(Parsed::Rejected(pending)) => self.phase = Phase::Rejecting(pending),
+                        Err(e) => {
+                            return self.finish(
+                                CloseCode::ABNORMAL,
+                                e.to_string(),
+                                false,
+                                Some(Error::Handshake(e)),
+                            )
+                        }
+                    }
+                }
+                Phase::Rejecting(pending) => {
+                    if pending.read(&mut self.rx) {
+                        self.reject();
+                    }
+                    return;
+                }
+                Phase::Open | Phase::Closing => return self.read_frames(now),
+                Phase::Closed => return,
+            }
+        }
+    }
+
+    fn open(&mut self, response: Response, now: Instant) {
+        self.phase = Phase::Open;
+        self.timers.stop(Timer::Handshake);
+        if let Some(interval) = self.config.ping_interval {
+            self.timers.set(Timer::Ping, now + interval);
+        }
+        self.subprotocol = response.subprotocol().map(str::to_owned);
+        // Messages sent before the handshake go first, before anything sent from now on.
+        self.sender.release_queue();
+        self.events.push_back(Event::Open(response));
+        if let Some((code, reason)) = self.pending_close.take() {
+            self.send_close(code, &reason, now);
+        }
+    }
+
+    fn read_frames(&mut self, now: Instant) {
+        while self.close_received.is_none() && !self.is_closed() {
+            match self.receiver.poll(&mut self.rx) {
+                Ok(Some(received)) => self.on_frame(received, now),
+                Ok(None) => return,
+                Err(e) => return self.fail(e),
+            }
+        }
+        // §1.4: after the server's Close, "the other peer ... [does not] send any more data";
+        // whatever follows is discarded.
+        self.rx.clear();
+    }
+
+    fn on_frame(&mut self, received: Received, now: Instant) {
+        match received {
+            Received::Message(message) => self.events.push_back(Event::Message(message)),
+            Received::Ping(payload) => {
+                // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+                // response, unless it already received a Close frame." Nothing may follow our
+                // own Close either.
+                if !self.close_sent {
+                    self.sender.frame(OpCode::Pong, &payload);
+                }
+                self.events.push_back(Event::Ping(payload));
+            }
+            Received::Pong(payload) => self.events.push_back(Event::Pong(payload)),
+            Received::Close(body) => {
+                if !self.close_sent {
+                    // §5.5.1: "If an endpoint receives a Close frame and did not previously send
+                    // a Close frame, the endpoint MUST send a Close frame in response. (When
+                    // sending a Close frame in response, the endpoint typically echos the status
+                    // code it received.)"
+                    let echo = body.as_ref().map(|(code, _)| code.as_u16().to_be_bytes());
+                    self.sender
+                        .frame(OpCode::Close, echo.as_ref().map_or(&[][..], |c| &c[..]));
+                    self.close_sent = true;
+                    self.timers.stop(Timer::Ping);
+                    self.timers
+                        .set(Timer::Close, now + self.config.close_timeout);
+                }
+                // Either way the server's end of stream should follow: §7.1.1, "the client SHOULD
+                // wait for the server to close the connection".
+                self.timers.stop(Timer::Pong);
+                self.close_received =
+                    Some(body.unwrap_or_else(|| (CloseCode::NO_STATUS, String::new())));
+                self.phase = Phase::Closing;
+                self.receiver.clear();
+            }
+        }
+    }
+
+    fn send_frame(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        match self.phase {
+            Phase::Closed => return Err(SendError::Closed),
+            _ if self.close_sent || self.pending_close.is_some() => return Err(SendError::Closing),
+            _ => {}
+        }
+        let limit = self.config.send_high_water_mark;
+        if self.sender.check_full(limit) {
+            return Err(SendError::BufferFull {
+                buffered: self.buffered_amount(),
+                limit,
+            });
+        }
+        self.sender.frame(opcode, payload);
+        self.sender.check_full(limit);
+        Ok(())
+    }
+
+    fn send_close(&mut self, code: CloseCode, reason: &str, now: Instant) {
+        let mut body = Vec::with_capacity(2 + reason.len());
+        body.extend_from_slice(&code.as_u16().to_be_bytes());
+        body.extend_from_slice(reason.as_bytes());
+        self.sender.frame(OpCode::Close, &body);
+        self.close_sent = true;
+        self.phase = Phase::Closing;
+        self.timers.stop(Timer::Ping);
+        self.timers.stop(Timer::Pong);
+        self.timers
+            .set(Timer::Close, now + self.config.close_timeout);
+    }
+
+    /// §7.1.7 _Fail the WebSocket Connection_: send a Close with the violation's code (unless one
+    /// was sent already) and end the connection without waiting.
+    fn fail(&mut self, error: ProtocolError) {
+        let code = error.close_code();
+        let reason = error.to_string();
+        if !self.close_sent {
+            let mut body = code.as_u16().to_be_bytes().to_vec();
+            body.extend_from_slice(truncate_reason(&reason).as_bytes());
+            self.sender.frame(OpCode::Close, &body);
+            self.close_sent = true;
+        }
+        self.finish(code, reason, false, Some(Error::Protocol(error)));
+    }
+
+    fn time_out(&mut self, which: Timeout) {
+        self.finish(
+            CloseCode::ABNORMAL,
+            which.to_string(),
+            false,
+            Some(Error::Timeout(which)),
+        );
+    }
+
+    fn reject(&mut self) {
+        if let Phase::Rejecting(pending) = std::mem::replace(&mut self.phase, Phase::Closing) {
+            let rejection = pending.finish();
+            let reason = rejection.to_string();
+            self.finish(
+                CloseCode::ABNORMAL,
+                reason,
+                false,
+                Some(Error::Rejected(Box::new(rejection))),
+            );
+        }
+    }
+
+    /// Emits the one `Closed` event and releases receive-side memory.
+    fn finish(&mut self, code: CloseCode, reason: String, clean: bool, error: Option<Error>) {
+        self.phase = Phase::Closed;
+        self.timers.stop_all();
+        self.rx = BytesMut::new();
+        self.receiver.clear();
+        self.close_received = None;
+        self.events.push_back(Event::Closed(Closed {
+            code,
+            reason,
+            clean,
+            error,
+        }));
+    }
+
+    /// Bytes buffered on the receive side: unparsed input plus a fragmented message in progress.
+    pub fn received_buffered(&self) -> usize {
+        self.rx.len() + self.receiver.buffered()
+    }
+}

@@ -1,0 +1,103 @@
+//! Limits, timers and defaults of a connection.
+
+use std::time::Duration;
+
+use crate::message::MessageType;
+
+/// Limits, timers and defaults. Every limit has a default and a setter.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut config = ws_proto::Config::default();
+/// config
+///     .ping_interval(Some(Duration::from_secs(55)))
+///     .pong_timeout(Duration::from_secs(10))
+///     .max_message_size(1 << 20);
+/// assert_eq!(config.get_max_message_size(), 1 << 20);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) max_frame_size: usize,
+    pub(crate) max_message_size: usize,
+    pub(crate) max_response_size: usize,
+    pub(crate) max_response_headers: usize,
+    pub(crate) max_rejection_body: usize,
+    pub(crate) send_high_water_mark: usize,
+    pub(crate) handshake_timeout: Option<Duration>,
+    pub(crate) ping_interval: Option<Duration>,
+    pub(crate) pong_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+    pub(crate) default_message_type: MessageType,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_response_size: 16 << 10,
+            max_response_headers: 64,
+            max_rejection_body: 4 << 10,
+            send_high_water_mark: 1 << 20,
+            handshake_timeout: Some(Duration::from_secs(10)),
+            ping_interval: None,
+            pong_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+            default_message_type: MessageType::Text,
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident, $getter:ident: $ty:ty;)*) => {
+        impl Config {
+            $(
+                $(#[$doc])*
+                pub fn $name(&mut self, value: $ty) -> &mut Self {
+                    self.$name = value;
+                    self
+                }
+
+                #[doc = concat!("The current value of [`Config::", stringify!($name), "`].")]
+                pub fn $getter(&self) -> $ty {
+                    self.$name
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// Largest payload of a single received frame, checked from the header before any
+    /// allocation (default 16 MiB). A larger frame fails the connection with 1009.
+    max_frame_size, get_max_frame_size: usize;
+    /// Largest received message, all fragments together (default 64 MiB). A larger message fails
+    /// the connection with 1009 as soon as its size is known.
+    max_message_size, get_max_message_size: usize;
+    /// Largest handshake response head (status line and headers, default 16 KiB).
+    max_response_size, get_max_response_size: usize;
+    /// Most headers in the handshake response (default 64).
+    max_response_headers, get_max_response_headers: usize;
+    /// How much of a rejection's body is kept for the [`Rejection`](crate::Rejection) (default 4 KiB).
+    max_rejection_body, get_max_rejection_body: usize;
+    /// The send buffer's high-water mark (default 1 MiB, like Workerman's `maxSendBufferSize`).
+    /// A send is refused with [`SendError::BufferFull`](crate::SendError::BufferFull) while
+    /// [`ClientState::buffered_amount`](crate::ClientState::buffered_amount) is at or above it;
+    /// this also bounds the queue of sends made before the handshake completes.
+    send_high_water_mark, get_send_high_water_mark: usize;
+    /// Time allowed for the opening handshake from construction to the 101 (default 10 s;
+    /// `None` waits forever).
+    handshake_timeout, get_handshake_timeout: Option<Duration>;
+    /// Send a keepalive ping at this interval while open (default `None`: off, like Workerman's
+    /// `websocketPingInterval`).
+    ping_interval, get_ping_interval: Option<Duration>;
+    /// After a keepalive ping, the server must send something (its pong or any other data)
+    /// within this time or the connection is closed as dead (default 10 s).
+    pong_timeout, get_pong_timeout: Duration;
+    /// Time allowed for the closing handshake: for the server's Close after ours, and for the end
+    /// of the stream after the Close frames are exchanged (default 5 s).
+    close_timeout, get_close_timeout: Duration;
+    /// The message type of a plain [`ClientState::send`](crate::ClientState::send) (default text,
+    /// like Workerman's `websocketType`).
+    default_message_type, get_default_message_type: MessageType;
+}

@@ -1,0 +1,45 @@
+//! What the state machine reports.
+
+use bytes::Bytes;
+
+use crate::close::CloseCode;
+use crate::error::Error;
+use crate::handshake::Response;
+use crate::message::Message;
+
+/// An event, drained with [`ClientState::poll_event`](crate::ClientState::poll_event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server accepted the handshake (Workerman's `onWebSocketConnect`). Messages sent before
+    /// this were queued and are now on their way, ahead of anything sent later.
+    Open(Response),
+    /// A complete data message.
+    Message(Message),
+    /// The server sent a ping; the pong has already been queued.
+    Ping(Bytes),
+    /// The server sent a pong.
+    Pong(Bytes),
+    /// The send buffer fell below its high-water mark after having reached it: sends are
+    /// accepted again (Workerman's `onBufferDrain`).
+    Drained,
+    /// The connection is over. Emitted exactly once; no event follows it. Bytes still returned by
+    /// [`poll_transmit`](crate::ClientState::poll_transmit) (a final Close frame) should be
+    /// written before the transport is closed.
+    Closed(Closed),
+}
+
+/// How the connection ended, in the shape of the browser's `CloseEvent` plus a typed cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Closed {
+    /// The close code: the server's (1005 if its Close had none), the one the client sent when it
+    /// failed the connection, or 1006 when no Close frame was exchanged.
+    pub code: CloseCode,
+    /// The close reason, or a description of the failure.
+    pub reason: String,
+    /// Whether both Close frames were exchanged.
+    pub clean: bool,
+    /// Why the connection failed, if it did.
+    pub error: Option<Error>,
+}

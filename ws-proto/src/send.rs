@@ -1,0 +1,109 @@
+//! The send path: masked frame encoding into one contiguous output buffer, the queue of sends
+//! made before the handshake completes, and the high-water mark.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::apply_mask;
+use crate::rng::Rng;
+
+/// Output buffers above this capacity are released once drained, so an idle connection holds
+/// little memory.
+const KEEP_CAPACITY: usize = 64 << 10;
+
+/// Encodes outgoing frames.
+#[derive(Debug)]
+pub(crate) struct Sender {
+    /// Bytes ready for the transport, in order.
+    out: BytesMut,
+    /// Frames sent before the handshake completed; moved to `out` when it does.
+    queued: BytesMut,
+    /// Whether frames go to `queued` (until the handshake completes).
+    holding: bool,
+    rng: Rng,
+    /// Set when the buffer reached the high-water mark; cleared with a `Drained` event.
+    full: bool,
+}
+
+impl Sender {
+    pub(crate) fn new(rng: Rng) -> Self {
+        Sender {
+            out: BytesMut::new(),
+            queued: BytesMut::new(),
+            holding: true,
+            rng,
+            full: false,
+        }
+    }
+
+    pub(crate) fn rng(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+
+    /// The buffer the handshake request is written to.
+    pub(crate) fn raw(&mut self) -> &mut BytesMut {
+        &mut self.out
+    }
+
+    /// Bytes accepted but not yet handed to the transport.
+    pub(crate) fn buffered(&self) -> usize {
+        self.out.len() + self.queued.len()
+    }
+
+    /// Whether the buffer is at or above `limit`; remembers it so a drain can be signalled.
+    pub(crate) fn check_full(&mut self, limit: usize) -> bool {
+        let full = self.buffered() >= limit;
+        self.full |= full;
+        full
+    }
+
+    /// Releases the frames queued before the handshake, ahead of anything sent after.
+    pub(crate) fn release_queue(&mut self) {
+        self.holding = false;
+        if !self.queued.is_empty() {
+            let queued = std::mem::take(&mut self.queued);
+            self.out.extend_from_slice(&queued);
+        }
+    }
+
+    /// Encodes one masked, final frame with a fresh masking key.
+    pub(crate) fn frame(&mut self, opcode: OpCode, payload: &[u8]) {
+        // §5.3: "The masking key is a 32-bit value chosen at random by the client ... a fresh
+        // masking key for each frame".
+        let key = self.rng.next_u32().to_ne_bytes();
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask: Some(key),
+            payload_len: payload.len() as u64,
+        };
+        let dst = if self.holding {
+            &mut self.queued
+        } else {
+            &mut self.out
+        };
+        dst.reserve(header.len() + payload.len());
+        header.encode(dst);
+        let start = dst.len();
+        dst.extend_from_slice(payload);
+        apply_mask(&mut dst[start..], key);
+    }
+
+    /// Hands out everything ready, as one contiguous chunk. Returns whether the buffer drained
+    /// below `limit` after having been full.
+    pub(crate) fn take(&mut self, limit: usize) -> (Option<Bytes>, bool) {
+        if self.out.is_empty() {
+            return (None, false);
+        }
+        let chunk = self.out.split().freeze();
+        if self.out.capacity() > KEEP_CAPACITY {
+            self.out = BytesMut::new();
+        }
+        let drained = self.full && self.buffered() < limit;
+        if drained {
+            self.full = false;
+        }
+        (Some(chunk), drained)
+    }
+}
