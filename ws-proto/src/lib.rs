@@ -70,6 +70,7 @@ mod handshake;
 mod headers;
 mod mask;
 mod message;
+mod reconnect;
 mod recv;
 mod request;
 mod rng;
@@ -88,6 +89,7 @@ pub use handshake::{accept_key, HandshakeError, Rejection, Response};
 pub use headers::Headers;
 pub use mask::apply_mask;
 pub use message::{Message, MessageType};
+pub use reconnect::ReconnectPolicy;
 pub use request::{Request, RequestError};
 pub use text::Utf8Bytes;
 
