@@ -1,0 +1,155 @@
+//! Invariants shared by the fuzz targets. Each target drives a `ClientState` through a
+//! `Checked` wrapper, which asserts after every step what must always hold.
+
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ws_proto::{ClientState, Config, Event, Request};
+pub use ws_proto_tests::{accept_response, parse_client_frames, request_key};
+
+/// Small limits, so the memory invariant is tight.
+pub fn config() -> Config {
+    let mut config = Config::default();
+    config
+        .max_frame_size(64 << 10)
+        .max_message_size(128 << 10)
+        .max_response_size(4 << 10)
+        .max_rejection_body(1 << 10)
+        .send_high_water_mark(256 << 10)
+        .ping_interval(Some(Duration::from_secs(5)));
+    config
+}
+
+/// A client whose every step is checked.
+pub struct Checked {
+    pub client: ClientState,
+    pub now: Instant,
+    pub events: Vec<Event>,
+    /// Every byte handed out by `poll_transmit`.
+    pub wire: Vec<u8>,
+    /// The length of the handshake request at the start of `wire`.
+    pub request_len: usize,
+    /// `wire.len()` when `Closed` was emitted.
+    closed_at: Option<usize>,
+    limits: usize,
+}
+
+impl Checked {
+    pub fn new() -> Checked {
+        let config = config();
+        let limits = config.get_max_frame_size()
+            + config.get_max_message_size()
+            + config.get_max_response_size()
+            + 64;
+        let request = Request::new("ws://fuzz.example/ws").expect("valid URL");
+        let now = Instant::now();
+        let client = ClientState::new(request, config, [3; 32], now);
+        let mut checked = Checked {
+            client,
+            now,
+            events: Vec::new(),
+            wire: Vec::new(),
+            request_len: 0,
+            closed_at: None,
+            limits,
+        };
+        checked.drain();
+        checked.request_len = checked.wire.len();
+        checked
+    }
+
+    /// The 101 response this client expects.
+    pub fn accept(&self) -> Vec<u8> {
+        accept_response(&request_key(&self.wire[..self.request_len]), "").into_bytes()
+    }
+
+    /// Drains output and events, asserting the invariants.
+    pub fn drain(&mut self) {
+        let before = self.client.buffered_amount();
+        let mut handed = 0;
+        while let Some(chunk) = self.client.poll_transmit() {
+            handed += chunk.len();
+            self.wire.extend_from_slice(&chunk);
+        }
+        // The buffered amount is exactly what was accepted and not yet handed out.
+        assert_eq!(handed, before - self.client.buffered_amount());
+        if let Some(at) = self.closed_at {
+            assert_eq!(self.wire.len(), at, "output after Closed");
+        }
+        while let Some(event) = self.client.poll_event() {
+            assert!(self.closed_at.is_none(), "event after Closed: {event:?}");
+            if matches!(event, Event::Closed(_)) {
+                // The final Close frame, if any, was handed out above.
+                self.closed_at = Some(self.wire.len());
+            }
+            self.events.push(event);
+        }
+        assert!(
+            self.client.received_buffered() <= self.limits,
+            "receive side holds {} bytes, limits allow {}",
+            self.client.received_buffered(),
+            self.limits
+        );
+        assert_eq!(self.client.is_closed(), self.closed_at.is_some());
+    }
+
+    pub fn input(&mut self, bytes: &[u8]) {
+        self.client.handle_input(bytes, self.now);
+        self.drain();
+    }
+
+    pub fn eof(&mut self) {
+        self.client.handle_eof();
+        self.drain();
+        assert!(self.client.is_closed(), "end of stream always ends the connection");
+    }
+
+    pub fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.client.handle_timeout(self.now);
+        self.drain();
+    }
+
+    /// Every frame the client wrote after the request, unmasked. Asserts that the wire parses
+    /// completely into masked, minimally encoded frames.
+    pub fn frames(&self) -> Vec<ws_proto_tests::ClientFrame> {
+        let mut buf = BytesMut::from(&self.wire[self.request_len..]);
+        let frames = parse_client_frames(&mut buf);
+        assert!(buf.is_empty(), "the client wrote a partial frame");
+        for f in &frames {
+            assert!(f.mask.is_some() && f.minimal_length && f.fin && f.rsv == 0, "{f:?}");
+        }
+        frames
+    }
+}
+
+impl Default for Checked {
+    fn default() -> Self {
+        Checked::new()
+    }
+}
+
+/// Feeds `input` (after a valid 101 when `after_101`) in one piece and byte by byte, then the
+/// end of stream when `eof`; asserts both runs give the same events and output, and returns the
+/// first.
+pub fn same_events_however_split(after_101: bool, input: &[u8], eof: bool) -> Checked {
+    let mut whole = Checked::new();
+    let mut bytewise = Checked::new();
+    let mut all = if after_101 { whole.accept() } else { Vec::new() };
+    all.extend_from_slice(input);
+    whole.input(&all);
+    for b in &all {
+        bytewise.input(std::slice::from_ref(b));
+    }
+    if eof {
+        whole.eof();
+        bytewise.eof();
+    }
+    assert_eq!(whole.events, bytewise.events);
+    assert_eq!(whole.wire, bytewise.wire);
+    // Before a 101, the client writes nothing but its request.
+    if !whole.events.iter().any(|e| matches!(e, Event::Open(_))) {
+        assert_eq!(whole.wire.len(), whole.request_len);
+    }
+    whole
+}
