@@ -1,1 +1,80 @@
-//! Tokio adapter for ws-proto (in progress).
+//! A strict RFC 6455 WebSocket client for tokio: the [`ws_proto`] sans-IO core driven by tokio
+//! I/O and timers, with `wss://` through rustls.
+//!
+//! - [`connect`] / [`Builder`]: DNS (every address tried), TCP with `TCP_NODELAY`, TLS verified
+//!   against the webpki roots with SNI, the opening handshake, redirects; or
+//!   [`Builder::connect_with`] over any `AsyncRead + AsyncWrite` (a Unix socket, your own TLS).
+//! - [`WebSocket`]: a `Stream` of [`Event`]s and a `Sink` of [`Message`]s, as with
+//!   tokio-tungstenite; [`WebSocket::split`] gives an owned reader and writer. Every async method
+//!   is cancel-safe.
+//! - [`Session`]: reconnects by a [`ReconnectPolicy`] and reports the Workerman lifecycle as
+//!   [`SessionEvent`]s.
+//! - [`Error`]: what failed and where (DNS, TCP, TLS, rejection with its status, protocol,
+//!   timeout, I/O).
+//!
+//! All protocol policy (validation, masking, UTF-8, auto-pong, close handshake, keepalive,
+//! timeouts, the send queue) is the core's; this crate only moves bytes, reads tokio's clock
+//! (so `start_paused` tests drive the core's timers) and supplies OS entropy.
+//!
+//! # Example
+//!
+//! An echo server from tokio-tungstenite on loopback, and a client that talks to it:
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use ws_proto_tokio::{CloseCode, Event, Message};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("ws://{}/echo", listener.local_addr()?);
+//! tokio::spawn(async move {
+//!     let (tcp, _) = listener.accept().await.unwrap();
+//!     let mut server = tokio_tungstenite::accept_async(tcp).await.unwrap();
+//!     while let Some(Ok(msg)) = server.next().await {
+//!         if msg.is_text() || msg.is_binary() {
+//!             server.send(msg).await.unwrap();
+//!         }
+//!     }
+//! });
+//!
+//! let (mut socket, response) = ws_proto_tokio::connect(&url).await?;
+//! assert_eq!(response.status(), 101);
+//! socket.send(Message::Text("hello".into())).await?;
+//! let echoed = socket.next().await.unwrap()?;
+//! assert_eq!(echoed, Event::Message(Message::Text("hello".into())));
+//!
+//! socket.close(CloseCode::NORMAL, "done").await?;
+//! match socket.next().await.unwrap()? {
+//!     Event::Close(frame) => assert_eq!((frame.code, frame.reason.as_str()), (CloseCode::NORMAL, "done")),
+//!     other => panic!("expected the close, got {other:?}"),
+//! }
+//! assert!(socket.next().await.is_none());
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod builder;
+mod conn;
+mod connect;
+mod error;
+mod redirect;
+mod session;
+mod split;
+mod stream;
+mod tls;
+mod wake;
+
+pub use builder::{connect, Builder};
+pub use error::Error;
+pub use session::{Session, SessionEvent};
+pub use split::{WsReader, WsWriter};
+pub use stream::{CloseFrame, Event, WebSocket};
+pub use tls::MaybeTlsStream;
+
+pub use ws_proto::{
+    Bytes, CloseCode, Config, Message, MessageType, ReadyState, ReconnectPolicy, Rejection,
+    Request, Response, Utf8Bytes,
+};
+pub use {rustls, rustls_pki_types};

@@ -1,0 +1,329 @@
+//! The pump between a transport and a [`ClientState`]: every read is fed to the core, every chunk
+//! the core produces is written, its deadline is a tokio timer. Both the stream and the sink
+//! halves of the API are thin calls into this.
+//!
+//! Cancel safety comes from keeping all progress here rather than in futures: a partly written
+//! chunk stays in `out`, bytes read are handed to the core before `poll_*` returns, and events
+//! stay queued in the core until a poll takes one. A dropped future therefore loses nothing.
+
+use std::future::Future;
+use std::io;
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::{Buf, Bytes};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+use ws_proto::{
+    ClientState, CloseCode, Config, Event, Message, ReadyState, Request, Response, SendError,
+};
+
+use crate::error::Error;
+use crate::wake::{Side, Wakers};
+
+/// Bytes read per `poll_read`. On the stack, so an idle connection holds no read buffer.
+const READ_CHUNK: usize = 32 << 10;
+
+/// What the core reported, with the end of the connection in the adapter's terms.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    Open(Response),
+    Message(Message),
+    Ping(Bytes),
+    Pong(Bytes),
+    Closed(Ending),
+}
+
+/// How a connection ended.
+#[derive(Debug)]
+pub(crate) struct Ending {
+    pub(crate) code: CloseCode,
+    pub(crate) reason: String,
+    pub(crate) clean: bool,
+    pub(crate) error: Option<Error>,
+}
+
+/// The connection is over: the last bytes go out, then the transport is shut down, bounded by
+/// a deadline so a peer that stopped reading cannot hold the stream open.
+#[derive(Debug)]
+struct Finishing {
+    ending: Ending,
+    deadline: Instant,
+}
+
+/// The clock the core runs on: tokio's, so a paused test clock drives the core's timers.
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// A 32-byte seed from the OS for the core's key generator.
+pub(crate) fn seed() -> Result<[u8; 32], Error> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| {
+        Error::Io(io::Error::other(format!(
+            "the OS random number generator failed: {e}"
+        )))
+    })?;
+    Ok(seed)
+}
+
+#[derive(Debug)]
+pub(crate) struct Conn<T> {
+    io: T,
+    core: ClientState,
+    /// The chunk taken from the core, minus what has been written.
+    out: Bytes,
+    needs_flush: bool,
+    timer: Pin<Box<Sleep>>,
+    armed: Option<Instant>,
+    wakers: Arc<Wakers>,
+    proxy: Waker,
+    /// A transport failure, reported in place of the core's end-of-stream.
+    io_error: Option<io::Error>,
+    finishing: Option<Finishing>,
+    /// The transport's write side is shut down: nothing more can be written.
+    shut: bool,
+    /// The closing event was delivered: the stream is over.
+    done: bool,
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
+    /// Starts the handshake over `io`; nothing is written until the first poll.
+    pub(crate) fn new(io: T, request: Request, config: Config) -> Result<Self, Error> {
+        let core = ClientState::new(request, config, seed()?, now());
+        let wakers = Arc::new(Wakers::default());
+        Ok(Conn {
+            io,
+            core,
+            out: Bytes::new(),
+            needs_flush: false,
+            timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
+            armed: None,
+            proxy: Waker::from(wakers.clone()),
+            wakers,
+            io_error: None,
+            finishing: None,
+            shut: false,
+            done: false,
+        })
+    }
+
+    pub(crate) fn core(&self) -> &ClientState {
+        &self.core
+    }
+
+    pub(crate) fn io(&self) -> &T {
+        &self.io
+    }
+
+    /// The next event. Writes what the core has queued (pongs, close echoes, keepalive pings)
+    /// along the way, without letting a blocked write stop reading.
+    pub(crate) fn poll_incoming(&mut self, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
+        self.wakers.register(Side::Read, cx.waker());
+        let proxy = self.proxy.clone();
+        let cx = &mut Context::from_waker(&proxy);
+        loop {
+            if self.done {
+                return Poll::Ready(None);
+            }
+            if self.finishing.is_some() {
+                return self.poll_finish(cx).map(Some);
+            }
+            if let Some(event) = self.core.poll_event() {
+                match event {
+                    Event::Open(response) => {
+                        // Sends queued before the handshake can go now.
+                        self.wakers.wake_side(Side::Write);
+                        return Poll::Ready(Some(Incoming::Open(response)));
+                    }
+                    Event::Message(m) => return Poll::Ready(Some(Incoming::Message(m))),
+                    Event::Ping(p) => return Poll::Ready(Some(Incoming::Ping(p))),
+                    Event::Pong(p) => return Poll::Ready(Some(Incoming::Pong(p))),
+                    Event::Closed(closed) => {
+                        let error = match self.io_error.take() {
+                            Some(e) => Some(Error::Io(e)),
+                            None => closed.error.map(Error::from),
+                        };
+                        let deadline = now() + self.core.config().get_close_timeout();
+                        self.finishing = Some(Finishing {
+                            ending: Ending {
+                                code: closed.code,
+                                reason: closed.reason,
+                                clean: closed.clean,
+                                error,
+                            },
+                            deadline,
+                        });
+                        self.wakers.wake_side(Side::Write);
+                    }
+                    // Drained, and whatever later versions of the core add: a writer waiting in
+                    // `poll_ready` may proceed.
+                    _ => self.wakers.wake_side(Side::Write),
+                }
+                continue;
+            }
+            if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
+                self.fail(e);
+                continue;
+            }
+            let deadline = self.core.poll_timeout();
+            if self.poll_deadline(deadline, cx).is_ready() {
+                self.core.handle_timeout(now());
+                continue;
+            }
+            let mut storage = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+            let mut buf = ReadBuf::uninit(&mut storage);
+            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => self.core.handle_eof(),
+                Poll::Ready(Ok(())) => self.core.handle_input(buf.filled(), now()),
+                Poll::Ready(Err(e)) => self.fail(e),
+            }
+        }
+    }
+
+    /// Ready when a message can be accepted: the send buffer is below its high-water mark, or
+    /// the connection is closing and `start_send` will say so.
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.wakers.register(Side::Write, cx.waker());
+        let proxy = self.proxy.clone();
+        let cx = &mut Context::from_waker(&proxy);
+        loop {
+            if self.core.is_writable()
+                || matches!(
+                    self.core.ready_state(),
+                    ReadyState::Closing | ReadyState::Closed
+                )
+            {
+                return Poll::Ready(Ok(()));
+            }
+            ready!(self.poll_write_out(cx)).map_err(|e| self.fail_copy(e))?;
+            if !self.core.is_writable() {
+                // Queued before the handshake: only the stream's `Open` releases the queue, and
+                // it wakes this side when it does.
+                return Poll::Pending;
+            }
+        }
+    }
+
+    pub(crate) fn start_send(&mut self, message: &Message) -> Result<(), Error> {
+        match message {
+            Message::Text(text) => self.core.send_text(text),
+            Message::Binary(data) => self.core.send_binary(data),
+        }
+        .map_err(Error::Send)
+    }
+
+    /// Sends `data` as the configured default message type.
+    pub(crate) fn send_default(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.core.send(data).map_err(Error::Send)
+    }
+
+    pub(crate) fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.core.send_ping(payload).map_err(Error::Send)
+    }
+
+    pub(crate) fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.core.close(code, reason, now()).map_err(Error::Send)
+    }
+
+    /// Writes everything the core has to write now. Before the handshake completes, queued
+    /// messages stay queued: the core releases them on the 101.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.wakers.register(Side::Write, cx.waker());
+        let proxy = self.proxy.clone();
+        let cx = &mut Context::from_waker(&proxy);
+        ready!(self.poll_write_out(cx)).map_err(|e| self.fail_copy(e))?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Starts the closing handshake with 1000 unless one is under way, and flushes.
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        match self.core.close(CloseCode::NORMAL, "", now()) {
+            Ok(()) | Err(SendError::Closing | SendError::Closed) => {}
+            Err(e) => return Poll::Ready(Err(Error::Send(e))),
+        }
+        self.poll_flush(cx)
+    }
+
+    /// Writes the core's output, chunk by chunk, then flushes the transport.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.shut {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            if self.out.is_empty() {
+                match self.core.poll_transmit() {
+                    Some(chunk) => self.out = chunk,
+                    None => break,
+                }
+            }
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.out))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.out.advance(n);
+            self.needs_flush = true;
+        }
+        if self.needs_flush {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            self.needs_flush = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The last bytes (a final Close frame) out and the transport shut down, then the ending.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Incoming> {
+        let deadline = self.finishing.as_ref().map(|f| f.deadline);
+        if self.poll_deadline(deadline, cx).is_pending() {
+            // Write errors no longer matter: the connection is over and its cause is known.
+            match self.poll_write_out(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {
+                    if Pin::new(&mut self.io).poll_shutdown(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Ready(Err(_)) => {}
+            }
+        }
+        self.shut = true;
+        self.done = true;
+        let finishing = self.finishing.take().expect("poll_finish while finishing");
+        Poll::Ready(Incoming::Closed(finishing.ending))
+    }
+
+    /// Ready once `deadline` has passed; pending (with the timer armed) before, or when `None`.
+    fn poll_deadline(&mut self, deadline: Option<Instant>, cx: &mut Context<'_>) -> Poll<()> {
+        if deadline != self.armed {
+            if let Some(at) = deadline {
+                self.timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(at));
+            }
+            self.armed = deadline;
+        }
+        match self.armed {
+            Some(_) => self.timer.as_mut().poll(cx),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The transport failed: the core ends the connection, and the stream reports `e` as the
+    /// cause.
+    fn fail(&mut self, e: io::Error) {
+        self.io_error.get_or_insert(e);
+        self.core.handle_eof();
+        self.wakers.wake_side(Side::Read);
+    }
+
+    /// Like [`fail`](Self::fail) for the sink, which reports the error too: both halves get it.
+    fn fail_copy(&mut self, e: io::Error) -> Error {
+        let copy = io::Error::new(e.kind(), e.to_string());
+        self.fail(e);
+        Error::Io(copy)
+    }
+}

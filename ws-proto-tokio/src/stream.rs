@@ -1,0 +1,219 @@
+//! [`WebSocket`]: an open connection as a `Stream` of events and a `Sink` of messages, with
+//! inherent async methods for users without `futures-util`.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio::io::{AsyncRead, AsyncWrite};
+use ws_proto::{CloseCode, Config, Message, ReadyState, Request, Response};
+
+use crate::conn::{Conn, Ending, Incoming};
+use crate::error::Error;
+use crate::split::{self, WsReader, WsWriter};
+
+/// What the stream yields besides errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server accepted the handshake. Only a socket from [`Builder::start`] yields this
+    /// (first); `connect` returns the response instead.
+    ///
+    /// [`Builder::start`]: crate::Builder::start
+    Open(Response),
+    /// A complete data message, text or binary.
+    Message(Message),
+    /// The server sent a ping; the pong is already on its way.
+    Ping(Bytes),
+    /// The server sent a pong.
+    Pong(Bytes),
+    /// The closing handshake completed cleanly, with the server's code and reason. The stream
+    /// ends after this.
+    Close(CloseFrame),
+}
+
+/// The code and reason of a clean close.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// The close code the server sent (1005 when its Close had none).
+    pub code: CloseCode,
+    /// The reason the server sent.
+    pub reason: String,
+}
+
+impl Incoming {
+    pub(crate) fn into_result(self) -> Result<Event, Error> {
+        match self {
+            Incoming::Open(r) => Ok(Event::Open(r)),
+            Incoming::Message(m) => Ok(Event::Message(m)),
+            Incoming::Ping(p) => Ok(Event::Ping(p)),
+            Incoming::Pong(p) => Ok(Event::Pong(p)),
+            Incoming::Closed(Ending {
+                error: Some(error), ..
+            }) => Err(error),
+            Incoming::Closed(Ending { code, reason, .. }) => {
+                Ok(Event::Close(CloseFrame { code, reason }))
+            }
+        }
+    }
+}
+
+/// A WebSocket connection over a transport `T` (by default a TCP or TLS stream).
+///
+/// As a [`Stream`] it yields `Ok(`[`Event`]`)` for messages, pings, pongs and the clean close,
+/// or one `Err` when the connection fails, then ends. As a [`Sink`] of [`Message`] it sends:
+/// `start_send` (`feed`) only encodes, `poll_flush` writes everything fed so far in one write,
+/// and `poll_ready` holds back while more than [`Config::send_high_water_mark`] bytes are
+/// waiting. `poll_close` (`SinkExt::close`) starts the closing handshake with 1000; keep polling
+/// the stream to see the server's answer.
+///
+/// The connection makes progress (reads, pongs, keepalive pings, timeouts) while the stream is
+/// polled, as with every tokio WebSocket; writes also progress while the sink is flushed.
+///
+/// Every method here is cancel-safe: all progress lives in the socket, not in the futures, so a
+/// future dropped inside `tokio::select!` loses no received data and leaves no half-written
+/// frame behind. Each method says what a cancelled call did.
+///
+/// [`Config::send_high_water_mark`]: ws_proto::Config::send_high_water_mark
+#[derive(Debug)]
+pub struct WebSocket<T> {
+    conn: Conn<T>,
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
+    /// Starts the handshake over `io` without waiting for it; see [`Builder::start`].
+    ///
+    /// [`Builder::start`]: crate::Builder::start
+    pub(crate) fn start(io: T, request: Request, config: Config) -> Result<Self, Error> {
+        Ok(WebSocket {
+            conn: Conn::new(io, request, config)?,
+        })
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Conn<T> {
+        &mut self.conn
+    }
+
+    /// The next event, or `None` once the connection is over.
+    ///
+    /// Cancel-safe: a dropped call has consumed no event; bytes it read are kept for the next.
+    pub async fn recv(&mut self) -> Option<Result<Event, Error>> {
+        poll_fn(|cx| self.conn.poll_incoming(cx))
+            .await
+            .map(Incoming::into_result)
+    }
+
+    /// Sends a message and writes it out.
+    ///
+    /// Cancel-safe: if the call is dropped while waiting for buffer space, the message was not
+    /// queued; if dropped while writing, the message is queued whole and goes out with the next
+    /// flush, send or `recv`. Either way no frame is ever cut.
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Sends a text message; see [`send`](Self::send).
+    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.send(Message::Text(text.into())).await
+    }
+
+    /// Sends a binary message; see [`send`](Self::send).
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send(Message::Binary(Bytes::copy_from_slice(data)))
+            .await
+    }
+
+    /// Queues a message without writing it, waiting first for buffer space. Several feeds and
+    /// one [`flush`](Self::flush) make one write.
+    ///
+    /// Cancel-safe: a dropped call has not queued the message.
+    pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
+        poll_fn(|cx| self.conn.poll_ready(cx)).await?;
+        self.conn.start_send(&message)
+    }
+
+    /// Writes everything queued.
+    ///
+    /// Cancel-safe: what a dropped call did not write stays queued, in order.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.conn.poll_flush(cx)).await
+    }
+
+    /// Sends a ping (at most 125 bytes) and writes it out. The pong arrives as [`Event::Pong`].
+    ///
+    /// Cancel-safe: the ping is queued before the first await.
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.conn.send_ping(payload)?;
+        self.flush().await
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes) and writes the
+    /// Close frame. Keep reading: the stream ends with the server's [`Event::Close`], or an
+    /// error if it does not answer within the close timeout.
+    ///
+    /// Cancel-safe: the Close frame is queued before the first await.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.conn.close(code, reason)?;
+        self.flush().await
+    }
+
+    /// The connection's state.
+    pub fn ready_state(&self) -> ReadyState {
+        self.conn.core().ready_state()
+    }
+
+    /// The subprotocol the server chose, once open.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.conn.core().subprotocol()
+    }
+
+    /// Bytes sent but not yet handed to the transport.
+    pub fn buffered_amount(&self) -> usize {
+        self.conn.core().buffered_amount()
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &T {
+        self.conn.io()
+    }
+
+    /// Splits the socket into a reader and a writer that can live in different tasks.
+    pub fn split(self) -> (WsReader<T>, WsWriter<T>) {
+        split::split(self.conn)
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<T> {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut()
+            .conn
+            .poll_incoming(cx)
+            .map(|o| o.map(Incoming::into_result))
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<T> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().conn.poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        self.get_mut().conn.start_send(&item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().conn.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().conn.poll_close(cx)
+    }
+}

@@ -1,0 +1,128 @@
+//! TLS for `wss://`: rustls with the ring provider, certificates verified against the webpki
+//! roots (plus any the user adds) by default, SNI from the URL's host.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use rustls::ClientConfig;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use crate::error::Error;
+
+/// How `wss://` connections are verified.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TlsOptions {
+    /// Trusted in addition to the webpki roots (a private CA, a test certificate).
+    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
+    /// Replaces everything above.
+    pub(crate) config: Option<Arc<ClientConfig>>,
+}
+
+impl TlsOptions {
+    fn client_config(&self) -> Result<Arc<ClientConfig>, rustls::Error> {
+        if let Some(config) = &self.config {
+            return Ok(config.clone());
+        }
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        for cert in &self.extra_roots {
+            roots.add(cert.clone())?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Arc::new(config))
+    }
+
+    /// Runs the TLS handshake over `tcp`, verifying the certificate for `host`.
+    pub(crate) async fn handshake(
+        &self,
+        host: &str,
+        tcp: TcpStream,
+    ) -> Result<TlsStream<TcpStream>, Error> {
+        let tls_error = |source: io::Error| Error::Tls {
+            host: host.to_owned(),
+            source,
+        };
+        let config = self
+            .client_config()
+            .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        // An IP address becomes an IP server name: verified against the certificate's IP
+        // SANs, and no SNI is sent (RFC 6066 forbids literal addresses there).
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(tls_error)
+    }
+}
+
+/// The transport of a socket from [`connect`](crate::connect): TCP, or TLS over TCP.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // Boxed TLS would cost an indirection on every read.
+pub enum MaybeTlsStream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://`.
+    Tls(TlsStream<TcpStream>),
+}
+
+impl MaybeTlsStream {
+    /// The TCP stream underneath.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            MaybeTlsStream::Plain(s) => s,
+            MaybeTlsStream::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+impl AsyncRead for MaybeTlsStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MaybeTlsStream::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MaybeTlsStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MaybeTlsStream::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            MaybeTlsStream::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MaybeTlsStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MaybeTlsStream::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
