@@ -1,0 +1,419 @@
+//! [`WebSocket`]: a connection driven by blocking reads and writes, shareable across threads.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use ws_proto::{ClientState, CloseCode, Event, Message, ReadyState, Response};
+
+use crate::error::Error;
+use crate::tls::Tls;
+use crate::transport::Transport;
+
+/// Size of one raw read. Large enough that a big message arrives in few reads, small enough
+/// to keep per-connection memory modest.
+const READ_CHUNK: usize = 64 << 10;
+
+/// An open (or opening) WebSocket connection.
+///
+/// Cloning is cheap and gives another handle to the same connection, so one thread can
+/// [`read`](Self::read) while others send: every method takes `&self`. The transport is shut down
+/// when the connection ends, and released when the last handle is dropped.
+///
+/// Timers (keepalive pings, the pong, handshake and close timeouts) run while a thread is
+/// blocked in [`read`](Self::read) or [`read_event`](Self::read_event): the connection makes
+/// progress on input only while some thread reads.
+#[derive(Clone, Debug)]
+pub struct WebSocket {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    transport: Box<dyn TransportDebug>,
+    state: Mutex<State>,
+    /// Held by the one thread reading; the raw read buffer and the read timeout last set.
+    reader: Mutex<ReadSide>,
+    /// The longest a read blocks between looks at the core's deadline (see the crate docs).
+    max_block: Duration,
+}
+
+/// `Transport` plus `Debug`, so `Shared` can derive it.
+trait TransportDebug: Transport {}
+impl<T: Transport> TransportDebug for T {}
+
+impl std::fmt::Debug for dyn TransportDebug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Transport")
+    }
+}
+
+#[derive(Debug)]
+struct ReadSide {
+    buf: Box<[u8]>,
+    timeout: Option<Duration>,
+}
+
+#[derive(Debug)]
+struct State {
+    core: ClientState,
+    tls: Option<Tls>,
+    /// A thread is writing: it takes every chunk in order until none is left, so chunks are
+    /// never reordered and no thread waits on a lock while another is blocked in a write.
+    writing: bool,
+    /// What `read_event` returns next, in order; a transport failure takes the place of the
+    /// core's `Closed`.
+    events: VecDeque<Result<Event, Error>>,
+    /// The terminal item (`Closed` or an error) was queued.
+    ended: bool,
+    /// The terminal item was returned.
+    reported: bool,
+    /// The transport was shut down.
+    shut: bool,
+    /// The server's 101, kept once `read_event` has returned it.
+    response: Option<Response>,
+}
+
+impl State {
+    /// Moves the core's events into the queue. A failure already queued stands for the end.
+    fn collect_events(&mut self) {
+        while let Some(event) = self.core.poll_event() {
+            if self.ended {
+                continue;
+            }
+            self.ended = matches!(event, Event::Closed(_));
+            self.events.push_back(Ok(event));
+        }
+    }
+
+    /// Records a transport or TLS failure: the core is ended (its `Closed` is replaced by
+    /// `error`), and the transport will be shut down.
+    fn fail(&mut self, error: Error) {
+        // What arrived before the failure is still delivered, first.
+        self.collect_events();
+        if !self.ended {
+            self.ended = true;
+            self.events.push_back(Err(error));
+        }
+        self.core.handle_eof();
+        self.collect_events();
+    }
+
+    /// The next bytes to write, if any.
+    fn next_transmit(&mut self) -> Option<Transmit> {
+        let chunk = match &mut self.tls {
+            None => self.core.poll_transmit().map(Transmit::Plain),
+            Some(tls) => tls
+                .transmit(&mut self.core)
+                .or_else(|| {
+                    // After the core's last bytes (a final Close frame), and only once: rustls
+                    // queues close_notify a single time.
+                    self.core.is_closed().then(|| tls.close())?;
+                    tls.transmit(&mut self.core)
+                })
+                .map(Transmit::Tls),
+        };
+        self.collect_events();
+        chunk
+    }
+}
+
+enum Transmit {
+    Plain(bytes::Bytes),
+    Tls(Vec<u8>),
+}
+
+impl Transmit {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Transmit::Plain(b) => b,
+            Transmit::Tls(v) => v,
+        }
+    }
+}
+
+impl WebSocket {
+    pub(crate) fn new(
+        transport: impl Transport,
+        core: ClientState,
+        tls: Option<Tls>,
+    ) -> Result<WebSocket, Error> {
+        let max_block = core
+            .config()
+            .get_close_timeout()
+            .max(Duration::from_millis(1));
+        let ws = WebSocket {
+            shared: Arc::new(Shared {
+                transport: Box::new(transport),
+                state: Mutex::new(State {
+                    core,
+                    tls,
+                    writing: false,
+                    events: VecDeque::new(),
+                    ended: false,
+                    reported: false,
+                    shut: false,
+                    response: None,
+                }),
+                reader: Mutex::new(ReadSide {
+                    buf: vec![0; READ_CHUNK].into_boxed_slice(),
+                    timeout: None,
+                }),
+                max_block,
+            }),
+        };
+        // The handshake request (and, for wss, the TLS ClientHello) goes out now.
+        ws.flush(ws.lock())?;
+        Ok(ws)
+    }
+
+    /// Reads until the server accepts the handshake.
+    pub(crate) fn wait_open(&self) -> Result<Response, Error> {
+        loop {
+            match self.read_event()? {
+                Event::Open(response) => return Ok(response),
+                Event::Closed(closed) => return Err(closed_error(closed)),
+                // The core emits nothing else before `Open`.
+                _ => {}
+            }
+        }
+    }
+
+    // ---- commands ----
+
+    /// Sends a text message. Before the handshake completes it is queued.
+    ///
+    /// The bytes are written before this returns unless another thread is writing, in which
+    /// case that thread writes them next.
+    pub fn send_text(&self, text: &str) -> Result<(), Error> {
+        self.command(|core| core.send_text(text))
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
+        self.command(|core| core.send_binary(data))
+    }
+
+    /// Sends a message of the configured default type
+    /// ([`Builder::default_message_type`](crate::Builder::default_message_type)).
+    pub fn send(&self, data: &[u8]) -> Result<(), Error> {
+        self.command(|core| core.send(data))
+    }
+
+    /// Sends a ping with up to 125 bytes of payload.
+    pub fn send_ping(&self, payload: &[u8]) -> Result<(), Error> {
+        self.command(|core| core.send_ping(payload))
+    }
+
+    /// Starts the closing handshake. Keep reading: the end arrives as [`Event::Closed`] from
+    /// [`read_event`](Self::read_event) (or [`Error::Closed`] from [`read`](Self::read)) once the
+    /// server answers, or after the close timeout.
+    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.command(|core| core.close(code, reason, Instant::now()))
+    }
+
+    // ---- reads ----
+
+    /// The next data message.
+    ///
+    /// Pings are answered by the core, pongs and drain signals are skipped. The end of the
+    /// connection is an `Err`: [`Error::Closed`] with the code and reason after a clean close,
+    /// otherwise the failure. Use [`read_event`](Self::read_event) to see every event.
+    pub fn read(&self) -> Result<Message, Error> {
+        loop {
+            match self.read_event()? {
+                Event::Message(message) => return Ok(message),
+                Event::Closed(closed) => return Err(closed_error(closed)),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next event, blocking until one arrives.
+    ///
+    /// The connection ends with exactly one [`Event::Closed`] (its `error` says why when it was
+    /// not clean) or, if the transport or TLS failed, one `Err`. Later calls return
+    /// [`Error::AlreadyClosed`].
+    pub fn read_event(&self) -> Result<Event, Error> {
+        let mut side = self
+            .shared
+            .reader
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let timeout = {
+                let mut st = self.lock();
+                if let Some(item) = st.events.pop_front() {
+                    st.reported |= st.events.is_empty() && st.ended;
+                    if let Ok(Event::Open(response)) = &item {
+                        st.response = Some(response.clone());
+                    }
+                    return item;
+                }
+                if st.reported {
+                    return Err(Error::AlreadyClosed);
+                }
+                let now = Instant::now();
+                match st.core.poll_timeout() {
+                    Some(deadline) if deadline <= now => {
+                        st.core.handle_timeout(now);
+                        st.collect_events();
+                        self.flush(st)?;
+                        continue;
+                    }
+                    // A command from another thread can add a deadline (the close timeout)
+                    // while this thread is blocked, so never block longer than that deadline
+                    // could be away.
+                    Some(deadline) => (deadline - now).min(self.shared.max_block),
+                    None => self.shared.max_block,
+                }
+            };
+            if side.timeout != Some(timeout) {
+                // A failure here (a transport without timeouts) only delays the timers.
+                if self
+                    .shared
+                    .transport
+                    .set_read_timeout(Some(timeout))
+                    .is_ok()
+                {
+                    side.timeout = Some(timeout);
+                }
+            }
+            let result = self.shared.transport.read(&mut side.buf);
+            let mut st = self.lock();
+            match result {
+                Ok(0) => {
+                    st.core.handle_eof();
+                    st.collect_events();
+                }
+                Ok(n) => {
+                    let now = Instant::now();
+                    let State { core, tls, .. } = &mut *st;
+                    let received = match tls {
+                        None => {
+                            core.handle_input(&side.buf[..n], now);
+                            Ok(())
+                        }
+                        Some(tls) => tls.receive(&side.buf[..n], core, now),
+                    };
+                    match received {
+                        Ok(()) => st.collect_events(),
+                        Err(e) => st.fail(e),
+                    }
+                }
+                Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => st.fail(Error::Read(e)),
+            }
+            // Pongs, close echoes and TLS records produced by the input go out now.
+            self.flush(st)?;
+        }
+    }
+
+    // ---- getters ----
+
+    /// The server's accepting response (set once the handshake completed).
+    pub fn response(&self) -> Option<Response> {
+        self.lock().response.clone()
+    }
+
+    /// The subprotocol the server chose.
+    pub fn subprotocol(&self) -> Option<String> {
+        self.lock().core.subprotocol().map(str::to_owned)
+    }
+
+    /// The connection's state.
+    pub fn ready_state(&self) -> ReadyState {
+        self.lock().core.ready_state()
+    }
+
+    /// Whether the handshake completed and no Close frame has been sent or received.
+    pub fn is_open(&self) -> bool {
+        self.lock().core.is_open()
+    }
+
+    /// Whether the connection is over.
+    pub fn is_closed(&self) -> bool {
+        self.lock().core.is_closed()
+    }
+
+    /// Bytes accepted by sends and not yet written (the browser's `bufferedAmount`).
+    pub fn buffered_amount(&self) -> usize {
+        self.lock().core.buffered_amount()
+    }
+
+    /// Whether a send would be accepted now (the buffered amount is below the high-water mark).
+    pub fn is_writable(&self) -> bool {
+        self.lock().core.is_writable()
+    }
+
+    // ---- internals ----
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn command(
+        &self,
+        f: impl FnOnce(&mut ClientState) -> Result<(), ws_proto::SendError>,
+    ) -> Result<(), Error> {
+        let mut st = self.lock();
+        f(&mut st.core)?;
+        st.collect_events();
+        self.flush(st)
+    }
+
+    /// Writes everything the core and TLS have ready, unless another thread already is (it
+    /// will take these bytes too). The state lock is released during each write.
+    fn flush<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<(), Error> {
+        if st.writing {
+            return Ok(());
+        }
+        st.writing = true;
+        loop {
+            let Some(chunk) = st.next_transmit() else {
+                st.writing = false;
+                if st.ended && !st.shut {
+                    st.shut = true;
+                    drop(st);
+                    // The peer may already be gone; there is nothing left to tell it.
+                    let _ = self.shared.transport.shutdown();
+                }
+                return Ok(());
+            };
+            drop(st);
+            let written = self.shared.transport.write_all(chunk.as_bytes());
+            st = self.lock();
+            if let Err(e) = written {
+                st.writing = false;
+                let report = io::Error::new(e.kind(), e.to_string());
+                st.fail(Error::Write(e));
+                st.shut = true;
+                drop(st);
+                let _ = self.shared.transport.shutdown();
+                return Err(Error::Write(report));
+            }
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// The end of a connection as an error: the failure, or the clean close's code and reason.
+pub(crate) fn closed_error(closed: ws_proto::Closed) -> Error {
+    match closed.error {
+        Some(e) => Error::WebSocket(e),
+        None => Error::Closed {
+            code: closed.code,
+            reason: closed.reason,
+        },
+    }
+}

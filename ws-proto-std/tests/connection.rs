@@ -1,0 +1,379 @@
+//! The blocking `WebSocket` against tungstenite servers on loopback.
+
+// tungstenite's handshake callback type returns its large `http::Response` as the error.
+#![allow(clippy::result_large_err)]
+
+mod server;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tungstenite::handshake::server::{Request, Response};
+use tungstenite::http;
+use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
+use tungstenite::protocol::CloseFrame;
+use ws_proto_std::ws_proto::{self, Timeout};
+use ws_proto_std::{Builder, CloseCode, Error, Event, Message};
+
+fn text(s: &str) -> Message {
+    Message::Text(s.into())
+}
+
+#[test]
+fn echo_text_and_binary_with_headers_and_origin() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let (tx, rx) = mpsc::channel();
+        let ws = server::accept_hdr(&l, move |req: &Request, res: Response| {
+            let h = |name| req.headers()[name].to_str().unwrap().to_owned();
+            tx.send((req.uri().to_string(), h("cookie"), h("origin"), h("host")))
+                .unwrap();
+            Ok(res)
+        });
+        let seen = rx.recv().unwrap();
+        (seen, server::echo(ws))
+    });
+    let ws = Builder::new(&format!("{url}/chat?room=1"))
+        .header("Cookie", "PHPSID=82u98fjh")
+        .origin("https://example.com")
+        .connect()
+        .unwrap();
+    assert!(ws.is_open());
+    assert_eq!(ws.response().unwrap().status(), 101);
+    ws.send_text("héllo").unwrap();
+    ws.send_binary(&[0, 1, 2, 255]).unwrap();
+    ws.send(b"default is text").unwrap();
+    assert_eq!(ws.read().unwrap(), text("héllo"));
+    assert_eq!(
+        ws.read().unwrap(),
+        Message::Binary(vec![0, 1, 2, 255].into())
+    );
+    assert_eq!(ws.read().unwrap(), text("default is text"));
+    ws.close(CloseCode::NORMAL, "done").unwrap();
+    match ws.read() {
+        Err(Error::Closed { code, reason }) => {
+            assert_eq!((code, reason.as_str()), (CloseCode::NORMAL, "done"))
+        }
+        other => panic!("expected a clean close, got {other:?}"),
+    }
+    assert!(matches!(ws.read(), Err(Error::AlreadyClosed)));
+    let ((uri, cookie, origin, host), close) = server.join().unwrap();
+    assert_eq!(uri, "/chat?room=1");
+    assert_eq!(cookie, "PHPSID=82u98fjh");
+    assert_eq!(origin, "https://example.com");
+    assert_eq!(host, url.trim_start_matches("ws://"));
+    let close = close.unwrap();
+    assert_eq!(
+        (close.code, close.reason.as_str()),
+        (TCloseCode::Normal, "done")
+    );
+}
+
+#[test]
+fn send_from_one_thread_while_another_is_blocked_reading() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| server::echo(server::accept(&l)));
+    let ws = ws_proto_std::connect(&url).unwrap();
+    let reader = {
+        let ws = ws.clone();
+        std::thread::spawn(move || (0..3).map(|_| ws.read().unwrap()).collect::<Vec<_>>())
+    };
+    // Give the reader time to block in its read: the sends below must not wait for it.
+    std::thread::sleep(Duration::from_millis(50));
+    for s in ["one", "two", "three"] {
+        ws.send_text(s).unwrap();
+    }
+    assert_eq!(
+        reader.join().unwrap(),
+        vec![text("one"), text("two"), text("three")]
+    );
+    ws.close(CloseCode::new(4000), "client bye").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { code, .. }) if code == CloseCode::new(4000)));
+    let close = server.join().unwrap().unwrap();
+    assert_eq!(
+        (u16::from(close.code), close.reason.as_str()),
+        (4000, "client bye")
+    );
+}
+
+#[test]
+fn server_initiated_close_with_code_and_reason() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        ws.send(tungstenite::Message::text("last words")).unwrap();
+        ws.close(Some(CloseFrame {
+            code: TCloseCode::from(4001),
+            reason: "server bye".into(),
+        }))
+        .unwrap();
+        // Reads until the client's echo arrives and tungstenite ends the connection.
+        loop {
+            match ws.read() {
+                Ok(_) => {}
+                Err(tungstenite::Error::ConnectionClosed) => return,
+                Err(e) => panic!("server: {e}"),
+            }
+        }
+    });
+    let ws = ws_proto_std::connect(&url).unwrap();
+    assert_eq!(ws.read_event().unwrap(), Event::Message(text("last words")));
+    match ws.read_event().unwrap() {
+        Event::Closed(closed) => {
+            assert_eq!(closed.code, CloseCode::new(4001));
+            assert_eq!(closed.reason, "server bye");
+            assert!(closed.clean);
+            assert_eq!(closed.error, None);
+        }
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    assert!(ws.is_closed());
+    server.join().unwrap();
+}
+
+#[test]
+fn tls_with_an_extra_root_certificate() {
+    let (config, cert) = server::tls_server();
+    let (listener, url) = server::listen();
+    let wss = url.replace("ws://", "wss://");
+    let server = server::spawn(listener, move |l| {
+        let stream = server::accept_tls_stream(&l, &config);
+        server::echo(tungstenite::accept(stream).unwrap())
+    });
+    let ws = Builder::new(&wss).root_certificate(cert).connect().unwrap();
+    ws.send_text("over tls").unwrap();
+    ws.send_binary(&[7; 100_000]).unwrap();
+    assert_eq!(ws.read().unwrap(), text("over tls"));
+    assert_eq!(ws.read().unwrap(), Message::Binary(vec![7; 100_000].into()));
+    ws.close(CloseCode::NORMAL, "tls done").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { reason, .. }) if reason == "tls done"));
+    assert_eq!(server.join().unwrap().unwrap().reason.as_str(), "tls done");
+}
+
+#[test]
+fn tls_rejects_an_unknown_certificate() {
+    let (config, _) = server::tls_server();
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, move |l| {
+        let stream = server::accept_tls_stream(&l, &config);
+        assert!(tungstenite::accept(stream).is_err());
+    });
+    let err = ws_proto_std::connect(&url.replace("ws://", "wss://")).unwrap_err();
+    match &err {
+        Error::Tls { host, source } => {
+            assert_eq!(host, "127.0.0.1");
+            assert!(
+                matches!(source, rustls::Error::InvalidCertificate(_)),
+                "{source:?}"
+            );
+        }
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+    assert!(err
+        .to_string()
+        .starts_with("TLS with \"127.0.0.1\" failed: invalid peer certificate"));
+    server.join().unwrap();
+}
+
+#[test]
+fn handshake_rejection_reports_status_and_body() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let response = http::Response::builder()
+            .status(403)
+            .body(Some("go away".to_owned()))
+            .unwrap();
+        server::refuse(&l, response);
+    });
+    let err = ws_proto_std::connect(&url).unwrap_err();
+    let rejection = err.rejection().expect("a rejection");
+    assert_eq!(rejection.status(), 403);
+    assert_eq!(rejection.reason(), "Forbidden");
+    assert_eq!(&rejection.body()[..], b"go away");
+    assert_eq!(
+        err.to_string(),
+        "handshake rejected: 403 Forbidden: \"go away\""
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn redirects_are_followed_up_to_the_limit() {
+    let (target, target_url) = server::listen();
+    let (hop, hop_url) = server::listen();
+    let location = format!("{target_url}/final");
+    let hop_server = server::spawn(hop, move |l| {
+        for _ in 0..2 {
+            let response = http::Response::builder()
+                .status(302)
+                .header("Location", location.as_str())
+                .body(None)
+                .unwrap();
+            server::refuse(&l, response);
+        }
+    });
+    let target_server = server::spawn(target, |l| {
+        let (tx, rx) = mpsc::channel();
+        let ws = server::accept_hdr(&l, move |req: &Request, res: Response| {
+            tx.send(req.uri().to_string()).unwrap();
+            Ok(res)
+        });
+        (rx.recv().unwrap(), server::echo(ws))
+    });
+
+    let err = Builder::new(&hop_url)
+        .max_redirects(0)
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::TooManyRedirects { limit: 0, location } if location.ends_with("/final")),
+        "{err:?}"
+    );
+    let ws = Builder::new(&hop_url).connect().unwrap();
+    ws.send_text("arrived").unwrap();
+    assert_eq!(ws.read().unwrap(), text("arrived"));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { .. })));
+    hop_server.join().unwrap();
+    let (uri, _) = target_server.join().unwrap();
+    assert_eq!(uri, "/final");
+}
+
+#[test]
+fn the_server_chosen_subprotocol_is_reported() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let ws = server::accept_hdr(&l, |req: &Request, mut res: Response| {
+            let offered = req.headers()["sec-websocket-protocol"].to_str().unwrap();
+            assert_eq!(offered, "chat.v1, chat.v2");
+            res.headers_mut()
+                .insert("sec-websocket-protocol", "chat.v2".parse().unwrap());
+            Ok(res)
+        });
+        server::echo(ws)
+    });
+    let ws = Builder::new(&url)
+        .subprotocol("chat.v1")
+        .subprotocol("chat.v2")
+        .connect()
+        .unwrap();
+    assert_eq!(ws.subprotocol().as_deref(), Some("chat.v2"));
+    assert_eq!(ws.response().unwrap().subprotocol(), Some("chat.v2"));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { .. })));
+    server.join().unwrap();
+}
+
+#[test]
+fn keepalive_pings_and_a_dead_server_is_detected_by_the_pong_timeout() {
+    let (listener, url) = server::listen();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let server = server::spawn(listener, move |l| {
+        let mut ws = server::accept(&l);
+        // Reading answers pings (tungstenite queues the pong and flushes it on the next read),
+        // until the client says stop; then the server goes silent with the socket still open.
+        loop {
+            if let tungstenite::Message::Text(t) = ws.read().unwrap() {
+                assert_eq!(t.as_str(), "stop");
+                break;
+            }
+        }
+        // Holds the connection open without reading until the test is over.
+        let _ = stop_rx.recv_timeout(server::IO_TIMEOUT);
+    });
+    let ws = Builder::new(&url)
+        .ping_interval(Duration::from_millis(50))
+        .pong_timeout(Duration::from_millis(200))
+        .connect()
+        .unwrap();
+    // The core's keepalive ping is answered while the server reads.
+    let mut events = 0;
+    loop {
+        events += 1;
+        assert!(events < 10, "no pong");
+        if let Event::Pong(payload) = ws.read_event().unwrap() {
+            assert!(payload.is_empty());
+            break;
+        }
+    }
+    ws.send_text("stop").unwrap();
+    let silent_since = Instant::now();
+    let closed = loop {
+        match ws.read_event().unwrap() {
+            Event::Closed(closed) => break closed,
+            Event::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let waited = silent_since.elapsed();
+    assert_eq!(closed.code, CloseCode::ABNORMAL);
+    assert!(!closed.clean);
+    assert_eq!(closed.error, Some(ws_proto::Error::Timeout(Timeout::Pong)));
+    // The next ping goes out within 50 ms, then 200 ms of silence ends the connection.
+    assert!(waited >= Duration::from_millis(200), "{waited:?}");
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    stop_tx.send(()).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn the_close_timeout_fires_while_another_thread_reads() {
+    let (listener, url) = server::listen();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let server = server::spawn(listener, move |l| {
+        let _ws = server::accept(&l);
+        // Never reads: the client's Close is never answered.
+        let _ = stop_rx.recv_timeout(server::IO_TIMEOUT);
+    });
+    let ws = Builder::new(&url)
+        .close_timeout(Duration::from_millis(150))
+        .connect()
+        .unwrap();
+    let reader = {
+        let ws = ws.clone();
+        std::thread::spawn(move || ws.read_event())
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let started = Instant::now();
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    let Ok(Event::Closed(closed)) = reader.join().unwrap() else {
+        panic!("expected Closed");
+    };
+    assert_eq!(closed.error, Some(ws_proto::Error::Timeout(Timeout::Close)));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(1),
+        "{waited:?}"
+    );
+    stop_tx.send(()).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn connection_refused_names_every_address_tried() {
+    let (listener, url) = server::listen();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    match ws_proto_std::connect(&url).unwrap_err() {
+        Error::Connect {
+            host,
+            port,
+            attempts,
+        } => {
+            assert_eq!((host.as_str(), port), ("127.0.0.1", addr.port()));
+            assert_eq!(attempts.len(), 1);
+            assert_eq!(attempts[0].0, addr);
+            assert_eq!(attempts[0].1.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        other => panic!("expected a connect error, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_invalid_request_is_refused_before_connecting() {
+    let err = Builder::new("ws://127.0.0.1:1/")
+        .header("Bad\r\nHeader", "x")
+        .connect()
+        .unwrap_err();
+    assert!(matches!(err, Error::Request(_)), "{err:?}");
+}
