@@ -1,0 +1,168 @@
+//! The event client (Workerman-style callbacks and reconnection) against tungstenite servers.
+
+mod server;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
+use tungstenite::protocol::CloseFrame;
+use ws_proto_std::ws_proto::Error as CoreError;
+use ws_proto_std::{
+    Builder, Client, CloseCode, Error, Handler, Message, ReconnectPolicy, Response, WebSocket,
+};
+
+/// Records every callback as a line.
+#[derive(Default)]
+struct Recorder {
+    log: Vec<String>,
+    opened: Option<mpsc::Sender<()>>,
+}
+
+impl Handler for Recorder {
+    fn on_connect(&mut self, ws: &WebSocket) {
+        self.log.push("connect".into());
+        // Sent before the handshake completes: queued, and delivered first.
+        ws.send_text("queued 1").unwrap();
+        ws.send_text("queued 2").unwrap();
+    }
+
+    fn on_open(&mut self, ws: &WebSocket, response: &Response) {
+        self.log.push(format!("open {}", response.status()));
+        ws.send_text("after open").unwrap();
+        if let Some(opened) = &self.opened {
+            opened.send(()).unwrap();
+        }
+    }
+
+    fn on_message(&mut self, _: &WebSocket, message: Message) {
+        match message {
+            Message::Text(t) => self.log.push(format!("text {t}")),
+            Message::Binary(b) => self.log.push(format!("binary {b:?}")),
+        }
+    }
+
+    fn on_close(&mut self, code: CloseCode, reason: &str) {
+        self.log.push(format!("close {} {reason}", code.as_u16()));
+    }
+
+    fn on_error(&mut self, error: &Error) {
+        let kind = match error {
+            Error::Connect { .. } => "connect".to_owned(),
+            Error::WebSocket(CoreError::UnexpectedEof) => "eof".to_owned(),
+            Error::WebSocket(CoreError::Rejected(r)) => format!("rejected {}", r.status()),
+            other => format!("other {other}"),
+        };
+        self.log.push(format!("error {kind}"));
+    }
+}
+
+/// Reads the three messages the recorder sends on every connection, in order.
+fn expect_queued_then_open<S: std::io::Read + std::io::Write>(
+    ws: &mut tungstenite::WebSocket<S>,
+) {
+    for expected in ["queued 1", "queued 2", "after open"] {
+        assert_eq!(ws.read().unwrap(), tungstenite::Message::text(expected));
+    }
+}
+
+#[test]
+fn reconnects_after_the_server_drops_and_gives_up_after_the_attempt_limit() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        // First connection: one message, then the TCP connection is dropped without a Close.
+        let mut ws = server::accept(&l);
+        expect_queued_then_open(&mut ws);
+        ws.send(tungstenite::Message::text("one")).unwrap();
+        drop(ws);
+        // Second connection: one message and a clean close.
+        let mut ws = server::accept(&l);
+        // Nothing listens any more: the next attempt is refused.
+        drop(l);
+        expect_queued_then_open(&mut ws);
+        ws.send(tungstenite::Message::text("two")).unwrap();
+        ws.close(Some(CloseFrame {
+            code: TCloseCode::Normal,
+            reason: "bye".into(),
+        }))
+        .unwrap();
+        while ws.read().is_ok() {}
+    });
+    let client = Client::new(Builder::new(&url), Recorder::default())
+        .reconnect(ReconnectPolicy::fixed(Duration::from_millis(20)).with_max_attempts(1));
+    let recorder = client.run();
+    server.join().unwrap();
+    assert_eq!(
+        recorder.log,
+        [
+            "connect",
+            "open 101",
+            "text one",
+            "error eof",
+            "close 1006 connection closed without a close handshake",
+            "connect",
+            "open 101",
+            "text two",
+            "close 1000 bye",
+            // The attempt count restarted after the successful second handshake: one more try.
+            "error connect",
+        ]
+    );
+}
+
+#[test]
+fn failed_attempts_are_reported_and_limited() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        for _ in 0..3 {
+            let response = tungstenite::http::Response::builder()
+                .status(503)
+                .body(None)
+                .unwrap();
+            server::refuse(&l, response);
+        }
+    });
+    let client = Client::new(Builder::new(&url), Recorder::default()).reconnect(
+        ReconnectPolicy::exponential(Duration::from_millis(5), Duration::from_millis(20))
+            .with_max_attempts(2),
+    );
+    let recorder = client.run();
+    server.join().unwrap();
+    let attempt = [
+        "connect",
+        "error rejected 503",
+        "close 1006 handshake rejected: 503 Service Unavailable",
+    ];
+    assert_eq!(recorder.log, [attempt, attempt, attempt].concat());
+}
+
+#[test]
+fn stop_closes_the_connection_and_ends_run() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        expect_queued_then_open(&mut ws);
+        server::echo(ws)
+    });
+    let (opened_tx, opened_rx) = mpsc::channel();
+    let recorder = Recorder {
+        opened: Some(opened_tx),
+        ..Recorder::default()
+    };
+    let client = Client::new(Builder::new(&url), recorder)
+        .reconnect(ReconnectPolicy::fixed(Duration::from_millis(10)));
+    let handle = client.handle();
+    let runner = std::thread::spawn(move || client.run());
+    opened_rx.recv_timeout(server::IO_TIMEOUT).unwrap();
+    handle.connection().unwrap().send_text("from outside").unwrap();
+    handle.stop();
+    assert!(handle.is_stopped());
+    let recorder = runner.join().unwrap();
+    let close = server.join().unwrap().unwrap();
+    assert_eq!(close.code, TCloseCode::Normal);
+    assert_eq!(
+        recorder.log,
+        ["connect", "open 101", "text from outside", "close 1000 "]
+    );
+    assert!(handle.connection().is_none());
+}
