@@ -1,5 +1,8 @@
 //! The event client (Workerman-style callbacks and reconnection) against tungstenite servers.
 
+// tungstenite's handshake callback type returns its large `http::Response` as the error.
+#![allow(clippy::result_large_err)]
+
 mod server;
 
 use std::sync::mpsc;
@@ -58,9 +61,7 @@ impl Handler for Recorder {
 }
 
 /// Reads the three messages the recorder sends on every connection, in order.
-fn expect_queued_then_open<S: std::io::Read + std::io::Write>(
-    ws: &mut tungstenite::WebSocket<S>,
-) {
+fn expect_queued_then_open<S: std::io::Read + std::io::Write>(ws: &mut tungstenite::WebSocket<S>) {
     for expected in ["queued 1", "queued 2", "after open"] {
         assert_eq!(ws.read().unwrap(), tungstenite::Message::text(expected));
     }
@@ -154,7 +155,11 @@ fn stop_closes_the_connection_and_ends_run() {
     let handle = client.handle();
     let runner = std::thread::spawn(move || client.run());
     opened_rx.recv_timeout(server::IO_TIMEOUT).unwrap();
-    handle.connection().unwrap().send_text("from outside").unwrap();
+    handle
+        .connection()
+        .unwrap()
+        .send_text("from outside")
+        .unwrap();
     handle.stop();
     assert!(handle.is_stopped());
     let recorder = runner.join().unwrap();
