@@ -143,10 +143,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                     Event::Ping(p) => return Poll::Ready(Some(Incoming::Ping(p))),
                     Event::Pong(p) => return Poll::Ready(Some(Incoming::Pong(p))),
                     Event::Closed(closed) => {
-                        let error = match self.io_error.take() {
-                            Some(e) => Some(Error::Io(e)),
-                            None => closed.error.map(Error::from),
-                        };
+                        // A transport failure explains an abnormal end better than the
+                        // core's "unexpected EOF"; after a clean close it no longer matters.
+                        let io_error = self.io_error.take();
+                        let error = closed
+                            .error
+                            .map(|e| io_error.map_or_else(|| Error::from(e), Error::Io));
                         let deadline = now() + self.core.config().get_close_timeout();
                         self.finishing = Some(Finishing {
                             ending: Ending {
@@ -180,6 +182,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(())) if buf.filled().is_empty() => self.core.handle_eof(),
                 Poll::Ready(Ok(())) => self.core.handle_input(buf.filled(), now()),
+                // TLS peers that end without close_notify: the WebSocket close handshake
+                // already tells a complete connection from a truncated one.
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    self.core.handle_eof()
+                }
                 Poll::Ready(Err(e)) => self.fail(e),
             }
         }

@@ -23,7 +23,8 @@ impl Redirects {
             Error::Rejected(rejection) => rejection.location().map(str::to_owned),
             _ => None,
         };
-        let Some(location) = location else {
+        let Some(location) = location.filter(|_| self.limit > 0) else {
+            // Not a redirect, or redirects are off: the rejection itself is the answer.
             return Err(error);
         };
         if self.followed >= self.limit {

@@ -1,0 +1,388 @@
+//! Connecting: plain and TLS echo, subprotocol choice, rejection, redirects, transport errors,
+//! a protocol violation, and close handshakes in both directions, all against real servers on
+//! loopback.
+
+mod common;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame as TCloseFrame;
+use tokio_tungstenite::tungstenite::Message as TMessage;
+use ws_proto_tokio::{Builder, CloseCode, CloseFrame, Error, Event, Message};
+
+fn text(s: &str) -> Message {
+    Message::Text(s.into())
+}
+
+#[tokio::test]
+async fn echo_text_and_binary_then_client_closes() {
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+
+    let (mut ws, response) = ws_proto_tokio::connect(&format!("ws://{addr}/echo"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    assert!(ws.get_ref().tcp().nodelay().unwrap());
+    ws.send(text("héllo")).await.unwrap();
+    ws.send(Message::Binary(vec![0, 1, 2, 255].into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(text("héllo"))
+    );
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(Message::Binary(vec![0, 1, 2, 255].into()))
+    );
+
+    ws.close(CloseCode::new(4000), "client bye").await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Close(CloseFrame {
+            code: CloseCode::new(4000),
+            reason: "client bye".into()
+        })
+    );
+    assert!(ws.next().await.is_none());
+    assert_eq!(server.await.unwrap(), Some((4000, "client bye".to_owned())));
+}
+
+#[tokio::test]
+async fn server_closes_with_code_and_reason() {
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let mut ws = common::accept(&listener).await;
+        ws.send(TMessage::text("last words")).await.unwrap();
+        ws.close(Some(TCloseFrame {
+            code: TCloseCode::Away,
+            reason: "server bye".into(),
+        }))
+        .await
+        .unwrap();
+        // The client's echo of the Close.
+        let echo = match ws.next().await {
+            Some(Ok(TMessage::Close(Some(frame)))) => u16::from(frame.code),
+            other => panic!("expected the client's Close, got {other:?}"),
+        };
+        drop(ws);
+        echo
+    });
+
+    let (mut ws, _) = ws_proto_tokio::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(text("last words"))
+    );
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Close(CloseFrame {
+            code: CloseCode::GOING_AWAY,
+            reason: "server bye".into()
+        })
+    );
+    assert!(ws.next().await.is_none());
+    assert_eq!(server.await.unwrap(), 1001);
+}
+
+#[tokio::test]
+async fn subprotocol_chosen_by_the_server() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let choose = |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
+            let offered = req.headers()["Sec-WebSocket-Protocol"].to_str().unwrap();
+            assert_eq!(offered, "chat.v1, chat.v2");
+            resp.headers_mut()
+                .insert("Sec-WebSocket-Protocol", "chat.v2".parse().unwrap());
+            Ok(resp)
+        };
+        let ws = tokio_tungstenite::accept_hdr_async(tcp, choose)
+            .await
+            .unwrap();
+        common::echo(ws).await
+    });
+
+    let (mut ws, response) = Builder::new(&format!("ws://{addr}/"))
+        .subprotocol("chat.v1")
+        .subprotocol("chat.v2")
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(response.subprotocol(), Some("chat.v2"));
+    assert_eq!(ws.subprotocol(), Some("chat.v2"));
+    ws.send(text("in v2")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(text("in v2"))
+    );
+}
+
+#[tokio::test]
+async fn rejection_reports_status_reason_and_body() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let deny = |_: &Request, _: Response| -> Result<Response, ErrorResponse> {
+            Err(http::Response::builder()
+                .status(403)
+                .body(Some("no entry".to_owned()))
+                .unwrap())
+        };
+        let _ = tokio_tungstenite::accept_hdr_async(tcp, deny).await;
+    });
+
+    let err = ws_proto_tokio::connect(&format!("ws://{addr}/private"))
+        .await
+        .unwrap_err();
+    let Error::Rejected(rejection) = &err else {
+        panic!("expected a rejection, got {err:?}");
+    };
+    assert_eq!(rejection.status(), 403);
+    assert_eq!(rejection.reason(), "Forbidden");
+    assert_eq!(&rejection.body()[..], b"no entry");
+    assert_eq!(
+        err.to_string(),
+        "handshake rejected by the server: 403 Forbidden: \"no entry\""
+    );
+}
+
+/// Answers every connection on `listener` with a 302 to `location`.
+async fn redirector(listener: tokio::net::TcpListener, location: String) {
+    loop {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        common::read_request(&mut tcp).await;
+        let answer =
+            format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n");
+        tcp.write_all(answer.as_bytes()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn redirect_is_followed_with_headers() {
+    let (target, target_addr) = common::listen().await;
+    let (moved, moved_addr) = common::listen().await;
+    tokio::spawn(redirector(moved, format!("ws://{target_addr}/new?x=1")));
+    let server = tokio::spawn(async move {
+        let (tcp, _) = target.accept().await.unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let record = seen.clone();
+        let callback = move |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
+            let token = req.headers()["X-Token"].to_str().unwrap();
+            *record.lock().unwrap() = format!("{} {token}", req.uri());
+            Ok(resp)
+        };
+        let ws = tokio_tungstenite::accept_hdr_async(tcp, callback)
+            .await
+            .unwrap();
+        common::echo(ws).await;
+        let seen = seen.lock().unwrap().clone();
+        seen
+    });
+
+    let (mut ws, _) = Builder::new(&format!("ws://{moved_addr}/old"))
+        .header("X-Token", "t1")
+        .connect()
+        .await
+        .unwrap();
+    ws.send(text("arrived")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(text("arrived"))
+    );
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    while ws.next().await.is_some() {}
+    assert_eq!(server.await.unwrap(), "/new?x=1 t1");
+}
+
+#[tokio::test]
+async fn redirect_limit() {
+    let (listener, addr) = common::listen().await;
+    // A redirect to itself, forever.
+    tokio::spawn(redirector(listener, format!("ws://{addr}/again")));
+
+    let err = Builder::new(&format!("ws://{addr}/"))
+        .max_redirects(3)
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::TooManyRedirects { limit: 3, location } if location == &format!("ws://{addr}/again")),
+        "{err:?}"
+    );
+
+    let err = Builder::new(&format!("ws://{addr}/"))
+        .max_redirects(0)
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Rejected(r) if r.status() == 302),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn tls_with_a_test_root() {
+    let (cert, acceptor) = common::tls_server();
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await.unwrap();
+        common::echo(tokio_tungstenite::accept_async(tls).await.unwrap()).await
+    });
+
+    // "localhost" may resolve to ::1 first, where nothing listens: the next address is tried.
+    let (mut ws, _) = Builder::new(&format!("wss://localhost:{}/secure", addr.port()))
+        .tls_root(cert)
+        .connect()
+        .await
+        .unwrap();
+    assert!(matches!(
+        ws.get_ref(),
+        ws_proto_tokio::MaybeTlsStream::Tls(_)
+    ));
+    ws.send(text("over tls")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(text("over tls"))
+    );
+    ws.close(CloseCode::NORMAL, "tls bye").await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Close(CloseFrame {
+            code: CloseCode::NORMAL,
+            reason: "tls bye".into()
+        })
+    );
+    assert_eq!(server.await.unwrap(), Some((1000, "tls bye".to_owned())));
+}
+
+#[tokio::test]
+async fn tls_rejects_an_untrusted_certificate() {
+    let (_, acceptor) = common::tls_server();
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let _ = acceptor.accept(tcp).await;
+    });
+
+    let err = ws_proto_tokio::connect(&format!("wss://127.0.0.1:{}/", addr.port()))
+        .await
+        .unwrap_err();
+    let Error::Tls { host, source } = &err else {
+        panic!("expected a TLS error, got {err:?}");
+    };
+    assert_eq!(host, "127.0.0.1");
+    let rustls_error = source
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .unwrap();
+    assert!(
+        matches!(rustls_error, rustls::Error::InvalidCertificate(_)),
+        "{rustls_error:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("TLS handshake with \"127.0.0.1\" failed: invalid peer certificate"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn refused_tcp_connect_names_the_address() {
+    let (listener, addr) = common::listen().await;
+    drop(listener);
+    let err = ws_proto_tokio::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap_err();
+    let Error::Connect { attempts, .. } = &err else {
+        panic!("expected a connect error, got {err:?}");
+    };
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].0, addr);
+    assert_eq!(attempts[0].1.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(
+        err.to_string().starts_with(&format!(
+            "TCP connect to 127.0.0.1:{} failed: {addr}: ",
+            addr.port()
+        )),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_request_is_reported_before_any_io() {
+    let err = Builder::new("ws://example.com/")
+        .header("Bad\r\nHeader", "x")
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Request(_)), "{err:?}");
+    let err = ws_proto_tokio::connect("http://example.com/")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid request: unsupported URL scheme \"http\" (expected ws or wss)"
+    );
+}
+
+#[tokio::test]
+async fn protocol_violation_sends_1002_before_the_stream_ends() {
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.unwrap();
+        common::accept_raw(&mut tcp).await;
+        // A masked frame from a server is a protocol error.
+        tcp.write_all(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2])
+            .await
+            .unwrap();
+        common::read_frame(&mut tcp).await
+    });
+
+    let (mut ws, _) = ws_proto_tokio::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    let err = ws.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol(ws_proto::ProtocolError::MaskedFrame)),
+        "{err:?}"
+    );
+    assert!(ws.next().await.is_none());
+    let (opcode, payload) = server.await.unwrap();
+    assert_eq!(opcode, 0x8);
+    assert_eq!(&payload[..2], &1002u16.to_be_bytes());
+    assert_eq!(&payload[2..], b"masked frame from the server");
+}
+
+#[tokio::test]
+async fn connect_with_a_unix_socket() {
+    let dir = std::env::temp_dir().join(format!("ws-proto-tokio-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("echo.sock");
+    let _ = std::fs::remove_file(&path);
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    tokio::spawn(async move {
+        let (unix, _) = listener.accept().await.unwrap();
+        common::echo(tokio_tungstenite::accept_async(unix).await.unwrap()).await
+    });
+
+    let unix = tokio::net::UnixStream::connect(&path).await.unwrap();
+    let (mut ws, _) = Builder::new("ws://localhost/over-unix")
+        .connect_with(unix)
+        .await
+        .unwrap();
+    ws.send(text("via unix")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(text("via unix"))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,146 @@
+//! Keepalive and timeouts on tokio's paused clock: the servers run as tasks on the same
+//! current-thread runtime, so virtual time only advances when every task waits.
+
+mod common;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message as TMessage;
+use ws_proto::Timeout;
+use ws_proto_tokio::{Builder, CloseCode, Error, Event, Message};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+#[tokio::test(start_paused = true)]
+async fn ping_interval_sends_pings_and_gets_pongs() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let mut ws = common::accept(&listener).await;
+        // Reading is what makes tungstenite answer the ping; report each ping with its time.
+        while let Some(Ok(msg)) = ws.next().await {
+            if let TMessage::Ping(payload) = msg {
+                let note = format!("ping {} bytes", payload.len());
+                ws.send(TMessage::text(note)).await.unwrap();
+            }
+        }
+    });
+
+    let start = Instant::now();
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .ping_interval(Some(30 * SECOND))
+        .connect()
+        .await
+        .unwrap();
+    for round in 1..=2u32 {
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            seen.push(ws.next().await.unwrap().unwrap());
+        }
+        seen.sort_by_key(|e| matches!(e, Event::Message(_)));
+        assert_eq!(
+            seen,
+            vec![
+                Event::Pong(Default::default()),
+                Event::Message(Message::Text("ping 0 bytes".into()))
+            ]
+        );
+        assert_eq!(start.elapsed().as_secs(), 30 * u64::from(round));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn pong_timeout_against_a_server_that_stops_answering() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let ws = common::accept(&listener).await;
+        // Holds the connection open and never reads again.
+        std::future::pending::<()>().await;
+        drop(ws);
+    });
+
+    let start = Instant::now();
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .ping_interval(Some(10 * SECOND))
+        .pong_timeout(5 * SECOND)
+        .connect()
+        .await
+        .unwrap();
+    let err = ws.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Timeout(Timeout::Pong)), "{err:?}");
+    assert_eq!(start.elapsed(), 15 * SECOND);
+    assert!(ws.next().await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn handshake_timeout_against_a_server_that_never_answers() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        std::future::pending::<()>().await;
+        drop(tcp);
+    });
+
+    let start = Instant::now();
+    let err = Builder::new(&format!("ws://{addr}/"))
+        .handshake_timeout(Some(3 * SECOND))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout(Timeout::Handshake)), "{err:?}");
+    assert_eq!(start.elapsed(), 3 * SECOND);
+    assert_eq!(err.to_string(), "opening handshake timed out");
+}
+
+#[tokio::test(start_paused = true)]
+async fn close_timeout_when_the_server_never_answers_the_close() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let ws = common::accept(&listener).await;
+        std::future::pending::<()>().await;
+        drop(ws);
+    });
+
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .close_timeout(4 * SECOND)
+        .connect()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    ws.close(CloseCode::NORMAL, "bye").await.unwrap();
+    let err = ws.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Timeout(Timeout::Close)), "{err:?}");
+    assert_eq!(start.elapsed(), 4 * SECOND);
+    assert!(ws.next().await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn backpressure_shows_in_poll_ready() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let ws = common::accept(&listener).await;
+        std::future::pending::<()>().await;
+        drop(ws);
+    });
+
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .send_high_water_mark(64 << 10)
+        .connect()
+        .await
+        .unwrap();
+    let chunk = Message::Binary(vec![7u8; 64 << 10].into());
+    // The server reads nothing: once the kernel buffers fill, `feed` must wait. Bounded by 256
+    // MiB, far above any loopback buffer.
+    let mut fed = 0;
+    loop {
+        assert!(fed < 4096, "poll_ready never applied backpressure");
+        match tokio::time::timeout(SECOND, ws.feed(chunk.clone())).await {
+            Ok(result) => result.unwrap(),
+            Err(_) => break,
+        }
+        fed += 1;
+    }
+    assert!(fed > 1);
+    assert!(ws.buffered_amount() >= 64 << 10, "{}", ws.buffered_amount());
+}
