@@ -1,0 +1,256 @@
+//! Sending and receiving under pressure: cancel safety inside `select!`, split halves in two
+//! tasks, send order before the handshake, and write batching.
+
+mod common;
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as TMessage;
+use ws_proto_tokio::{Builder, CloseCode, Event, Message};
+
+/// Message `i`: text for even `i`, binary otherwise, sizes from 0 to well over one read.
+fn message(i: usize) -> Message {
+    let len = (i * 7919) % 40_000;
+    if i % 2 == 0 {
+        let text: String = (0..len)
+            .map(|k| char::from(b'a' + ((i + k) % 26) as u8))
+            .collect();
+        Message::Text(text.into())
+    } else {
+        Message::Binary((0..len).map(|k| (i + k) as u8).collect::<Vec<u8>>().into())
+    }
+}
+
+fn to_tungstenite(m: Message) -> TMessage {
+    match m {
+        Message::Text(t) => TMessage::text(t.as_str()),
+        Message::Binary(b) => TMessage::binary(b),
+    }
+}
+
+const COUNT: usize = 200;
+
+#[tokio::test]
+async fn recv_dropped_by_a_short_timer_loses_nothing() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let mut ws = common::accept(&listener).await;
+        for i in 0..COUNT {
+            ws.send(to_tungstenite(message(i))).await.unwrap();
+            if i % 16 == 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        ws.close(None).await.unwrap();
+        while ws.next().await.is_some() {}
+    });
+
+    let (mut ws, _) = ws_proto_tokio::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    let mut cancelled = 0u32;
+    loop {
+        tokio::select! {
+            event = ws.recv() => match event {
+                Some(event) => received.push(event.unwrap()),
+                None => break,
+            },
+            // Fires often: many recv futures are dropped mid-read.
+            _ = tokio::time::sleep(Duration::from_micros(50)) => cancelled += 1,
+        }
+        assert!(received.len() <= COUNT + 1);
+    }
+    assert!(cancelled > 0, "the timer never cancelled a recv");
+    assert_eq!(received.len(), COUNT + 1);
+    for (i, event) in received[..COUNT].iter().enumerate() {
+        assert_eq!(event, &Event::Message(message(i)), "message {i}");
+    }
+    assert!(matches!(&received[COUNT], Event::Close(f) if f.code == CloseCode::NO_STATUS));
+}
+
+#[tokio::test]
+async fn feed_dropped_by_a_short_timer_neither_loses_nor_duplicates() {
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let mut ws = common::accept(&listener).await;
+        let mut got = Vec::new();
+        while let Some(Ok(msg)) = ws.next().await {
+            match msg {
+                TMessage::Text(t) => got.push(Message::Text(t.as_str().into())),
+                TMessage::Binary(b) => got.push(Message::Binary(b)),
+                TMessage::Close(_) => {
+                    // Sends tungstenite's queued echo of the Close.
+                    let _ = ws.flush().await;
+                    break;
+                }
+                _ => {}
+            }
+            // A slow reader, so the client's buffer fills and `feed` waits.
+            if got.len() % 32 == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        got
+    });
+
+    let (ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .send_high_water_mark(16 << 10)
+        .connect()
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = ws.split();
+    let reader = tokio::spawn(async move {
+        let mut events = Vec::new();
+        while let Some(event) = reader.recv().await {
+            events.push(event.unwrap());
+        }
+        events
+    });
+    let mut next = 0;
+    let mut cancelled = 0u32;
+    while next < COUNT {
+        tokio::select! {
+            // A feed that is dropped has not queued its message, so it is simply retried.
+            result = writer.feed(message(next)) => { result.unwrap(); next += 1; }
+            _ = tokio::time::sleep(Duration::from_micros(50)) => cancelled += 1,
+        }
+    }
+    writer.flush().await.unwrap();
+    writer.close(CloseCode::NORMAL, "all sent").await.unwrap();
+    let got = server.await.unwrap();
+    assert_eq!(got.len(), COUNT);
+    for (i, m) in got.into_iter().enumerate() {
+        assert_eq!(m, message(i), "message {i}");
+    }
+    assert!(cancelled > 0, "the timer never cancelled a feed");
+    let events = reader.await.unwrap();
+    assert!(
+        matches!(events.as_slice(), [Event::Close(f)] if f.code == CloseCode::NORMAL && f.reason == "all sent"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn split_halves_in_two_tasks() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+
+    let (ws, _) = ws_proto_tokio::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    let (mut reader, mut writer) = ws.split();
+    let sender = tokio::spawn(async move {
+        for i in 0..COUNT {
+            writer.send(message(i)).await.unwrap();
+        }
+        writer
+    });
+    for i in 0..COUNT {
+        assert_eq!(
+            reader.next().await.unwrap().unwrap(),
+            Event::Message(message(i))
+        );
+    }
+    let mut writer = sender.await.unwrap();
+    writer.close(CloseCode::NORMAL, "split bye").await.unwrap();
+    assert!(matches!(
+        reader.next().await.unwrap().unwrap(),
+        Event::Close(f) if f.reason == "split bye"
+    ));
+    assert!(reader.next().await.is_none());
+}
+
+#[tokio::test]
+async fn sends_before_open_go_first_in_order() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut ws = Builder::new(&format!("ws://{addr}/")).start(tcp).unwrap();
+    for s in ["one", "two", "three"] {
+        ws.send(Message::Text(s.into())).await.unwrap();
+    }
+    let Some(Ok(Event::Open(response))) = ws.next().await else {
+        panic!("expected Open first");
+    };
+    assert_eq!(response.status(), 101);
+    ws.send(Message::Text("four".into())).await.unwrap();
+    for s in ["one", "two", "three", "four"] {
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Event::Message(Message::Text(s.into()))
+        );
+    }
+}
+
+/// A TCP stream that counts its writes.
+struct Counted {
+    tcp: TcpStream,
+    writes: Arc<AtomicUsize>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn feeds_then_one_flush_make_one_write() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+
+    let writes = Arc::new(AtomicUsize::new(0));
+    let tcp = Counted {
+        tcp: TcpStream::connect(addr).await.unwrap(),
+        writes: writes.clone(),
+    };
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .connect_with(tcp)
+        .await
+        .unwrap();
+    let before = writes.load(Ordering::SeqCst);
+    for s in ["a", "b", "c", "d"] {
+        ws.feed(Message::Text(s.into())).await.unwrap();
+    }
+    assert_eq!(writes.load(Ordering::SeqCst), before, "feed wrote");
+    SinkExt::flush(&mut ws).await.unwrap();
+    assert_eq!(writes.load(Ordering::SeqCst), before + 1);
+    for s in ["a", "b", "c", "d"] {
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Event::Message(Message::Text(s.into()))
+        );
+    }
+}
