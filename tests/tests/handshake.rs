@@ -36,6 +36,7 @@ fn exact_request_bytes_for_a_fixed_seed() {
          Sec-WebSocket-Version: 13\r\n\
          Origin: http://example.com\r\n\
          Sec-WebSocket-Protocol: chat\r\n\
+         Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
          Cookie: id=1\r\n\
          \r\n"
     );

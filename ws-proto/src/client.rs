@@ -111,7 +111,7 @@ impl ClientState {
         let mut nonce = [0u8; 16];
         sender.rng().fill(&mut nonce);
         let key = base64::engine::general_purpose::STANDARD.encode(nonce);
-        request.write(&key, sender.raw());
+        request.write(&key, &config.extension_offers(), sender.raw());
         let mut timers = Timers::default();
         if let Some(timeout) = config.handshake_timeout {
             timers.set(Timer::Handshake, now + timeout);
@@ -384,6 +384,11 @@ impl ClientState {
             self.timers.set(Timer::Ping, now + interval);
         }
         self.subprotocol = response.subprotocol().map(str::to_owned);
+        #[cfg(feature = "deflate")]
+        if let Some(agreed) = &response.deflate {
+            self.receiver.enable_deflate(agreed);
+            self.sender.enable_deflate(agreed);
+        }
         // Messages sent before the handshake go first, before anything sent from now on.
         self.sender.release_queue();
         self.events.push_back(Event::Open(response));
@@ -456,7 +461,11 @@ impl ClientState {
                 limit,
             });
         }
-        self.sender.frame(opcode, payload);
+        if opcode.is_control() {
+            self.sender.frame(opcode, payload);
+        } else {
+            self.sender.message(opcode, payload);
+        }
         self.sender.check_full(limit);
         Ok(())
     }

@@ -28,6 +28,8 @@ pub struct Config {
     pub(crate) pong_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) default_message_type: MessageType,
+    #[cfg(feature = "deflate")]
+    pub(crate) permessage_deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -44,6 +46,8 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
             default_message_type: MessageType::Text,
+            #[cfg(feature = "deflate")]
+            permessage_deflate: Some(crate::deflate::DeflateConfig::default()),
         }
     }
 }
@@ -100,4 +104,35 @@ setters! {
     /// The message type of a plain [`ClientState::send`](crate::ClientState::send) (default text,
     /// like Workerman's `websocketType`).
     default_message_type, get_default_message_type: MessageType;
+}
+
+#[cfg(feature = "deflate")]
+impl Config {
+    /// Offer permessage-deflate (RFC 7692) with these parameters, or `None` not to offer it
+    /// (default: offered with [`DeflateConfig::default`](crate::DeflateConfig)).
+    pub fn permessage_deflate(
+        &mut self,
+        deflate: Option<crate::deflate::DeflateConfig>,
+    ) -> &mut Self {
+        self.permessage_deflate = deflate;
+        self
+    }
+
+    /// The permessage-deflate offer, if any.
+    pub fn get_permessage_deflate(&self) -> Option<&crate::deflate::DeflateConfig> {
+        self.permessage_deflate.as_ref()
+    }
+
+    /// The `Sec-WebSocket-Extensions` offers this configuration makes.
+    pub(crate) fn extension_offers(&self) -> Vec<String> {
+        self.permessage_deflate.iter().map(|d| d.offer()).collect()
+    }
+}
+
+#[cfg(not(feature = "deflate"))]
+impl Config {
+    /// The `Sec-WebSocket-Extensions` offers this configuration makes: none without a codec.
+    pub(crate) fn extension_offers(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

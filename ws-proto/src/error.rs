@@ -105,7 +105,10 @@ pub enum ProtocolError {
         /// The configured limit.
         limit: usize,
     },
-    /// A message was larger than [`Config::max_message_size`](crate::Config::max_message_size).
+    /// A compressed message was not valid DEFLATE data.
+    InvalidCompressedData,
+    /// A message was larger than [`Config::max_message_size`](crate::Config::max_message_size);
+    /// for a compressed message, its inflated size.
     MessageTooBig {
         /// The size the message would have reached.
         len: u64,
@@ -158,6 +161,7 @@ impl fmt::Display for ProtocolError {
             ProtocolError::CloseBodyTooShort => f.write_str("close frame body of one byte"),
             ProtocolError::InvalidCloseCode(code) => write!(f, "invalid close code {code}"),
             ProtocolError::InvalidCloseReason => f.write_str("invalid UTF-8 in the close reason"),
+            ProtocolError::InvalidCompressedData => f.write_str("invalid compressed data"),
             ProtocolError::FrameTooBig { len, limit } => {
                 write!(f, "frame of {len} bytes exceeds the limit of {limit}")
             }

@@ -33,6 +33,9 @@ pub struct Response {
     headers: Headers,
     subprotocol: Option<String>,
     extensions: Vec<Extension>,
+    /// What permessage-deflate negotiated, if the server accepted it.
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate: Option<crate::deflate::Negotiated>,
 }
 
 impl Response {
@@ -145,6 +148,9 @@ pub enum HandshakeError {
     MalformedExtensions,
     /// The server accepted an extension the client did not offer, or one twice.
     Extension(String),
+    /// The server's permessage-deflate parameters break RFC 7692 §7.1.
+    #[cfg(feature = "deflate")]
+    Deflate(crate::deflate::DeflateError),
     /// The stream ended before the response was complete.
     UnexpectedEof,
 }
@@ -174,6 +180,8 @@ impl fmt::Display for HandshakeError {
                 write!(f, "server accepted extension {e:?}, which was not offered")
             }
             HandshakeError::UnexpectedEof => f.write_str("connection closed during the handshake"),
+            #[cfg(feature = "deflate")]
+            HandshakeError::Deflate(e) => write!(f, "invalid permessage-deflate response: {e}"),
         }
     }
 }
@@ -272,11 +280,17 @@ impl ResponseReader {
                 status, reason, headers, config,
             )));
         }
-        self.validate(headers, request).map(Parsed::Accepted)
+        self.validate(headers, request, config)
+            .map(Parsed::Accepted)
     }
 
     /// RFC 6455 §4.1, the client's checks of a 101 response, points 2-6.
-    fn validate(&self, headers: Headers, request: &Request) -> Result<Response, HandshakeError> {
+    fn validate(
+        &self,
+        headers: Headers,
+        request: &Request,
+        config: &Config,
+    ) -> Result<Response, HandshakeError> {
         let single = |name: &'static str| -> Result<Option<&str>, HandshakeError> {
             let mut values = headers.get_all(name);
             let first = values.next();
@@ -310,23 +324,18 @@ impl ResponseReader {
         // header field indicates the use of an extension that was not present in the client's
         // handshake ..., the client MUST _Fail the WebSocket Connection_."
         let mut extensions: Vec<Extension> = Vec::new();
+        let mut agreed = Agreed::default();
         for value in headers.get_all("Sec-WebSocket-Extensions") {
             let value =
                 std::str::from_utf8(value).map_err(|_| HandshakeError::MalformedExtensions)?;
             for ext in parse_extensions(value).ok_or(HandshakeError::MalformedExtensions)? {
-                let offered = request.extension_offers.iter().any(|offer| {
-                    offer
-                        .split(';')
-                        .next()
-                        .is_some_and(|n| n.trim().eq_ignore_ascii_case(&ext.name))
-                });
-                if !offered
-                    || extensions
-                        .iter()
-                        .any(|e| e.name.eq_ignore_ascii_case(&ext.name))
+                if extensions
+                    .iter()
+                    .any(|e| e.name.eq_ignore_ascii_case(&ext.name))
                 {
                     return Err(HandshakeError::Extension(ext.name));
                 }
+                accept_extension(config, &ext, &mut agreed)?;
                 extensions.push(ext);
             }
         }
@@ -342,8 +351,38 @@ impl ResponseReader {
             headers,
             subprotocol,
             extensions,
+            #[cfg(feature = "deflate")]
+            deflate: agreed,
         })
     }
+}
+
+/// What the extensions in a response agreed on.
+#[cfg(feature = "deflate")]
+type Agreed = Option<crate::deflate::Negotiated>;
+#[cfg(not(feature = "deflate"))]
+type Agreed = Option<std::convert::Infallible>;
+
+/// Accepts `ext` if the client offered it, recording what it agrees on.
+#[cfg(feature = "deflate")]
+fn accept_extension(
+    config: &Config,
+    ext: &Extension,
+    agreed: &mut Agreed,
+) -> Result<(), HandshakeError> {
+    match &config.permessage_deflate {
+        Some(offer) if ext.name.eq_ignore_ascii_case(crate::deflate::NAME) => {
+            *agreed = Some(offer.negotiate(ext).map_err(HandshakeError::Deflate)?);
+            Ok(())
+        }
+        _ => Err(HandshakeError::Extension(ext.name.clone())),
+    }
+}
+
+/// Without an extension codec nothing is offered, so nothing may be accepted.
+#[cfg(not(feature = "deflate"))]
+fn accept_extension(_: &Config, ext: &Extension, _: &mut Agreed) -> Result<(), HandshakeError> {
+    Err(HandshakeError::Extension(ext.name.clone()))
 }
 
 /// How a rejection's body is delimited.
@@ -550,9 +589,9 @@ mod tests {
                 HandshakeError::Subprotocol("other".into()),
             ),
             (
-                ok_head("Sec-WebSocket-Extensions: permessage-deflate\r\n"),
+                ok_head("Sec-WebSocket-Extensions: x-never-offered\r\n"),
                 &plain,
-                HandshakeError::Extension("permessage-deflate".into()),
+                HandshakeError::Extension("x-never-offered".into()),
             ),
             (
                 ok_head("Sec-WebSocket-Extensions: a b\r\n"),

@@ -62,6 +62,10 @@
 mod client;
 mod close;
 mod config;
+#[cfg(feature = "deflate")]
+mod deflate;
+#[cfg(feature = "deflate")]
+mod deflate_stream;
 mod error;
 mod event;
 mod extension;
@@ -82,6 +86,8 @@ mod utf8;
 pub use client::{ClientState, ReadyState};
 pub use close::{CloseCode, MAX_REASON_LEN};
 pub use config::Config;
+#[cfg(feature = "deflate")]
+pub use deflate::{DeflateConfig, DeflateError};
 pub use error::{Error, ProtocolError, SendError, Timeout};
 pub use event::{Closed, Event};
 pub use extension::Extension;

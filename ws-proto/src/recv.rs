@@ -1,5 +1,6 @@
-//! The receive path: which frames a client accepts, reassembly of fragmented messages, and
-//! incremental UTF-8 validation of text, all working in the connection's receive buffer.
+//! The receive path: which frames a client accepts, reassembly of fragmented messages,
+//! inflation of compressed ones, and incremental UTF-8 validation of text, all working in the
+//! connection's receive buffer.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -9,6 +10,9 @@ use crate::frame::{FrameHeader, OpCode};
 use crate::message::Message;
 use crate::text::Utf8Bytes;
 use crate::utf8::Utf8Validator;
+
+/// RSV1, the "per-message compressed" bit of permessage-deflate (RFC 7692 §6).
+const RSV1: u8 = 0b100;
 
 /// What a complete frame amounts to.
 #[derive(Debug)]
@@ -20,10 +24,12 @@ pub(crate) enum Received {
     Close(Option<(CloseCode, String)>),
 }
 
-/// A fragmented message in progress.
+/// A message being assembled: fragmented, compressed, or both.
 #[derive(Debug)]
 struct Partial {
     text: bool,
+    compressed: bool,
+    /// The message so far: payloads, or inflated output for a compressed message.
     data: BytesMut,
 }
 
@@ -32,14 +38,16 @@ struct Partial {
 pub(crate) struct Receiver {
     /// The header of the frame whose payload is arriving.
     head: Option<FrameHeader>,
-    /// How many bytes of that payload have been UTF-8 validated.
+    /// How many bytes of that payload have been validated or inflated.
     checked: usize,
     partial: Option<Partial>,
     utf8: Utf8Validator,
     max_frame: usize,
     max_message: usize,
-    /// RSV bits a negotiated extension defines (none yet).
+    /// RSV bits a negotiated extension defines.
     rsv_allowed: u8,
+    #[cfg(feature = "deflate")]
+    inflater: Option<crate::deflate_stream::Inflater>,
 }
 
 impl Receiver {
@@ -52,10 +60,19 @@ impl Receiver {
             max_frame,
             max_message,
             rsv_allowed: 0,
+            #[cfg(feature = "deflate")]
+            inflater: None,
         }
     }
 
-    /// Bytes held by a fragmented message in progress.
+    /// Accepts compressed messages as negotiated.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn enable_deflate(&mut self, agreed: &crate::deflate::Negotiated) {
+        self.rsv_allowed = RSV1;
+        self.inflater = Some(crate::deflate_stream::Inflater::new(agreed));
+    }
+
+    /// Bytes held by a message in progress.
     pub(crate) fn buffered(&self) -> usize {
         self.partial.as_ref().map_or(0, |p| p.data.len())
     }
@@ -64,12 +81,17 @@ impl Receiver {
     pub(crate) fn clear(&mut self) {
         self.head = None;
         self.partial = None;
+        #[cfg(feature = "deflate")]
+        {
+            self.inflater = None;
+        }
     }
 
     /// Decodes the next complete frame from `rx`, consuming it.
     ///
-    /// Returns `Ok(None)` when `rx` holds no complete frame; text payload already in `rx` has been
-    /// validated by then, so invalid UTF-8 fails at once even mid-frame.
+    /// Returns `Ok(None)` when `rx` holds no complete frame. Text payload already in `rx` has
+    /// been validated by then (and compressed payload inflated), so invalid UTF-8 and an
+    /// oversized inflated message fail at once, even mid-frame.
     pub(crate) fn poll(&mut self, rx: &mut BytesMut) -> Result<Option<Received>, ProtocolError> {
         loop {
             let head = match self.head {
@@ -87,11 +109,9 @@ impl Receiver {
             };
             // `check` bounded the length by max_frame, a usize.
             let len = head.payload_len as usize;
-            if self.is_text(&head) && self.checked < len.min(rx.len()) {
-                let upto = len.min(rx.len());
-                self.utf8
-                    .feed(&rx[self.checked..upto])
-                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            let upto = len.min(rx.len());
+            if self.checked < upto && !head.opcode.is_control() {
+                self.process(&rx[self.checked..upto])?;
                 self.checked = upto;
             }
             if rx.len() < len {
@@ -108,11 +128,27 @@ impl Receiver {
         }
     }
 
-    fn is_text(&self, head: &FrameHeader) -> bool {
-        match head.opcode {
-            OpCode::Text => true,
-            OpCode::Continuation => self.partial.as_ref().is_some_and(|p| p.text),
-            _ => false,
+    /// Validates or inflates newly arrived payload bytes of a data frame.
+    fn process(&mut self, new: &[u8]) -> Result<(), ProtocolError> {
+        match &mut self.partial {
+            #[cfg(feature = "deflate")]
+            Some(partial) if partial.compressed => {
+                let inflater = self.inflater.as_mut().expect("compression was negotiated");
+                let start = partial.data.len();
+                inflater
+                    .inflate(new, &mut partial.data, self.max_message)
+                    .map_err(|e| inflate_error(e, self.max_message))?;
+                if partial.text {
+                    self.utf8
+                        .feed(&partial.data[start..])
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
+                Ok(())
+            }
+            Some(partial) if !partial.text => Ok(()),
+            // An unfragmented text frame has no `Partial`; a fragmented one is text.
+            None if !self.head.is_some_and(|h| h.opcode == OpCode::Text) => Ok(()),
+            _ => self.utf8.feed(new).map_err(|_| ProtocolError::InvalidUtf8),
         }
     }
 
@@ -123,6 +159,11 @@ impl Receiver {
         // defines the meaning of such a nonzero value, the receiving endpoint MUST _Fail the
         // WebSocket Connection_."
         if head.rsv & !self.rsv_allowed != 0 {
+            return Err(ProtocolError::ReservedBits(head.rsv));
+        }
+        // RFC 7692 §6.1: the "Per-Message Compressed" bit is set on "the first frame of the
+        // message" only; on a control frame or a continuation it is an error.
+        if head.rsv & RSV1 != 0 && !matches!(head.opcode, OpCode::Text | OpCode::Binary) {
             return Err(ProtocolError::ReservedBits(head.rsv));
         }
         // §5.1: "The client MUST close a connection if it detects a masked frame."
@@ -155,15 +196,31 @@ impl Receiver {
                 limit: self.max_frame,
             });
         }
+        let compressed = match head.opcode {
+            OpCode::Continuation => self.partial.as_ref().is_some_and(|p| p.compressed),
+            _ => head.rsv & RSV1 != 0,
+        };
+        // A compressed message's limit applies to its inflated size, checked while inflating.
         let so_far = self.buffered() as u64;
-        if so_far + head.payload_len > self.max_message as u64 {
+        if !compressed && so_far + head.payload_len > self.max_message as u64 {
             return Err(ProtocolError::MessageTooBig {
                 len: so_far + head.payload_len,
                 limit: self.max_message,
             });
         }
-        if head.opcode == OpCode::Text {
-            self.utf8.reset();
+        if matches!(head.opcode, OpCode::Text | OpCode::Binary) {
+            let text = head.opcode == OpCode::Text;
+            if text {
+                self.utf8.reset();
+            }
+            // Only an unfragmented, uncompressed message skips assembly (and its copy).
+            if compressed || !head.fin {
+                self.partial = Some(Partial {
+                    text,
+                    compressed,
+                    data: BytesMut::new(),
+                });
+            }
         }
         Ok(())
     }
@@ -173,8 +230,7 @@ impl Receiver {
         head: FrameHeader,
         payload: Bytes,
     ) -> Result<Option<Received>, ProtocolError> {
-        let text = self.is_text(&head);
-        let message = match head.opcode {
+        match head.opcode {
             OpCode::Ping => return Ok(Some(Received::Ping(payload))),
             OpCode::Pong => return Ok(Some(Received::Pong(payload))),
             OpCode::Close => {
@@ -182,33 +238,58 @@ impl Receiver {
                 return Ok(Some(Received::Close(body.map(|(c, r)| (c, r.to_owned())))));
             }
             // An unfragmented message leaves as a slice of the receive buffer, without a copy.
-            OpCode::Text | OpCode::Binary if head.fin => payload,
-            OpCode::Text | OpCode::Binary => {
-                self.partial = Some(Partial {
-                    text,
-                    data: BytesMut::from(&payload[..]),
-                });
-                return Ok(None);
+            OpCode::Text | OpCode::Binary if self.partial.is_none() => {
+                let message = if head.opcode == OpCode::Text {
+                    self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+                    Message::Text(Utf8Bytes::from_validated(payload))
+                } else {
+                    Message::Binary(payload)
+                };
+                return Ok(Some(Received::Message(message)));
             }
-            OpCode::Continuation => {
-                let partial = self
-                    .partial
-                    .as_mut()
-                    .expect("checked: a message is in progress");
-                partial.data.extend_from_slice(&payload);
-                if !head.fin {
-                    return Ok(None);
-                }
-                self.partial.take().expect("present").data.freeze()
-            }
-        };
-        if text {
-            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-            Ok(Some(Received::Message(Message::Text(
-                Utf8Bytes::from_validated(message),
-            ))))
-        } else {
-            Ok(Some(Received::Message(Message::Binary(message))))
+            _ => {}
         }
+        let partial = self
+            .partial
+            .as_mut()
+            .expect("checked: a message is in progress");
+        if !partial.compressed {
+            partial.data.extend_from_slice(&payload);
+        }
+        if !head.fin {
+            return Ok(None);
+        }
+        #[cfg(feature = "deflate")]
+        if partial.compressed {
+            let inflater = self.inflater.as_mut().expect("compression was negotiated");
+            let start = partial.data.len();
+            inflater
+                .finish(&mut partial.data, self.max_message)
+                .map_err(|e| inflate_error(e, self.max_message))?;
+            if partial.text {
+                self.utf8
+                    .feed(&partial.data[start..])
+                    .map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        let partial = self.partial.take().expect("present");
+        let data = partial.data.freeze();
+        let message = if partial.text {
+            self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            Message::Text(Utf8Bytes::from_validated(data))
+        } else {
+            Message::Binary(data)
+        };
+        Ok(Some(Received::Message(message)))
+    }
+}
+
+#[cfg(feature = "deflate")]
+fn inflate_error(e: crate::deflate_stream::InflateError, limit: usize) -> ProtocolError {
+    match e {
+        crate::deflate_stream::InflateError::TooBig(len) => {
+            ProtocolError::MessageTooBig { len, limit }
+        }
+        crate::deflate_stream::InflateError::Corrupt => ProtocolError::InvalidCompressedData,
     }
 }

@@ -29,9 +29,6 @@ pub struct Request {
     origin: Option<String>,
     subprotocols: Vec<String>,
     headers: Vec<(String, String)>,
-    /// `Sec-WebSocket-Extensions` offers, one entry per extension. Empty until an extension
-    /// (permessage-deflate) is implemented; the response check already consults it.
-    pub(crate) extension_offers: Vec<String>,
 }
 
 /// Why a request could not be built.
@@ -164,7 +161,6 @@ impl Request {
             origin: None,
             subprotocols: Vec::new(),
             headers: Vec::new(),
-            extension_offers: Vec::new(),
         })
     }
 
@@ -249,7 +245,6 @@ impl Request {
             && next.port == self.port;
         next.origin = self.origin.clone();
         next.subprotocols = self.subprotocols.clone();
-        next.extension_offers = self.extension_offers.clone();
         next.headers = self
             .headers
             .iter()
@@ -309,8 +304,8 @@ impl Request {
         self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
-    /// Writes the request with the given `Sec-WebSocket-Key`.
-    pub(crate) fn write(&self, key: &str, out: &mut BytesMut) {
+    /// Writes the request with the given `Sec-WebSocket-Key` and extension offers.
+    pub(crate) fn write(&self, key: &str, extensions: &[String], out: &mut BytesMut) {
         // RFC 6455 §4.1: "The method of the request MUST be GET, and the HTTP version MUST be at
         // least 1.1."
         out.put_slice(b"GET ");
@@ -333,11 +328,8 @@ impl Request {
         if !self.subprotocols.is_empty() {
             line("Sec-WebSocket-Protocol", &self.subprotocols.join(", "));
         }
-        if !self.extension_offers.is_empty() {
-            line(
-                "Sec-WebSocket-Extensions",
-                &self.extension_offers.join(", "),
-            );
+        if !extensions.is_empty() {
+            line("Sec-WebSocket-Extensions", &extensions.join(", "));
         }
         for (name, value) in &self.headers {
             line(name, value);
@@ -431,7 +423,7 @@ mod tests {
 
     fn written(request: &Request) -> String {
         let mut out = BytesMut::new();
-        request.write("dGhlIHNhbXBsZSBub25jZQ==", &mut out);
+        request.write("dGhlIHNhbXBsZSBub25jZQ==", &[], &mut out);
         String::from_utf8(out.to_vec()).unwrap()
     }
 

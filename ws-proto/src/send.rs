@@ -1,5 +1,5 @@
 //! The send path: masked frame encoding into one contiguous output buffer, the queue of sends
-//! made before the handshake completes, and the high-water mark.
+//! made before the handshake completes, the high-water mark, and compression when negotiated.
 
 use bytes::{Bytes, BytesMut};
 
@@ -10,6 +10,10 @@ use crate::rng::Rng;
 /// Output buffers above this capacity are released once drained, so an idle connection holds
 /// little memory.
 const KEEP_CAPACITY: usize = 64 << 10;
+
+/// RSV1 marks a compressed message (RFC 7692 §6).
+#[cfg(feature = "deflate")]
+const RSV1: u8 = 0b100;
 
 /// Encodes outgoing frames.
 #[derive(Debug)]
@@ -23,6 +27,8 @@ pub(crate) struct Sender {
     rng: Rng,
     /// Set when the buffer reached the high-water mark; cleared with a `Drained` event.
     full: bool,
+    #[cfg(feature = "deflate")]
+    deflater: Option<crate::deflate_stream::Deflater>,
 }
 
 impl Sender {
@@ -33,6 +39,8 @@ impl Sender {
             holding: true,
             rng,
             full: false,
+            #[cfg(feature = "deflate")]
+            deflater: None,
         }
     }
 
@@ -66,28 +74,35 @@ impl Sender {
         }
     }
 
-    /// Encodes one masked, final frame with a fresh masking key.
+    /// Compresses data messages from now on, as negotiated.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn enable_deflate(&mut self, agreed: &crate::deflate::Negotiated) {
+        self.deflater = Some(crate::deflate_stream::Deflater::new(agreed));
+    }
+
+    /// Encodes one data message: compressed (RSV1 set) when negotiated and long enough.
+    pub(crate) fn message(&mut self, opcode: OpCode, payload: &[u8]) {
+        #[cfg(feature = "deflate")]
+        if let Some(deflater) = self.deflater.as_mut().filter(|d| d.wants(payload.len())) {
+            let compressed = deflater.compress(payload);
+            let dst = if self.holding {
+                &mut self.queued
+            } else {
+                &mut self.out
+            };
+            return write_frame(dst, &mut self.rng, opcode, RSV1, compressed);
+        }
+        self.frame(opcode, payload)
+    }
+
+    /// Encodes one uncompressed frame.
     pub(crate) fn frame(&mut self, opcode: OpCode, payload: &[u8]) {
-        // §5.3: "The masking key is a 32-bit value chosen at random by the client ... a fresh
-        // masking key for each frame".
-        let key = self.rng.next_u32().to_ne_bytes();
-        let header = FrameHeader {
-            fin: true,
-            rsv: 0,
-            opcode,
-            mask: Some(key),
-            payload_len: payload.len() as u64,
-        };
         let dst = if self.holding {
             &mut self.queued
         } else {
             &mut self.out
         };
-        dst.reserve(header.len() + payload.len());
-        header.encode(dst);
-        let start = dst.len();
-        dst.extend_from_slice(payload);
-        apply_mask(&mut dst[start..], key);
+        write_frame(dst, &mut self.rng, opcode, 0, payload);
     }
 
     /// Hands out everything ready, as one contiguous chunk. Returns whether the buffer drained
@@ -106,4 +121,23 @@ impl Sender {
         }
         (Some(chunk), drained)
     }
+}
+
+/// Appends one final, masked frame to `dst`.
+fn write_frame(dst: &mut BytesMut, rng: &mut Rng, opcode: OpCode, rsv: u8, payload: &[u8]) {
+    // §5.3: "The masking key is a 32-bit value chosen at random by the client ... a fresh
+    // masking key for each frame".
+    let key = rng.next_u32().to_ne_bytes();
+    let header = FrameHeader {
+        fin: true,
+        rsv,
+        opcode,
+        mask: Some(key),
+        payload_len: payload.len() as u64,
+    };
+    dst.reserve(header.len() + payload.len());
+    header.encode(dst);
+    let start = dst.len();
+    dst.extend_from_slice(payload);
+    apply_mask(&mut dst[start..], key);
 }

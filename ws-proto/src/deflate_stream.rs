@@ -1,0 +1,255 @@
+//! The DEFLATE streams of a permessage-deflate connection (RFC 7692 §7.2), with a hard cap on
+//! inflated size.
+
+use bytes::BytesMut;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+
+use crate::deflate::Negotiated;
+
+/// §7.2.1: the sender removes these four octets (the empty stored block of a sync flush) from
+/// the end of every compressed message; the receiver appends them before inflating the end.
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// How much inflated output is produced per step; the cap is checked after each.
+const STEP: usize = 32 << 10;
+
+/// Compresses outgoing messages.
+pub(crate) struct Deflater {
+    compress: Compress,
+    no_context_takeover: bool,
+    threshold: usize,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Deflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deflater")
+            .field("no_context_takeover", &self.no_context_takeover)
+            .finish()
+    }
+}
+
+impl Deflater {
+    pub(crate) fn new(agreed: &Negotiated) -> Self {
+        Deflater {
+            compress: Compress::new_with_window_bits(
+                Compression::new(agreed.level),
+                false,
+                agreed.client_window_bits,
+            ),
+            no_context_takeover: agreed.client_no_context_takeover,
+            threshold: agreed.threshold,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Whether a message of `len` bytes is worth compressing.
+    pub(crate) fn wants(&self, len: usize) -> bool {
+        len >= self.threshold
+    }
+
+    /// Compresses one whole message; the result lacks the sync-flush tail.
+    pub(crate) fn compress(&mut self, payload: &[u8]) -> &[u8] {
+        self.scratch.clear();
+        self.scratch.reserve(payload.len() / 2 + 64);
+        let start = self.compress.total_in();
+        loop {
+            let consumed = (self.compress.total_in() - start) as usize;
+            if self.scratch.capacity() - self.scratch.len() < 64 {
+                self.scratch.reserve(self.scratch.capacity().max(1024));
+            }
+            self.compress
+                .compress_vec(&payload[consumed..], &mut self.scratch, FlushCompress::Sync)
+                .expect("deflate cannot fail on a valid stream");
+            let consumed = (self.compress.total_in() - start) as usize;
+            // The flush is complete once all input is in and the output was not filled.
+            if consumed == payload.len() && self.scratch.len() < self.scratch.capacity() {
+                break;
+            }
+        }
+        debug_assert!(self.scratch.ends_with(&TAIL));
+        let len = self.scratch.len().saturating_sub(TAIL.len());
+        self.scratch.truncate(len);
+        if self.no_context_takeover {
+            self.compress.reset();
+        }
+        if self.scratch.capacity() > 64 << 10 && payload.len() < 16 << 10 {
+            self.scratch.shrink_to(16 << 10);
+        }
+        &self.scratch
+    }
+}
+
+/// Why inflating failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InflateError {
+    /// The inflated message would exceed the limit; the size reached so far.
+    TooBig(u64),
+    /// The compressed data is not valid DEFLATE.
+    Corrupt,
+}
+
+/// Inflates incoming messages.
+pub(crate) struct Inflater {
+    decompress: Decompress,
+    no_context_takeover: bool,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("no_context_takeover", &self.no_context_takeover)
+            .finish()
+    }
+}
+
+impl Inflater {
+    pub(crate) fn new(agreed: &Negotiated) -> Self {
+        // A window at least as large as the server's is always safe; 9 is zlib's raw minimum.
+        Inflater {
+            decompress: Decompress::new_with_window_bits(false, agreed.server_window_bits.max(9)),
+            no_context_takeover: agreed.server_no_context_takeover,
+        }
+    }
+
+    /// Inflates `input`, appending to `out`, failing as soon as `out` would exceed `limit`
+    /// bytes: memory stays bounded by the limit plus one step, whatever the ratio.
+    pub(crate) fn inflate(
+        &mut self,
+        input: &[u8],
+        out: &mut BytesMut,
+        limit: usize,
+    ) -> Result<(), InflateError> {
+        let mut consumed = 0;
+        loop {
+            let start = out.len();
+            let room = (limit + 1).saturating_sub(start).clamp(1, STEP);
+            out.resize(start + room, 0);
+            let (in_before, out_before) = (self.decompress.total_in(), self.decompress.total_out());
+            let status = self
+                .decompress
+                .decompress(&input[consumed..], &mut out[start..], FlushDecompress::None)
+                .map_err(|_| InflateError::Corrupt);
+            let produced = (self.decompress.total_out() - out_before) as usize;
+            consumed += (self.decompress.total_in() - in_before) as usize;
+            out.truncate(start + produced);
+            let status = status?;
+            if out.len() > limit {
+                return Err(InflateError::TooBig(out.len() as u64));
+            }
+            if status == Status::StreamEnd {
+                // A final block ends the DEFLATE stream; what follows starts a new one.
+                self.decompress.reset(false);
+                if consumed == input.len() {
+                    return Ok(());
+                }
+                continue;
+            }
+            if consumed == input.len() && produced < room {
+                return Ok(());
+            }
+            if produced == 0 && consumed < input.len() && status == Status::BufError {
+                return Err(InflateError::Corrupt);
+            }
+        }
+    }
+
+    /// Ends a message: inflates the removed tail and drops the window if agreed.
+    pub(crate) fn finish(&mut self, out: &mut BytesMut, limit: usize) -> Result<(), InflateError> {
+        self.inflate(&TAIL, out, limit)?;
+        if self.no_context_takeover {
+            self.decompress.reset(false);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agreed(window: u8, no_takeover: bool) -> Negotiated {
+        Negotiated {
+            client_window_bits: window,
+            server_window_bits: window,
+            client_no_context_takeover: no_takeover,
+            server_no_context_takeover: no_takeover,
+            threshold: 0,
+            level: 6,
+        }
+    }
+
+    #[test]
+    fn rfc7692_section_7_2_3_1_hello() {
+        // "Hello" compressed without context takeover: 0xf2 0x48 0xcd 0xc9 0xc9 0x07 0x00.
+        let mut inflater = Inflater::new(&agreed(15, true));
+        let mut out = BytesMut::new();
+        inflater
+            .inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100)
+            .unwrap();
+        inflater.finish(&mut out, 100).unwrap();
+        assert_eq!(&out[..], b"Hello");
+        // §7.2.3.2: with context takeover, a second "Hello" refers back to the first.
+        let mut inflater = Inflater::new(&agreed(15, false));
+        let mut out = BytesMut::new();
+        inflater
+            .inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100)
+            .unwrap();
+        inflater.finish(&mut out, 100).unwrap();
+        out.clear();
+        inflater
+            .inflate(&[0xf2, 0x00, 0x11, 0x00, 0x00], &mut out, 100)
+            .unwrap();
+        inflater.finish(&mut out, 100).unwrap();
+        assert_eq!(&out[..], b"Hello");
+    }
+
+    #[test]
+    fn round_trip_with_and_without_context_takeover() {
+        for no_takeover in [false, true] {
+            for window in [9, 12, 15] {
+                let mut deflater = Deflater::new(&agreed(window, no_takeover));
+                let mut inflater = Inflater::new(&agreed(window, no_takeover));
+                for i in 0..20 {
+                    let message = format!("message {i} {}", "abc".repeat(i * 50)).into_bytes();
+                    let compressed = deflater.compress(&message).to_vec();
+                    let mut out = BytesMut::new();
+                    inflater.inflate(&compressed, &mut out, 1 << 20).unwrap();
+                    inflater.finish(&mut out, 1 << 20).unwrap();
+                    assert_eq!(&out[..], &message[..]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bomb_stops_at_the_limit() {
+        let mut deflater = Deflater::new(&agreed(15, false));
+        let bomb = deflater.compress(&vec![0u8; 10 << 20]).to_vec();
+        assert!(
+            bomb.len() < 20_000,
+            "10 MiB of zeros compresses to {} bytes",
+            bomb.len()
+        );
+        let mut inflater = Inflater::new(&agreed(15, false));
+        let mut out = BytesMut::new();
+        let err = inflater.inflate(&bomb, &mut out, 1 << 20).unwrap_err();
+        assert_eq!(err, InflateError::TooBig((1 << 20) + 1));
+        // The buffer grows by doubling, so memory stays within twice the limit.
+        assert!(
+            out.capacity() <= 2 * ((1 << 20) + STEP),
+            "capacity {}",
+            out.capacity()
+        );
+    }
+
+    #[test]
+    fn corrupt_input_is_an_error() {
+        let mut inflater = Inflater::new(&agreed(15, false));
+        let mut out = BytesMut::new();
+        assert_eq!(
+            inflater.inflate(&[0xff, 0xff, 0xff], &mut out, 100),
+            Err(InflateError::Corrupt)
+        );
+    }
+}
