@@ -74,7 +74,7 @@ pub use stream::{CloseFrame, Event, WebSocket};
 pub use tls::MaybeTlsStream;
 
 pub use ws_proto::{
-    Bytes, CloseCode, Config, Message, MessageType, ReadyState, ReconnectPolicy, Rejection,
-    Request, Response, Utf8Bytes,
+    Bytes, CloseCode, Config, HandshakeError, Message, MessageType, ProtocolError, ReadyState,
+    ReconnectPolicy, Rejection, Request, RequestError, Response, SendError, Timeout, Utf8Bytes,
 };
 pub use {rustls, rustls_pki_types};

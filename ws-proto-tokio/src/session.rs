@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::Stream;
 use tokio::time::Sleep;
-use ws_proto::{CloseCode, Config, Message, ReconnectPolicy, Request, Response};
+use ws_proto::{CloseCode, Config, Message, ReconnectPolicy, Request, Response, SendError};
 
 use crate::conn::Incoming;
 use crate::connect::Connector;
@@ -201,7 +201,11 @@ impl Session {
     /// `Closed` and ends), or ends the stream at once.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if let State::Connected { socket, .. } = &mut self.state {
-            socket.conn_mut().close(code, reason)?;
+            match socket.conn_mut().close(code, reason) {
+                // Already closing: the connection ends by itself, and stays ended.
+                Ok(()) | Err(Error::Send(SendError::Closing | SendError::Closed)) => {}
+                Err(e) => return Err(e),
+            }
         } else {
             self.state = State::Done;
         }

@@ -81,6 +81,8 @@ async fn feed_dropped_by_a_short_timer_neither_loses_nor_duplicates() {
     let (listener, addr) = common::listen().await;
     let server = tokio::spawn(async move {
         let mut ws = common::accept(&listener).await;
+        // Not reading at first lets the kernel buffers fill, so `feed` has to wait.
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let mut got = Vec::new();
         while let Some(Ok(msg)) = ws.next().await {
             match msg {
@@ -101,9 +103,13 @@ async fn feed_dropped_by_a_short_timer_neither_loses_nor_duplicates() {
         got
     });
 
+    // Small kernel buffers, so the writes block and `feed` has to wait.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(8 << 10).unwrap();
+    let tcp = socket.connect(addr).await.unwrap();
     let (ws, _) = Builder::new(&format!("ws://{addr}/"))
         .send_high_water_mark(16 << 10)
-        .connect()
+        .connect_with(tcp)
         .await
         .unwrap();
     let (mut reader, mut writer) = ws.split();

@@ -144,3 +144,31 @@ async fn backpressure_shows_in_poll_ready() {
     assert!(fed > 1);
     assert!(ws.buffered_amount() >= 64 << 10, "{}", ws.buffered_amount());
 }
+
+#[tokio::test(start_paused = true)]
+async fn connect_timeout_covers_a_stalled_tls_handshake() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        // Accepts TCP, then never answers the ClientHello.
+        let (tcp, _) = listener.accept().await.unwrap();
+        std::future::pending::<()>().await;
+        drop(tcp);
+    });
+
+    let start = Instant::now();
+    let err = Builder::new(&format!("wss://127.0.0.1:{}/", addr.port()))
+        .connect_timeout(Some(2 * SECOND))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::ConnectTimeout { host, port, timeout }
+            if host == "127.0.0.1" && *port == addr.port() && *timeout == 2 * SECOND),
+        "{err:?}"
+    );
+    assert_eq!(start.elapsed(), 2 * SECOND);
+    assert_eq!(
+        err.to_string(),
+        format!("connecting to 127.0.0.1:{} timed out after 2s", addr.port())
+    );
+}
