@@ -63,26 +63,34 @@ impl Checked {
         accept_response(&request_key(&self.wire[..self.request_len]), "").into_bytes()
     }
 
-    /// Drains output and events, asserting the invariants.
+    /// Drains output and events until neither has more, asserting the invariants.
     pub fn drain(&mut self) {
-        let before = self.client.buffered_amount();
-        let mut handed = 0;
-        while let Some(chunk) = self.client.poll_transmit() {
-            handed += chunk.len();
-            self.wire.extend_from_slice(&chunk);
-        }
-        // The buffered amount is exactly what was accepted and not yet handed out.
-        assert_eq!(handed, before - self.client.buffered_amount());
-        if let Some(at) = self.closed_at {
-            assert_eq!(self.wire.len(), at, "output after Closed");
-        }
-        while let Some(event) = self.client.poll_event() {
-            assert!(self.closed_at.is_none(), "event after Closed: {event:?}");
-            if matches!(event, Event::Closed(_)) {
-                // The final Close frame, if any, was handed out above.
-                self.closed_at = Some(self.wire.len());
+        let mut closed_now = false;
+        loop {
+            let before = self.client.buffered_amount();
+            let mut handed = 0;
+            while let Some(chunk) = self.client.poll_transmit() {
+                handed += chunk.len();
+                self.wire.extend_from_slice(&chunk);
             }
-            self.events.push(event);
+            // The buffered amount is exactly what was accepted and not yet handed out.
+            assert_eq!(handed, before - self.client.buffered_amount());
+            let mut polled = 0;
+            while let Some(event) = self.client.poll_event() {
+                assert!(self.closed_at.is_none() && !closed_now, "event after Closed: {event:?}");
+                closed_now = matches!(event, Event::Closed(_));
+                self.events.push(event);
+                polled += 1;
+            }
+            if handed == 0 && polled == 0 {
+                break;
+            }
+        }
+        match self.closed_at {
+            // The final Close frame, if any, was handed out with the Closed event.
+            None if closed_now => self.closed_at = Some(self.wire.len()),
+            Some(at) => assert_eq!(self.wire.len(), at, "output after Closed"),
+            None => {}
         }
         assert!(
             self.client.received_buffered() <= self.limits,

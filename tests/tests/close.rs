@@ -182,3 +182,67 @@ fn close_before_open_goes_out_after_the_queued_messages() {
     );
     assert_eq!(frames[1].payload, close_body(1000, "early"));
 }
+
+#[test]
+fn replies_to_earlier_messages_go_before_a_close_from_the_same_read() {
+    // Autobahn 3.x, 4.x, 5.15: a valid message and then a violation or a Close in one read.
+    // The user's echo of the message must precede the client's Close frame.
+    let cases = [
+        (close_frame(4000, "bye"), close_body(4000, "")[..2].to_vec()),
+        (
+            ws_proto_tests::raw_frame(0x83, b""),
+            1002u16.to_be_bytes().to_vec(),
+        ),
+    ];
+    for (tail, close_code) in cases {
+        let mut pair = Pair::open();
+        let mut input = frame(0x1, b"echo me");
+        input.extend(&tail);
+        input.extend(frame(0x1, b"never delivered"));
+        pair.client.handle_input(&input, pair.now);
+        assert!(
+            pair.client.poll_transmit().is_none(),
+            "the Close waits for the message event"
+        );
+        let Some(Event::Message(Message::Text(text))) = pair.client.poll_event() else {
+            panic!()
+        };
+        pair.client.send_text(&text).unwrap();
+        pair.drain();
+        let frames = pair.server_frames();
+        assert_eq!(
+            (frames[0].opcode, &frames[0].payload[..]),
+            (0x1, &b"echo me"[..])
+        );
+        assert_eq!(
+            (frames[1].opcode, &frames[1].payload[..2]),
+            (0x8, &close_code[..])
+        );
+        assert_eq!(frames.len(), 2);
+        assert!(
+            !pair.events.iter().any(|e| matches!(e, Event::Message(_))),
+            "{:?}",
+            pair.events
+        );
+    }
+}
+
+#[test]
+fn eof_right_after_a_queued_close_is_a_clean_close() {
+    let mut pair = Pair::open();
+    let mut input = frame(0x1, b"last");
+    input.extend(close_frame(1000, "done"));
+    pair.client.handle_input(&input, pair.now);
+    pair.client.handle_eof();
+    pair.drain();
+    let events = pair.take_events();
+    assert_eq!(events[0], Event::Message(Message::Text("last".into())));
+    let Event::Closed(c) = &events[1] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (c.code, c.reason.as_str(), c.clean),
+        (CloseCode::NORMAL, "done", true)
+    );
+    assert_eq!(pair.server_frames()[0].payload, close_body(1000, ""));
+}

@@ -36,6 +36,22 @@ pub enum ReadyState {
     Closed,
 }
 
+/// An entry of the event queue.
+///
+/// A received Close and a violation wait their turn here behind the events before them, so
+/// that what the user sends in answer to those events (an echo of the last message) goes out
+/// before the client's Close frame. Input stops at them.
+#[derive(Debug)]
+enum Queued {
+    Event(Event),
+    /// The server's Close frame, received at the given time.
+    Close(Option<(CloseCode, String)>, Instant),
+    /// A violation by the server.
+    Fail(ProtocolError),
+    /// The end of the stream, after one of the above.
+    Eof,
+}
+
 #[derive(Debug)]
 enum Phase {
     Connecting,
@@ -58,8 +74,9 @@ enum Phase {
 ///   [`send_binary`](Self::send_binary), [`send`](Self::send), [`send_ping`](Self::send_ping) and
 ///   [`close`](Self::close). A refused command returns `Err` and changes nothing.
 /// - **polls** give what it produced, and must be drained after every input or command:
-///   [`poll_transmit`](Self::poll_transmit) (bytes to write, in order),
-///   [`poll_event`](Self::poll_event) until `None`, then [`poll_timeout`](Self::poll_timeout)
+///   [`poll_event`](Self::poll_event) and [`poll_transmit`](Self::poll_transmit) (bytes to
+///   write, in order) until both return `None`, since acting on an event can queue bytes (an
+///   answer, or a Close that waited behind the event); then [`poll_timeout`](Self::poll_timeout)
 ///   (when to call `handle_timeout` next).
 /// - **getters**: [`ready_state`](Self::ready_state), [`buffered_amount`](Self::buffered_amount),
 ///   [`is_writable`](Self::is_writable), [`subprotocol`](Self::subprotocol).
@@ -78,7 +95,9 @@ pub struct ClientState {
     reader: ResponseReader,
     receiver: Receiver,
     sender: Sender,
-    events: VecDeque<Event>,
+    events: VecDeque<Queued>,
+    /// Input processing stopped at a queued Close or violation.
+    halted: bool,
     timers: Timers,
     subprotocol: Option<String>,
     /// A Close frame went out (ours or our echo).
@@ -125,6 +144,7 @@ impl ClientState {
             reader: ResponseReader::new(&key),
             sender,
             events: VecDeque::new(),
+            halted: false,
             timers,
             subprotocol: None,
             close_sent: false,
@@ -138,7 +158,7 @@ impl ClientState {
     /// Feeds bytes read from the transport. Any split is fine: a response or frame may arrive one
     /// byte at a time, and bytes after the 101 response are processed in the same call.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) {
-        if matches!(self.phase, Phase::Closed) || data.is_empty() {
+        if matches!(self.phase, Phase::Closed) || self.halted || data.is_empty() {
             return;
         }
         // Anything from the server proves it alive.
@@ -155,6 +175,10 @@ impl ClientState {
     /// After the closing handshake this completes a clean close; otherwise the connection ended
     /// abnormally (1006).
     pub fn handle_eof(&mut self) {
+        if self.halted {
+            // The queued Close or violation decides how the connection ended.
+            return self.events.push_back(Queued::Eof);
+        }
         match &self.phase {
             Phase::Closed => {}
             Phase::Connecting => {
@@ -181,6 +205,10 @@ impl ClientState {
 
     /// Runs the timers due at `now`. Harmless when none is due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.halted {
+            // A queued Close or violation ends the connection's timers when it is reached.
+            return;
+        }
         while let Some(timer) = self.timers.pop_expired(now) {
             match timer {
                 Timer::Handshake => match self.phase {
@@ -276,15 +304,32 @@ impl ClientState {
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let (chunk, drained) = self.sender.take(self.config.send_high_water_mark);
         if drained && !matches!(self.phase, Phase::Closed) {
-            self.events.push_back(Event::Drained);
+            self.events.push_back(Queued::Event(Event::Drained));
         }
         chunk
     }
 
     /// The next event.
+    ///
+    /// A Close from the server, or a violation that fails the connection, takes effect when the
+    /// events received before it have been polled: messages sent in answer to those go out
+    /// before the client's Close frame.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        loop {
+            match self.events.pop_front()? {
+                Queued::Event(event) => return Some(event),
+                Queued::Close(body, now) => {
+                    self.halted = false;
+                    self.on_close(body, now);
+                }
+                Queued::Fail(error) => {
+                    self.halted = false;
+                    self.fail(error);
+                }
+                Queued::Eof => self.handle_eof(),
+            }
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called, if ever.
@@ -391,18 +436,18 @@ impl ClientState {
         }
         // Messages sent before the handshake go first, before anything sent from now on.
         self.sender.release_queue();
-        self.events.push_back(Event::Open(response));
+        self.events.push_back(Queued::Event(Event::Open(response)));
         if let Some((code, reason)) = self.pending_close.take() {
             self.send_close(code, &reason, now);
         }
     }
 
     fn read_frames(&mut self, now: Instant) {
-        while self.close_received.is_none() && !self.is_closed() {
+        while !self.halted && self.close_received.is_none() && !self.is_closed() {
             match self.receiver.poll(&mut self.rx) {
                 Ok(Some(received)) => self.on_frame(received, now),
                 Ok(None) => return,
-                Err(e) => return self.fail(e),
+                Err(e) => self.defer(Queued::Fail(e)),
             }
         }
         // §1.4: after the server's Close, "the other peer ... [does not] send any more data";
@@ -411,8 +456,8 @@ impl ClientState {
     }
 
     fn on_frame(&mut self, received: Received, now: Instant) {
-        match received {
-            Received::Message(message) => self.events.push_back(Event::Message(message)),
+        let event = match received {
+            Received::Message(message) => Event::Message(message),
             Received::Ping(payload) => {
                 // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
                 // response, unless it already received a Close frame." Nothing may follow our
@@ -420,32 +465,50 @@ impl ClientState {
                 if !self.close_sent {
                     self.sender.frame(OpCode::Pong, &payload);
                 }
-                self.events.push_back(Event::Ping(payload));
+                Event::Ping(payload)
             }
-            Received::Pong(payload) => self.events.push_back(Event::Pong(payload)),
-            Received::Close(body) => {
-                if !self.close_sent {
-                    // §5.5.1: "If an endpoint receives a Close frame and did not previously send
-                    // a Close frame, the endpoint MUST send a Close frame in response. (When
-                    // sending a Close frame in response, the endpoint typically echos the status
-                    // code it received.)"
-                    let echo = body.as_ref().map(|(code, _)| code.as_u16().to_be_bytes());
-                    self.sender
-                        .frame(OpCode::Close, echo.as_ref().map_or(&[][..], |c| &c[..]));
-                    self.close_sent = true;
-                    self.timers.stop(Timer::Ping);
-                    self.timers
-                        .set(Timer::Close, now + self.config.close_timeout);
-                }
-                // Either way the server's end of stream should follow: §7.1.1, "the client SHOULD
-                // wait for the server to close the connection".
-                self.timers.stop(Timer::Pong);
-                self.close_received =
-                    Some(body.unwrap_or_else(|| (CloseCode::NO_STATUS, String::new())));
-                self.phase = Phase::Closing;
-                self.receiver.clear();
-            }
+            Received::Pong(payload) => Event::Pong(payload),
+            Received::Close(body) => return self.defer(Queued::Close(body, now)),
+        };
+        self.events.push_back(Queued::Event(event));
+    }
+
+    /// Runs a Close or failure now if no event precedes it, else queues it behind them and
+    /// stops reading input until `poll_event` reaches it.
+    fn defer(&mut self, action: Queued) {
+        if !self.events.is_empty() {
+            self.halted = true;
+            return self.events.push_back(action);
         }
+        match action {
+            Queued::Close(body, now) => self.on_close(body, now),
+            Queued::Fail(error) => self.fail(error),
+            Queued::Event(_) | Queued::Eof => unreachable!("only a Close or a failure is deferred"),
+        }
+    }
+
+    fn on_close(&mut self, body: Option<(CloseCode, String)>, now: Instant) {
+        if !self.close_sent {
+            // §5.5.1: "If an endpoint receives a Close frame and did not previously send a Close
+            // frame, the endpoint MUST send a Close frame in response. (When sending a Close
+            // frame in response, the endpoint typically echos the status code it received.)"
+            let echo = body.as_ref().map(|(code, _)| code.as_u16().to_be_bytes());
+            self.sender
+                .frame(OpCode::Close, echo.as_ref().map_or(&[][..], |c| &c[..]));
+            self.close_sent = true;
+            self.timers.stop(Timer::Ping);
+            self.timers
+                .set(Timer::Close, now + self.config.close_timeout);
+        }
+        // Either way the server's end of stream should follow: §7.1.1, "the client SHOULD wait
+        // for the server to close the connection".
+        self.timers.stop(Timer::Pong);
+        self.close_received = Some(body.unwrap_or_else(|| (CloseCode::NO_STATUS, String::new())));
+        self.phase = Phase::Closing;
+        self.receiver.clear();
+        // §1.4: after the server's Close, the server sends no more data; whatever followed it
+        // is discarded.
+        self.rx.clear();
     }
 
     fn send_frame(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
@@ -526,12 +589,13 @@ impl ClientState {
         self.rx = BytesMut::new();
         self.receiver.clear();
         self.close_received = None;
-        self.events.push_back(Event::Closed(Closed {
+        let closed = Closed {
             code,
             reason,
             clean,
             error,
-        }));
+        };
+        self.events.push_back(Queued::Event(Event::Closed(closed)));
     }
 
     /// Bytes buffered on the receive side: unparsed input plus a fragmented message in progress.
