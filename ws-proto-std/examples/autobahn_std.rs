@@ -1,7 +1,7 @@
 //! Autobahn TestSuite client: echoes every message of every case back to the fuzzing server.
 //!
 //! ```text
-//! cargo run --release -p ws-proto-std --example autobahn -- ws://127.0.0.1:9001 ws-proto-std
+//! cargo run --release -p ws-proto-std --example autobahn_std -- ws://127.0.0.1:9001 ws-proto-std
 //! ```
 
 use ws_proto_std::{Builder, Error, Event, Message, WebSocket};

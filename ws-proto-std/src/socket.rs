@@ -62,8 +62,10 @@ struct State {
     /// A thread is writing: it takes every chunk in order until none is left, so chunks are
     /// never reordered and no thread waits on a lock while another is blocked in a write.
     writing: bool,
-    /// What `read_event` returns next, in order; a transport failure takes the place of the
-    /// core's `Closed`.
+    /// Items ahead of the core's own events: only filled when the transport or TLS fails,
+    /// where the failure takes the place of the core's `Closed`. Otherwise `read_event` pulls
+    /// one core event at a time, so that a Close the core holds behind earlier events takes
+    /// effect only after the reader has seen (and perhaps answered) them.
     events: VecDeque<Result<Event, Error>>,
     /// The terminal item (`Closed` or an error) was queued.
     ended: bool,
@@ -76,6 +78,21 @@ struct State {
 }
 
 impl State {
+    /// The next item for `read_event`: a queued failure, else the core's next event.
+    fn next_event(&mut self) -> Option<Result<Event, Error>> {
+        let item = match self.events.pop_front() {
+            Some(item) => item,
+            None if self.ended => return None,
+            None => Ok(self.core.poll_event()?),
+        };
+        self.ended |= matches!(item, Ok(Event::Closed(_)) | Err(_));
+        self.reported |= self.ended && self.events.is_empty();
+        if let Ok(Event::Open(response)) = &item {
+            self.response = Some(response.clone());
+        }
+        Some(item)
+    }
+
     /// Moves the core's events into the queue. A failure already queued stands for the end.
     fn collect_events(&mut self) {
         while let Some(event) = self.core.poll_event() {
@@ -102,7 +119,7 @@ impl State {
 
     /// The next bytes to write, if any.
     fn next_transmit(&mut self) -> Option<Transmit> {
-        let chunk = match &mut self.tls {
+        match &mut self.tls {
             None => self.core.poll_transmit().map(Transmit::Plain),
             Some(tls) => tls
                 .transmit(&mut self.core)
@@ -113,9 +130,7 @@ impl State {
                     tls.transmit(&mut self.core)
                 })
                 .map(Transmit::Tls),
-        };
-        self.collect_events();
-        chunk
+        }
     }
 }
 
@@ -244,13 +259,16 @@ impl WebSocket {
         loop {
             let timeout = {
                 let mut st = self.lock();
-                if let Some(item) = st.events.pop_front() {
-                    st.reported |= st.events.is_empty() && st.ended;
-                    if let Ok(Event::Open(response)) = &item {
-                        st.response = Some(response.clone());
-                    }
+                let item = st.next_event();
+                // Polling the core can queue bytes (a Close that waited behind an event) even
+                // when it returns nothing: write them before blocking in a read. A write
+                // failure is queued as the next item, so an event taken is returned regardless.
+                let flushed = self.flush(st);
+                if let Some(item) = item {
                     return item;
                 }
+                flushed?;
+                let mut st = self.lock();
                 if st.reported {
                     return Err(Error::AlreadyClosed);
                 }
@@ -258,7 +276,6 @@ impl WebSocket {
                 match st.core.poll_timeout() {
                     Some(deadline) if deadline <= now => {
                         st.core.handle_timeout(now);
-                        st.collect_events();
                         self.flush(st)?;
                         continue;
                     }
@@ -283,10 +300,7 @@ impl WebSocket {
             let result = self.shared.transport.read(&mut side.buf);
             let mut st = self.lock();
             match result {
-                Ok(0) => {
-                    st.core.handle_eof();
-                    st.collect_events();
-                }
+                Ok(0) => st.core.handle_eof(),
                 Ok(n) => {
                     let now = Instant::now();
                     let State { core, tls, .. } = &mut *st;
@@ -297,9 +311,8 @@ impl WebSocket {
                         }
                         Some(tls) => tls.receive(&side.buf[..n], core, now),
                     };
-                    match received {
-                        Ok(()) => st.collect_events(),
-                        Err(e) => st.fail(e),
+                    if let Err(e) = received {
+                        st.fail(e);
                     }
                 }
                 Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
@@ -362,7 +375,6 @@ impl WebSocket {
     ) -> Result<(), Error> {
         let mut st = self.lock();
         f(&mut st.core)?;
-        st.collect_events();
         self.flush(st)
     }
 
@@ -376,7 +388,7 @@ impl WebSocket {
         loop {
             let Some(chunk) = st.next_transmit() else {
                 st.writing = false;
-                if st.ended && !st.shut {
+                if (st.ended || st.core.is_closed()) && !st.shut {
                     st.shut = true;
                     drop(st);
                     // The peer may already be gone; there is nothing left to tell it.

@@ -1,7 +1,7 @@
 //! Autobahn TestSuite client: echoes every case of a running fuzzingserver.
 //!
 //! ```text
-//! cargo run --release -p ws-proto-tokio --example autobahn -- ws://127.0.0.1:9001 ws-proto-tokio
+//! cargo run --release -p ws-proto-tokio --example autobahn_tokio -- ws://127.0.0.1:9001 ws-proto-tokio
 //! ```
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
