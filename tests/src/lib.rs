@@ -7,6 +7,11 @@
 
 use std::time::{Duration, Instant};
 
+/// The README's examples, compiled (and the runnable ones run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 use bytes::{Bytes, BytesMut};
 use ws_proto::{accept_key, ClientState, Config, Event, Request};
 
@@ -232,13 +237,23 @@ impl Pair {
         self.now = end;
     }
 
-    /// Collects the client's output and events.
+    /// Collects the client's output and events until neither has more: polling an event can
+    /// queue output (a Close that waited behind earlier events) and handing out output can
+    /// queue an event (`Drained`).
     pub fn drain(&mut self) {
-        while let Some(bytes) = self.client.poll_transmit() {
-            self.to_server.extend_from_slice(&bytes);
-        }
-        while let Some(event) = self.client.poll_event() {
-            self.events.push(event);
+        loop {
+            let mut progressed = false;
+            while let Some(bytes) = self.client.poll_transmit() {
+                self.to_server.extend_from_slice(&bytes);
+                progressed = true;
+            }
+            while let Some(event) = self.client.poll_event() {
+                self.events.push(event);
+                progressed = true;
+            }
+            if !progressed {
+                return;
+            }
         }
     }
 
