@@ -1,0 +1,429 @@
+//! `wsc`: a WebSocket client for the command line, on the blocking adapter.
+//!
+//! ```text
+//! echo hello | cargo run -p ws-proto-std --example wsc
+//! cargo run -p ws-proto-std --example wsc -- -H 'Cookie: token=abc' wss://echo.example/chat
+//! cargo run -p ws-proto-std --example wsc -- --help
+//! ```
+//!
+//! Without a URL it talks to an echo server of its own (tungstenite, on loopback), so the first
+//! command works offline. One thread sends the lines of standard input while the main thread
+//! reads and prints events: the `WebSocket` handle is shared between them.
+//!
+//! Ctrl-C is not turned into a closing handshake: the standard library has no signal API, and
+//! catching SIGINT would take a dependency or `unsafe`. The end of input (Ctrl-D) closes cleanly.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use ws_proto_std::rustls::pki_types::pem::PemObject;
+use ws_proto_std::rustls::pki_types::CertificateDer;
+use ws_proto_std::ws_proto::{Closed, Request, SendError};
+use ws_proto_std::{Builder, CloseCode, Error, Event, Message, MessageType, WebSocket};
+
+const HELP: &str = "\
+wsc: a WebSocket client for the command line
+
+Usage: wsc [OPTIONS] [URL]
+
+Connects to URL (ws:// or wss://), sends each line of standard input as a message and prints
+what arrives on standard output:
+
+  < text: hello
+  < binary (5 bytes): 68 65 6c 6c 6f
+  < ping (0 bytes)
+  < pong (4 bytes): 01 02 03 04
+
+Status (connected, subprotocol, closed with code and reason) and errors go to standard error.
+The end of input (Ctrl-D) closes the connection with code 1000; Ctrl-C ends the process
+without a closing handshake. Without a URL, wsc starts an echo server on 127.0.0.1 and talks
+to it.
+
+Options:
+  -H, --header 'NAME: VALUE'  add a handshake header (repeatable)
+      --origin ORIGIN         set the Origin header
+      --subprotocol NAME      offer a subprotocol (repeatable, in order of preference)
+      --ping-interval SECONDS send a keepalive ping this often; the connection is dropped
+                              when the server then stays silent for 10 seconds
+      --ca FILE               trust the PEM certificates in FILE for wss://, besides the
+                              webpki roots
+      --binary                send lines as binary messages (default: text)
+  -h, --help                  print this help
+  -V, --version               print the version
+
+Exit status: 0 after a clean close with code 1000 (or none), 1 after a failure or any other
+close, 2 for invalid arguments.
+";
+
+const USAGE_HINT: &str = "Usage: wsc [OPTIONS] [URL]\nTry 'wsc --help' for more information.";
+
+#[derive(Debug, Default)]
+struct Options {
+    url: Option<String>,
+    headers: Vec<(String, String)>,
+    origin: Option<String>,
+    subprotocols: Vec<String>,
+    ping_interval: Option<Duration>,
+    ca: Option<PathBuf>,
+    binary: bool,
+}
+
+#[derive(Debug)]
+enum Command {
+    Run(Options),
+    Help,
+    Version,
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Command::Run(options)) => options,
+        Ok(Command::Help) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::Version) => {
+            println!("wsc {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => return usage_error(&message),
+    };
+    let roots = match options.ca.as_deref().map(load_certificates).transpose() {
+        Ok(roots) => roots.unwrap_or_default(),
+        Err(message) => return failure(&message),
+    };
+    let url = match options.url.clone() {
+        Some(url) => url,
+        None => match start_echo_server() {
+            Ok(url) => {
+                eprintln!("wsc: no URL given, talking to a local echo server at {url}");
+                url
+            }
+            Err(e) => return failure(&format!("starting the local echo server failed: {e}")),
+        },
+    };
+    // Every part of the request is checked here, so a typo is a usage error, not a failure.
+    let request = match build_request(&url, &options) {
+        Ok(request) => request,
+        Err(message) => return usage_error(&message),
+    };
+    match run(&url, request, roots, &options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => failure(&message),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("wsc: {message}\n{USAGE_HINT}");
+    ExitCode::from(2)
+}
+
+fn failure(message: &str) -> ExitCode {
+    eprintln!("wsc: {message}");
+    ExitCode::FAILURE
+}
+
+fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
+    let mut args = args.into_iter().map(|arg| {
+        arg.into_string()
+            .map_err(|arg| format!("argument {arg:?} is not valid UTF-8"))
+    });
+    let mut options = Options::default();
+    let mut urls = Vec::new();
+    while let Some(arg) = args.next() {
+        let arg = arg?;
+        // Values are accepted as the next argument, after `=` (`--origin=x`) or, for `-H`,
+        // attached (`-H'Cookie: a=b'`), as in most Unix tools.
+        let (name, mut attached) = match arg.split_once('=') {
+            Some((name, value)) if arg.starts_with("--") => (name, Some(value.to_owned())),
+            _ if arg.starts_with("-H") && arg.len() > 2 => ("-H", Some(arg[2..].to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || match attached.take() {
+            Some(value) => Ok(value),
+            None => args
+                .next()
+                .unwrap_or_else(|| Err(format!("{name} needs a value"))),
+        };
+        match name {
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
+            "--binary" => options.binary = true,
+            "-H" | "--header" => options.headers.push(parse_header(&value()?)?),
+            "--origin" => options.origin = Some(value()?),
+            "--subprotocol" => options.subprotocols.push(value()?),
+            "--ping-interval" => options.ping_interval = Some(parse_seconds(&value()?)?),
+            "--ca" => options.ca = Some(value()?.into()),
+            "--" => {
+                for arg in args.by_ref() {
+                    urls.push(arg?);
+                }
+            }
+            _ if name.starts_with('-') => return Err(format!("unknown option {name}")),
+            _ => urls.push(arg.clone()),
+        }
+        if attached.is_some() {
+            return Err(format!("{name} takes no value"));
+        }
+    }
+    if urls.len() > 1 {
+        return Err(format!("one URL expected, got {}", urls.len()));
+    }
+    options.url = urls.pop();
+    Ok(Command::Run(options))
+}
+
+fn parse_header(header: &str) -> Result<(String, String), String> {
+    match header.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "header {header:?} is not of the form 'Name: value'"
+        )),
+    }
+}
+
+fn parse_seconds(seconds: &str) -> Result<Duration, String> {
+    seconds
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| {
+            format!("--ping-interval needs a positive number of seconds, not {seconds:?}")
+        })
+}
+
+fn build_request(url: &str, options: &Options) -> Result<Request, String> {
+    let mut request = Request::new(url).map_err(|e| e.to_string())?;
+    for (name, value) in &options.headers {
+        request = request
+            .with_header(name, value)
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(origin) = &options.origin {
+        request = request.with_origin(origin).map_err(|e| e.to_string())?;
+    }
+    for protocol in &options.subprotocols {
+        request = request
+            .with_subprotocol(protocol)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(request)
+}
+
+fn load_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("--ca {}: {e}", path.display());
+    let pem = std::fs::read(path).map_err(|e| fail(&e))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(&e))?;
+    if certs.is_empty() {
+        return Err(fail(&"no CERTIFICATE section found"));
+    }
+    Ok(certs)
+}
+
+/// Starts an echo server for one connection on loopback, and returns its URL.
+fn start_echo_server() -> io::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let url = format!("ws://{}/", listener.local_addr()?);
+    std::thread::spawn(move || {
+        // Any failure here reaches the user as the client's own error.
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        let Ok(mut ws) = tungstenite::accept(stream) else {
+            return;
+        };
+        // tungstenite answers pings and the Close itself; the read after the Close writes the
+        // answer and ends the loop.
+        while let Ok(message) = ws.read() {
+            if (message.is_text() || message.is_binary()) && ws.send(message).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(url)
+}
+
+/// What the input thread and the main thread share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Why the input thread gave up, if it did: the session then fails even if it closes cleanly.
+    input_error: OnceLock<String>,
+    /// Signalled on `Event::Drained`, which the input thread waits for when its sends are
+    /// refused because the send buffer is full.
+    drained: Condvar,
+    drained_lock: Mutex<()>,
+}
+
+fn run(
+    url: &str,
+    request: Request,
+    roots: Vec<CertificateDer<'static>>,
+    options: &Options,
+) -> Result<(), String> {
+    let message_type = if options.binary {
+        MessageType::Binary
+    } else {
+        MessageType::Text
+    };
+    let mut builder = Builder::from_request(Ok(request)).default_message_type(message_type);
+    if let Some(interval) = options.ping_interval {
+        builder = builder.ping_interval(interval);
+    }
+    for root in roots {
+        builder = builder.root_certificate(root);
+    }
+    let ws = builder.connect().map_err(|e| e.to_string())?;
+    eprintln!("wsc: connected to {url}");
+    if let Some(protocol) = ws.subprotocol() {
+        eprintln!("wsc: subprotocol: {protocol}");
+    }
+    if io::stdin().is_terminal() {
+        let eof = if cfg!(windows) {
+            "Ctrl-Z then Enter"
+        } else {
+            "Ctrl-D"
+        };
+        eprintln!("wsc: each line typed is sent; {eof} closes the connection");
+    }
+
+    let shared = Arc::new(Shared::default());
+    {
+        let (ws, shared) = (ws.clone(), shared.clone());
+        // Not joined: it may be blocked reading the terminal when the server ends the
+        // connection, and the process exits regardless.
+        std::thread::spawn(move || send_input(&ws, &shared));
+    }
+    let closed = print_events(&ws, &shared)?;
+    finish(closed, &shared)
+}
+
+/// Sends standard input line by line, then closes: with 1000 at its end, or 1001 if it failed.
+fn send_input(ws: &WebSocket, shared: &Shared) {
+    let code = match send_lines(ws, shared) {
+        Ok(()) => CloseCode::NORMAL,
+        Err(message) => {
+            let _ = shared.input_error.set(message);
+            CloseCode::GOING_AWAY
+        }
+    };
+    // Refused only when the connection is already closing; the main thread reports its end.
+    let _ = ws.close(code, "");
+}
+
+fn send_lines(ws: &WebSocket, shared: &Shared) -> Result<(), String> {
+    let mut stdin = io::stdin().lock();
+    let mut line = Vec::new();
+    for number in 1.. {
+        line.clear();
+        let read = stdin
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("reading standard input failed: {e}"))?;
+        if read == 0 {
+            break;
+        }
+        let data = line.strip_suffix(b"\n").unwrap_or(&line);
+        let data = data.strip_suffix(b"\r").unwrap_or(data);
+        loop {
+            match ws.send(data) {
+                Ok(()) => break,
+                Err(Error::Send(SendError::BufferFull { .. })) => wait_drained(ws, shared),
+                Err(Error::Send(SendError::InvalidUtf8)) => {
+                    return Err(format!(
+                        "line {number} of the input is not valid UTF-8 (--binary sends bytes)"
+                    ))
+                }
+                // The connection is ending: nothing more can be sent, and the main thread
+                // reports how it ended.
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn wait_drained(ws: &WebSocket, shared: &Shared) {
+    // Checked under the lock the main thread takes to signal, so a Drained between the check
+    // and the wait is not missed.
+    let mut guard = shared
+        .drained_lock
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    while !ws.is_writable() {
+        guard = shared
+            .drained
+            .wait(guard)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+/// Prints every event until the end of the connection, and returns it.
+fn print_events(ws: &WebSocket, shared: &Shared) -> Result<Closed, String> {
+    let mut out = io::stdout().lock();
+    loop {
+        let event = ws.read_event().map_err(|e| e.to_string())?;
+        let printed = match event {
+            Event::Message(Message::Text(text)) => writeln!(out, "< text: {text}"),
+            Event::Message(Message::Binary(data)) => writeln!(out, "< binary {}", bytes(&data)),
+            Event::Ping(payload) => writeln!(out, "< ping {}", bytes(&payload)),
+            Event::Pong(payload) => writeln!(out, "< pong {}", bytes(&payload)),
+            Event::Drained => {
+                let _guard = shared
+                    .drained_lock
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                shared.drained.notify_all();
+                Ok(())
+            }
+            Event::Closed(closed) => return Ok(closed),
+            // `connect` returned after `Open`, the only other event.
+            _ => Ok(()),
+        };
+        printed.map_err(|e| format!("writing to standard output failed: {e}"))?;
+    }
+}
+
+/// `(5 bytes): 68 65 6c 6c 6f`.
+fn bytes(data: &[u8]) -> String {
+    let mut text = match data.len() {
+        1 => "(1 byte)".to_owned(),
+        n => format!("({n} bytes)"),
+    };
+    for (i, byte) in data.iter().enumerate() {
+        let sep = if i == 0 { ": " } else { " " };
+        let _ = write!(text, "{sep}{byte:02x}");
+    }
+    text
+}
+
+/// Reports the end of the connection: success only for a clean close with 1000 (or no code)
+/// after all input was sent.
+fn finish(closed: Closed, shared: &Shared) -> Result<(), String> {
+    if let Some(error) = closed.error {
+        return Err(error.to_string());
+    }
+    let mut status = format!("closed: {}", closed.code);
+    if !closed.reason.is_empty() {
+        let _ = write!(status, ", reason {:?}", closed.reason);
+    }
+    if let Some(error) = shared.input_error.get() {
+        eprintln!("wsc: {status}");
+        return Err(error.clone());
+    }
+    let normal = [CloseCode::NORMAL, CloseCode::NO_STATUS].contains(&closed.code);
+    if !closed.clean || !normal {
+        return Err(status);
+    }
+    eprintln!("wsc: {status}");
+    Ok(())
+}

@@ -1,0 +1,416 @@
+//! The `wsc` example run as a real process against loopback servers: what it prints, where,
+//! and its exit status.
+
+// tungstenite's handshake callback type returns its large `http::Response` as the error.
+#![allow(clippy::result_large_err)]
+
+mod server;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::ServerConfig;
+use tungstenite::handshake::server::{Request, Response};
+use tungstenite::http::HeaderValue;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::CloseFrame;
+
+/// No run of `wsc` here takes more than a fraction of this; past it the process is killed.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The example binary. Examples have no `CARGO_BIN_EXE_*`, but `cargo test` builds them next
+/// to the test binaries: `target/<profile>/deps/wsc-<hash>` runs beside
+/// `target/<profile>/examples/wsc`. A run limited to this test (`--test wsc`) builds no
+/// example, hence the checks.
+fn wsc_path() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir
+        .join("examples")
+        .join(format!("wsc{}", std::env::consts::EXE_SUFFIX));
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wsc.rs");
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    assert!(
+        modified(&path) >= modified(Path::new(source)),
+        "{} is missing or older than {source}: run `cargo test -p ws-proto-std`, which builds \
+         the examples, or `cargo build -p ws-proto-std --example wsc` first",
+        path.display()
+    );
+    path
+}
+
+#[derive(Debug)]
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `wsc` with `input` as standard input, closed after it; with `None` standard input stays
+/// open until the process exits, so only the server can end the connection.
+fn wsc(args: &[&str], input: Option<&[u8]>) -> Output {
+    let mut child = Command::new(wsc_path())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let open_stdin = match input {
+        Some(input) => {
+            write_and_close(stdin, input.to_vec());
+            None
+        }
+        None => Some(stdin),
+    };
+    let stdout = read_to_end(child.stdout.take().unwrap());
+    let stderr = read_to_end(child.stderr.take().unwrap());
+    let status = wait(&mut child);
+    drop(open_stdin);
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// On a thread, so a child that stops reading its input cannot block the test.
+fn write_and_close(mut stdin: ChildStdin, input: Vec<u8>) {
+    thread::spawn(move || {
+        // The child may exit (a usage error) before reading anything.
+        let _ = stdin.write_all(&input);
+    });
+}
+
+fn read_to_end(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        pipe.read_to_end(&mut bytes).unwrap();
+        String::from_utf8(bytes).unwrap()
+    })
+}
+
+fn wait(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("wsc still running after {TIMEOUT:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "{output:#?}");
+}
+
+#[test]
+fn without_a_url_it_talks_to_its_own_echo_server() {
+    let output = wsc(&[], Some(b"hello\nworld\n"));
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, "< text: hello\n< text: world\n");
+    assert!(output.stderr.contains("echo server"), "{output:#?}");
+    assert!(
+        output.stderr.contains("closed: 1000 (normal closure)"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn binary_lines_are_sent_as_bytes_and_shown_in_hex() {
+    let output = wsc(&["--binary"], Some(b"hello\r\n\x00\xff\n"));
+    assert_exit(&output, 0);
+    assert_eq!(
+        output.stdout,
+        "< binary (5 bytes): 68 65 6c 6c 6f\n< binary (2 bytes): 00 ff\n"
+    );
+}
+
+#[test]
+fn a_line_that_is_not_utf8_fails_in_text_mode() {
+    let output = wsc(&[], Some(b"fine\nbad \xff\nnot sent\n"));
+    assert_exit(&output, 1);
+    assert_eq!(output.stdout, "< text: fine\n");
+    assert!(
+        output
+            .stderr
+            .ends_with("wsc: line 2 of the input is not valid UTF-8 (--binary sends bytes)\n"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn invalid_arguments_exit_2_with_the_usage() {
+    for (args, message) in [
+        (
+            &["http://example.com/"][..],
+            "unsupported URL scheme \"http\"",
+        ),
+        (&["--bogus"], "unknown option --bogus"),
+        (&["-H", "no colon"], "not of the form 'Name: value'"),
+        (&["--origin"], "--origin needs a value"),
+        (&["--ping-interval", "0"], "positive number of seconds"),
+        (&["--binary=yes"], "--binary takes no value"),
+        (&["ws://a/", "ws://b/"], "one URL expected, got 2"),
+    ] {
+        let output = wsc(args, Some(b""));
+        assert_exit(&output, 2);
+        assert!(output.stderr.contains(message), "{args:?}: {output:#?}");
+        assert!(
+            output.stderr.contains("Usage: wsc"),
+            "{args:?}: {output:#?}"
+        );
+        assert_eq!(output.stdout, "");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let help = wsc(&["--help"], Some(b""));
+    assert_exit(&help, 0);
+    assert!(help.stdout.contains("Usage: wsc [OPTIONS] [URL]"));
+    assert!(help.stdout.contains("--ping-interval SECONDS"));
+    let version = wsc(&["-V"], Some(b""));
+    assert_exit(&version, 0);
+    assert_eq!(
+        version.stdout,
+        format!("wsc {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_rejected_handshake_exits_1_with_the_status() {
+    let (listener, url) = server::listen();
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(server::IO_TIMEOUT)).unwrap();
+        let mut request = Vec::new();
+        let mut byte = [0];
+        while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap() == 1 {
+            request.push(byte[0]);
+        }
+        stream
+            .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .unwrap();
+    });
+    let output = wsc(&[&url], None);
+    server.join().unwrap();
+    assert_exit(&output, 1);
+    assert_eq!(
+        output.stderr, "wsc: handshake rejected: 403 Forbidden\n",
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn a_refused_tcp_connection_exits_1() {
+    // A port just freed: nothing listens there.
+    let (listener, url) = server::listen();
+    drop(listener);
+    let output = wsc(&[&url], None);
+    assert_exit(&output, 1);
+    assert!(
+        output.stderr.starts_with("wsc: TCP connect to 127.0.0.1:"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn headers_origin_and_subprotocols_reach_the_server() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut seen = None;
+        let ws = server::accept_hdr(&l, |req: &Request, mut res: Response| {
+            let h = |name| req.headers()[name].to_str().unwrap().to_owned();
+            seen = Some((
+                h("cookie"),
+                h("x-one"),
+                h("origin"),
+                h("sec-websocket-protocol"),
+            ));
+            res.headers_mut().insert(
+                "sec-websocket-protocol",
+                HeaderValue::from_static("chat.v1"),
+            );
+            Ok(res)
+        });
+        server::echo(ws);
+        seen.unwrap()
+    });
+    let output = wsc(
+        &[
+            "-H",
+            "Cookie: token=abc",
+            "--header=X-One:1",
+            "--origin",
+            "https://example.com",
+            "--subprotocol",
+            "chat.v2",
+            "--subprotocol=chat.v1",
+            &format!("{url}/chat"),
+        ],
+        Some(b"hi\n"),
+    );
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, "< text: hi\n");
+    assert!(
+        output.stderr.contains("wsc: subprotocol: chat.v1\n"),
+        "{output:#?}"
+    );
+    let (cookie, one, origin, protocols) = server.join().unwrap();
+    assert_eq!(cookie, "token=abc");
+    assert_eq!(one, "1");
+    assert_eq!(origin, "https://example.com");
+    assert_eq!(protocols, "chat.v2, chat.v1");
+}
+
+#[test]
+fn a_close_by_the_server_with_an_error_code_exits_1() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        ws.send(tungstenite::Message::text("bye soon")).unwrap();
+        ws.close(Some(CloseFrame {
+            code: CloseCode::Error,
+            reason: "oops".into(),
+        }))
+        .unwrap();
+        // Until the client's answer completes the closing handshake.
+        while ws.read().is_ok() {}
+    });
+    let output = wsc(&[&url], None);
+    server.join().unwrap();
+    assert_exit(&output, 1);
+    assert_eq!(output.stdout, "< text: bye soon\n");
+    assert!(
+        output
+            .stderr
+            .ends_with("wsc: closed: 1011 (internal error), reason \"oops\"\n"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn a_connection_dropped_without_a_close_exits_1() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| drop(server::accept(&l)));
+    let output = wsc(&[&url], None);
+    server.join().unwrap();
+    assert_exit(&output, 1);
+    assert!(
+        output
+            .stderr
+            .ends_with("wsc: connection closed without a close handshake\n"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn keepalive_pings_are_sent_at_the_interval() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        let started = Instant::now();
+        loop {
+            if let tungstenite::Message::Ping(_) = ws.read().unwrap() {
+                break;
+            }
+        }
+        let waited = started.elapsed();
+        ws.close(None).unwrap();
+        while ws.read().is_ok() {}
+        waited
+    });
+    let output = wsc(&["--ping-interval", "0.2", &url], None);
+    let waited = server.join().unwrap();
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    assert_exit(&output, 0);
+    assert!(
+        output
+            .stderr
+            .ends_with("wsc: closed: 1005 (no status received)\n"),
+        "{output:#?}"
+    );
+}
+
+/// A TLS server configuration for 127.0.0.1 and its certificate in PEM.
+fn tls_server() -> (Arc<ServerConfig>, String) {
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)
+            .unwrap();
+    (Arc::new(config), certified.cert.pem())
+}
+
+#[test]
+fn wss_with_a_root_certificate_from_a_pem_file() {
+    let (config, pem) = tls_server();
+    let (listener, url) = server::listen();
+    let wss = url.replace("ws://", "wss://");
+    let ca = std::env::temp_dir().join(format!(
+        "wsc-test-{}-{}.pem",
+        std::process::id(),
+        listener.local_addr().unwrap().port()
+    ));
+    std::fs::write(&ca, pem).unwrap();
+    let server = server::spawn(listener, move |l| {
+        let ws = tungstenite::accept(server::accept_tls_stream(&l, &config)).unwrap();
+        server::echo(ws)
+    });
+    let output = wsc(&["--ca", ca.to_str().unwrap(), &wss], Some(b"secret\n"));
+    std::fs::remove_file(&ca).unwrap();
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, "< text: secret\n");
+    let close = server.join().unwrap().unwrap();
+    assert_eq!(close.code, CloseCode::Normal);
+}
+
+#[test]
+fn wss_without_the_root_certificate_fails_verification() {
+    let (config, _) = tls_server();
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, move |l| {
+        // The client aborts the TLS handshake.
+        assert!(tungstenite::accept(server::accept_tls_stream(&l, &config)).is_err());
+    });
+    let output = wsc(&[&url.replace("ws://", "wss://")], None);
+    server.join().unwrap();
+    assert_exit(&output, 1);
+    assert!(
+        output
+            .stderr
+            .starts_with("wsc: TLS with \"127.0.0.1\" failed:"),
+        "{output:#?}"
+    );
+    assert!(output.stderr.contains("UnknownIssuer"), "{output:#?}");
+}
+
+#[test]
+fn a_ca_file_without_certificates_exits_1() {
+    let ca = std::env::temp_dir().join(format!("wsc-test-{}-empty.pem", std::process::id()));
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let output = wsc(&["--ca", ca.to_str().unwrap(), "wss://127.0.0.1:1/"], None);
+    std::fs::remove_file(&ca).unwrap();
+    assert_exit(&output, 1);
+    assert_eq!(
+        output.stderr,
+        format!("wsc: --ca {}: no CERTIFICATE section found\n", ca.display())
+    );
+}
