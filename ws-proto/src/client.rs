@@ -20,8 +20,11 @@ use crate::send::Sender;
 use crate::timer::{Timer, Timers};
 
 /// A receive buffer above this capacity is released once empty, so an idle connection holds
-/// little memory.
-const KEEP_RX_CAPACITY: usize = 64 << 10;
+/// little memory. (Received messages keep their own share of it alive as long as they need.)
+const KEEP_RX_CAPACITY: usize = 1 << 10;
+
+/// The event queue is shrunk back once drained past this many entries.
+const KEEP_EVENTS: usize = 8;
 
 /// The connection's state as the browser API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -317,7 +320,13 @@ impl ClientState {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
-            match self.events.pop_front()? {
+            let Some(queued) = self.events.pop_front() else {
+                if self.events.capacity() > KEEP_EVENTS {
+                    self.events.shrink_to(KEEP_EVENTS);
+                }
+                return None;
+            };
+            match queued {
                 Queued::Event(event) => return Some(event),
                 Queued::Close(body, now) => {
                     self.halted = false;

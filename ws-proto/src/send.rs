@@ -9,7 +9,7 @@ use crate::rng::Rng;
 
 /// Output buffers above this capacity are released once drained, so an idle connection holds
 /// little memory.
-const KEEP_CAPACITY: usize = 64 << 10;
+const KEEP_CAPACITY: usize = 1 << 10;
 
 /// RSV1 marks a compressed message (RFC 7692 §6).
 #[cfg(feature = "deflate")]
