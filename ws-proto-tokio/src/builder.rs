@@ -30,7 +30,7 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 ///     .header("Cookie", "session=1")
 ///     .origin("https://example.com")
 ///     .subprotocol("chat.v2")
-///     .ping_interval(Some(Duration::from_secs(30)))
+///     .ping_interval(Duration::from_secs(30))
 ///     .pong_timeout(Duration::from_secs(10))
 ///     .connect()
 ///     .await?;
@@ -110,10 +110,12 @@ impl Builder {
         })
     }
 
-    /// Sends a keepalive ping at this interval while open (default off).
-    pub fn ping_interval(self, interval: Option<Duration>) -> Builder {
+    /// Sends a keepalive ping at this interval while open (default off), like Workerman's
+    /// `websocketPingInterval`; with [`pong_timeout`](Self::pong_timeout) a silent server is
+    /// detected.
+    pub fn ping_interval(self, interval: Duration) -> Builder {
         self.map_config(|c| {
-            c.ping_interval(interval);
+            c.ping_interval(Some(interval));
         })
     }
 
@@ -181,20 +183,21 @@ impl Builder {
         })
     }
 
-    /// Time allowed for DNS, TCP and TLS together (default 10 s; `None` waits forever).
-    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Builder {
-        self.connector.connect_timeout = timeout;
+    /// Time allowed for DNS, TCP and TLS together (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Builder {
+        self.connector.connect_timeout = Some(timeout);
         self
     }
 
     /// Trusts `root` for `wss://`, in addition to the webpki roots.
-    pub fn tls_root(mut self, root: CertificateDer<'static>) -> Builder {
+    pub fn root_certificate(mut self, root: CertificateDer<'static>) -> Builder {
         self.connector.tls.extra_roots.push(root);
         self
     }
 
     /// Uses this rustls configuration for `wss://` instead of the default one (client
-    /// certificates, custom verification, ALPN). Roots given with `tls_root` are then ignored.
+    /// certificates, custom verification, ALPN). Roots given with
+    /// [`root_certificate`](Self::root_certificate) are then ignored.
     pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Builder {
         self.connector.tls.config = Some(config);
         self
@@ -202,8 +205,8 @@ impl Builder {
 
     /// How many redirects (3xx with `Location`) `connect` and sessions follow (default 5;
     /// 0 reports the first as [`Error::Rejected`]). A redirect from `wss` to `ws` is refused.
-    pub fn max_redirects(mut self, limit: u32) -> Builder {
-        self.max_redirects = limit;
+    pub fn max_redirects(mut self, limit: usize) -> Builder {
+        self.max_redirects = u32::try_from(limit).unwrap_or(u32::MAX);
         self
     }
 

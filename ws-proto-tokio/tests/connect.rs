@@ -242,7 +242,7 @@ async fn tls_with_a_test_root() {
 
     // "localhost" may resolve to ::1 first, where nothing listens: the next address is tried.
     let (mut ws, _) = Builder::new(&format!("wss://localhost:{}/secure", addr.port()))
-        .tls_root(cert)
+        .root_certificate(cert)
         .connect()
         .await
         .unwrap();

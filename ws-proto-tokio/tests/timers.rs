@@ -29,7 +29,7 @@ async fn ping_interval_sends_pings_and_gets_pongs() {
 
     let start = Instant::now();
     let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
-        .ping_interval(Some(30 * SECOND))
+        .ping_interval(30 * SECOND)
         .connect()
         .await
         .unwrap();
@@ -62,7 +62,7 @@ async fn pong_timeout_against_a_server_that_stops_answering() {
 
     let start = Instant::now();
     let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
-        .ping_interval(Some(10 * SECOND))
+        .ping_interval(10 * SECOND)
         .pong_timeout(5 * SECOND)
         .connect()
         .await
@@ -157,7 +157,7 @@ async fn connect_timeout_covers_a_stalled_tls_handshake() {
 
     let start = Instant::now();
     let err = Builder::new(&format!("wss://127.0.0.1:{}/", addr.port()))
-        .connect_timeout(Some(2 * SECOND))
+        .connect_timeout(2 * SECOND)
         .connect()
         .await
         .unwrap_err();
