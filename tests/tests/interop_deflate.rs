@@ -1,0 +1,254 @@
+//! permessage-deflate against an independent implementation: Python's `websockets` server,
+//! with every server-side parameter and the client's own offers, through the blocking adapter.
+//!
+//! The server runs from a virtual environment under `target/` that this test creates on first
+//! use (`python3 -m venv` and a pinned `pip install websockets`), or from the interpreter in
+//! `WS_INTEROP_PYTHON` if set (CI sets it).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use ws_proto::{Config, DeflateConfig, Message};
+use ws_proto_std::Builder;
+
+const WEBSOCKETS: &str = "websockets==17.4";
+
+/// A Python with `websockets` importable.
+fn python() -> &'static PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        if let Some(python) = std::env::var_os("WS_INTEROP_PYTHON") {
+            return PathBuf::from(python);
+        }
+        let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/interop-venv");
+        let python = venv.join("bin/python");
+        let ready = |p: &PathBuf| {
+            Command::new(p)
+                .args(["-c", "import websockets"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !ready(&python) {
+            let status = Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv)
+                .status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "python3 -m venv {venv:?} failed"
+            );
+            let status = Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    WEBSOCKETS,
+                ])
+                .status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "pip install {WEBSOCKETS} failed"
+            );
+        }
+        python
+    })
+}
+
+/// The Python server, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(
+        server_no_context_takeover: bool,
+        client_no_context_takeover: bool,
+        server_bits: Option<u8>,
+        client_bits: Option<u8>,
+    ) -> Server {
+        let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+        let bits = |b: Option<u8>| b.map_or("-".to_owned(), |b| b.to_string());
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/deflate_echo_server.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .args([
+                flag(server_no_context_takeover),
+                flag(client_no_context_takeover),
+                bits(server_bits),
+                bits(client_bits),
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the Python server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("server printed {line:?}"));
+        Server { child, port }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Messages that exercise compression and context takeover: each is sent twice, so with
+/// takeover the second refers to the first.
+fn messages() -> Vec<Message> {
+    let text = "permessage-deflate interop, ".repeat(400);
+    let mut binary: Vec<u8> = (0..100_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    binary.extend_from_slice(&[0; 30_000]);
+    let one = vec![
+        Message::Text(text.as_str().into()),
+        Message::Binary(binary.into()),
+        Message::Text("short".into()),
+        Message::Binary(vec![1, 2, 3].into()),
+        Message::Text("".into()),
+    ];
+    one.iter().chain(one.iter()).cloned().collect()
+}
+
+/// Connects with `offer`, echoes every message, and returns the negotiated extension header.
+fn round_trip(server: &Server, offer: DeflateConfig) -> Vec<(String, Option<String>)> {
+    let mut config = Config::default();
+    config.permessage_deflate(Some(offer));
+    let ws = Builder::new(&format!("ws://127.0.0.1:{}/", server.port))
+        .config(config)
+        .connect()
+        .unwrap();
+    for message in messages() {
+        match &message {
+            Message::Text(t) => ws.send_text(t).unwrap(),
+            Message::Binary(b) => ws.send_binary(b).unwrap(),
+        }
+        assert_eq!(ws.read().unwrap(), message);
+    }
+    let response = ws.response().expect("open");
+    let extensions = response.extensions();
+    assert_eq!(extensions.len(), 1, "{extensions:?}");
+    assert_eq!(extensions[0].name, "permessage-deflate");
+    ws.close(ws_proto::CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Err(ws_proto_std::Error::Closed { .. })));
+    extensions[0].params.clone()
+}
+
+fn param(name: &str, value: Option<&str>) -> (String, Option<String>) {
+    (name.to_owned(), value.map(str::to_owned))
+}
+
+#[test]
+fn every_server_parameter() {
+    let cases: [(
+        bool,
+        bool,
+        Option<u8>,
+        Option<u8>,
+        Vec<(String, Option<String>)>,
+    ); 6] = [
+        (false, false, None, None, vec![]),
+        (
+            true,
+            false,
+            None,
+            None,
+            vec![param("server_no_context_takeover", None)],
+        ),
+        (
+            false,
+            true,
+            None,
+            None,
+            vec![param("client_no_context_takeover", None)],
+        ),
+        (
+            false,
+            false,
+            Some(10),
+            None,
+            vec![param("server_max_window_bits", Some("10"))],
+        ),
+        (
+            false,
+            false,
+            None,
+            Some(9),
+            vec![param("client_max_window_bits", Some("9"))],
+        ),
+        (
+            true,
+            true,
+            // The smallest window websockets supports (8 is covered by the core's unit tests).
+            Some(9),
+            Some(9),
+            vec![
+                param("server_no_context_takeover", None),
+                param("client_no_context_takeover", None),
+                param("server_max_window_bits", Some("9")),
+                param("client_max_window_bits", Some("9")),
+            ],
+        ),
+    ];
+    for (snct, cnct, smwb, cmwb, expected) in cases {
+        let server = Server::start(snct, cnct, smwb, cmwb);
+        let mut params = round_trip(&server, DeflateConfig::default());
+        params.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(params, expected, "server {snct} {cnct} {smwb:?} {cmwb:?}");
+    }
+}
+
+#[test]
+fn every_client_offer() {
+    let server = Server::start(false, false, None, None);
+    let offers: [(fn(&mut DeflateConfig), Vec<(String, Option<String>)>); 4] = [
+        (
+            |d| {
+                d.server_no_context_takeover(true);
+            },
+            vec![param("server_no_context_takeover", None)],
+        ),
+        (
+            |d| {
+                d.client_no_context_takeover(true);
+            },
+            vec![param("client_no_context_takeover", None)],
+        ),
+        (
+            |d| {
+                d.server_max_window_bits(Some(11));
+            },
+            vec![param("server_max_window_bits", Some("11"))],
+        ),
+        (
+            |d| {
+                d.client_max_window_bits(Some(12));
+            },
+            vec![param("client_max_window_bits", Some("12"))],
+        ),
+    ];
+    for (tweak, expected) in offers {
+        let mut offer = DeflateConfig::default();
+        tweak(&mut offer);
+        let mut params = round_trip(&server, offer);
+        params.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(params, expected);
+    }
+}
