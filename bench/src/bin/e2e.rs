@@ -1,0 +1,553 @@
+//! End-to-end loopback comparison of WebSocket clients against one minimal server (issue #9).
+//!
+//! `cd bench && CARGO_TARGET_DIR=/work/target-bench cargo run --release --bin e2e`
+//!
+//! Environment:
+//! - `BENCH_ROUNDS` (default 5): interleaved rounds; each round runs every client once per
+//!   scenario, in a rotated order. The table shows the median.
+//! - `BENCH_SCALE` (default 1.0): multiplies every scenario's message count (0.05 for a quick run).
+//! - `BENCH_CLIENTS`, `BENCH_SCENARIOS`: comma-separated substrings to select clients/scenarios.
+//!
+//! Each async client runs on its own current-thread tokio runtime; the ws-proto-std client runs
+//! on the main thread. Only the data phase is timed (after the handshake, until the last message
+//! is received or the server acknowledged the last message sent).
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use ws_proto_bench::{frame_unit, header, header_len, payload, start_server, ACK};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// Receive `n` messages of `size` bytes.
+    Recv { text: bool },
+    /// Send `n` messages, all fed then one flush, then wait for the ack.
+    SendBatched,
+    /// Send `n` messages, each written out (send = feed + flush), then wait for the ack.
+    SendEach,
+    /// `n` round trips: send one message, receive its echo.
+    Echo,
+}
+
+#[derive(Clone, Debug)]
+struct Scenario {
+    name: &'static str,
+    kind: Kind,
+    n: usize,
+    size: usize,
+}
+
+impl Scenario {
+    fn path(&self) -> String {
+        match self.kind {
+            Kind::Recv { text } => format!(
+                "/recv?n={}&size={}&op={}",
+                self.n,
+                self.size,
+                if text { 1 } else { 2 }
+            ),
+            Kind::SendBatched | Kind::SendEach => format!("/send?n={}&size={}", self.n, self.size),
+            Kind::Echo => format!("/echo?n={}&size={}", self.n, self.size),
+        }
+    }
+    fn payload_bytes(&self) -> usize {
+        self.n * self.size
+    }
+}
+
+const CLIENTS: [&str; 6] = [
+    "ws-proto-tokio",
+    "tokio-tungstenite",
+    "tokio-websockets",
+    "fastwebsockets",
+    "ws-proto-std",
+    "raw",
+];
+
+fn config() -> ws_proto::Config {
+    let mut config = ws_proto::Config::default();
+    config.permessage_deflate(None);
+    config
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn check(got: usize, want: usize) -> Res<()> {
+    if got != want {
+        return Err(format!("received {got} payload bytes, expected {want}").into());
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- ws-proto-tokio
+
+async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Duration> {
+    use ws_proto_tokio::{Event, Message};
+    let (mut ws, _) = ws_proto_tokio::Builder::new(url)
+        .config(config())
+        .connect()
+        .await?;
+    let data = Bytes::from(payload(sc.size, false));
+    let start = Instant::now();
+    match sc.kind {
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                if let Event::Message(m) = ws.next().await.ok_or("eof")?? {
+                    got += m.len();
+                    count += 1;
+                }
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched | Kind::SendEach => {
+            for _ in 0..sc.n {
+                ws.feed(Message::Binary(data.clone())).await?;
+                if matches!(sc.kind, Kind::SendEach) {
+                    ws.flush().await?;
+                }
+            }
+            ws.flush().await?;
+            while !matches!(ws.next().await.ok_or("eof")??, Event::Message(_)) {}
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                ws.send(Message::Binary(data.clone())).await?;
+                while !matches!(ws.next().await.ok_or("eof")??, Event::Message(_)) {}
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+// ---------------------------------------------------------------- tokio-tungstenite
+
+async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Duration> {
+    use tokio_tungstenite::tungstenite::Message;
+    let tcp =
+        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
+    tcp.set_nodelay(true)?;
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+    let data = Bytes::from(payload(sc.size, false));
+    let start = Instant::now();
+    match sc.kind {
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                match ws.next().await.ok_or("eof")?? {
+                    Message::Binary(b) => got += b.len(),
+                    Message::Text(t) => got += t.len(),
+                    _ => continue,
+                }
+                count += 1;
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched | Kind::SendEach => {
+            for _ in 0..sc.n {
+                ws.feed(Message::Binary(data.clone())).await?;
+                if matches!(sc.kind, Kind::SendEach) {
+                    ws.flush().await?;
+                }
+            }
+            ws.flush().await?;
+            while !ws.next().await.ok_or("eof")??.is_binary() {}
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                ws.send(Message::Binary(data.clone())).await?;
+                while !ws.next().await.ok_or("eof")??.is_binary() {}
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+// ---------------------------------------------------------------- tokio-websockets
+
+async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Duration> {
+    use tokio_websockets::Message;
+    let tcp =
+        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
+    tcp.set_nodelay(true)?;
+    let (mut ws, _) = tokio_websockets::ClientBuilder::new()
+        .uri(url)?
+        .connect_on(tcp)
+        .await?;
+    let data = Bytes::from(payload(sc.size, false));
+    let start = Instant::now();
+    match sc.kind {
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                let m = ws.next().await.ok_or("eof")??;
+                if m.is_binary() || m.is_text() {
+                    got += m.as_payload().len();
+                    count += 1;
+                }
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched | Kind::SendEach => {
+            for _ in 0..sc.n {
+                ws.feed(Message::binary(data.clone())).await?;
+                if matches!(sc.kind, Kind::SendEach) {
+                    ws.flush().await?;
+                }
+            }
+            ws.flush().await?;
+            while !ws.next().await.ok_or("eof")??.is_binary() {}
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                ws.send(Message::binary(data.clone())).await?;
+                while !ws.next().await.ok_or("eof")??.is_binary() {}
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+// ---------------------------------------------------------------- fastwebsockets
+
+/// Writes a handshake request with a fixed key and reads the response head byte by byte, so no
+/// frame byte after it is consumed.
+async fn manual_handshake(tcp: &mut TcpStream, url: &str) -> Res<()> {
+    let rest = url.trim_start_matches("ws://");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await?;
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await?);
+    }
+    if !head.starts_with(b"HTTP/1.1 101") {
+        return Err("handshake refused".into());
+    }
+    Ok(())
+}
+
+async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Duration> {
+    use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket};
+    let mut tcp =
+        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
+    tcp.set_nodelay(true)?;
+    manual_handshake(&mut tcp, url).await?;
+    // Its documented batching: a buffered stream, and `flush`.
+    let mut ws = WebSocket::after_handshake(BufWriter::new(tcp), Role::Client);
+    ws.set_auto_close(true);
+    ws.set_auto_pong(true);
+    let data = payload(sc.size, false);
+    // Masking happens in place: a borrowed `&[u8]` would be copied into a fresh Vec per frame.
+    let mut scratch = data.clone();
+    let start = Instant::now();
+    match sc.kind {
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                let frame = ws.read_frame().await?;
+                if matches!(frame.opcode, OpCode::Binary | OpCode::Text) {
+                    got += frame.payload.len();
+                    count += 1;
+                }
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched | Kind::SendEach => {
+            for _ in 0..sc.n {
+                scratch.copy_from_slice(&data);
+                ws.write_frame(Frame::binary(Payload::BorrowedMut(&mut scratch)))
+                    .await?;
+                if matches!(sc.kind, Kind::SendEach) {
+                    ws.flush().await?;
+                }
+            }
+            ws.flush().await?;
+            while ws.read_frame().await?.opcode != OpCode::Binary {}
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                scratch.copy_from_slice(&data);
+                ws.write_frame(Frame::binary(Payload::BorrowedMut(&mut scratch)))
+                    .await?;
+                ws.flush().await?;
+                while ws.read_frame().await?.opcode != OpCode::Binary {}
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+// ---------------------------------------------------------------- raw (the floor)
+
+async fn raw(url: &str, sc: &Scenario) -> Res<Duration> {
+    let mut tcp =
+        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
+    tcp.set_nodelay(true)?;
+    manual_handshake(&mut tcp, url).await?;
+    let key = [1, 2, 3, 4];
+    let mut buf = vec![0u8; 64 << 10];
+    let start;
+    match sc.kind {
+        Kind::Recv { .. } => {
+            let total = sc.n * (header_len(sc.size, false) + sc.size);
+            start = Instant::now();
+            let mut got = 0;
+            while got < total {
+                let n = tcp.read(&mut buf).await?;
+                if n == 0 {
+                    return Err("eof".into());
+                }
+                got += n;
+            }
+        }
+        Kind::SendBatched => {
+            let (unit, per) = frame_unit(2, sc.size, Some(key));
+            start = Instant::now();
+            let frame_len = unit.len() / per;
+            for _ in 0..sc.n / per {
+                tcp.write_all(&unit).await?;
+            }
+            tcp.write_all(&unit[..(sc.n % per) * frame_len]).await?;
+            let mut ack = [0u8; ACK.len()];
+            tcp.read_exact(&mut ack).await?;
+        }
+        Kind::SendEach | Kind::Echo => {
+            let mut frame = Vec::new();
+            header(2, sc.size, Some(key), &mut frame);
+            let mut body = payload(sc.size, false);
+            ws_proto::apply_mask(&mut body, key);
+            frame.extend_from_slice(&body);
+            let reply = header_len(sc.size, false) + sc.size;
+            let mut ack = [0u8; ACK.len()];
+            start = Instant::now();
+            for _ in 0..sc.n {
+                tcp.write_all(&frame).await?;
+                if matches!(sc.kind, Kind::Echo) {
+                    tcp.read_exact(&mut buf[..reply]).await?;
+                }
+            }
+            if matches!(sc.kind, Kind::SendEach) {
+                tcp.read_exact(&mut ack).await?;
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+// ---------------------------------------------------------------- ws-proto-std (blocking)
+
+fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Duration> {
+    let ws = ws_proto_std::Builder::new(url).config(config()).connect()?;
+    let data = payload(sc.size, false);
+    let start = Instant::now();
+    match sc.kind {
+        Kind::Recv { .. } => {
+            let mut got = 0;
+            for _ in 0..sc.n {
+                got += ws.read()?.len();
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        // No batching API: every send is written before it returns.
+        Kind::SendBatched | Kind::SendEach => {
+            for _ in 0..sc.n {
+                ws.send_binary(&data)?;
+            }
+            ws.read()?;
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                ws.send_binary(&data)?;
+                ws.read()?;
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+fn run(client: &str, url: &str, sc: &Scenario) -> Res<Duration> {
+    match client {
+        "ws-proto-std" => ws_proto_std(url, sc),
+        "ws-proto-tokio" => rt().block_on(ws_proto_tokio(url, sc)),
+        "tokio-tungstenite" => rt().block_on(tokio_tungstenite(url, sc)),
+        "tokio-websockets" => rt().block_on(tokio_websockets(url, sc)),
+        "fastwebsockets" => rt().block_on(fastwebsockets(url, sc)),
+        "raw" => rt().block_on(raw(url, sc)),
+        _ => unreachable!(),
+    }
+}
+
+fn env_f64(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn selected(var: &str, name: &str) -> bool {
+    match std::env::var(var) {
+        Ok(list) if !list.is_empty() => list.split(',').any(|p| name.contains(p.trim())),
+        _ => true,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn human_rate(bytes_per_s: f64) -> String {
+    if bytes_per_s >= 1e9 {
+        format!("{:.2} GB/s", bytes_per_s / 1e9)
+    } else {
+        format!("{:.0} MB/s", bytes_per_s / 1e6)
+    }
+}
+
+fn main() {
+    let rounds = env_f64("BENCH_ROUNDS", 5.0).max(1.0) as usize;
+    let scale = env_f64("BENCH_SCALE", 1.0);
+    let n = |base: usize| ((base as f64 * scale).round() as usize).max(1);
+    let scenarios: Vec<Scenario> = [
+        Scenario {
+            name: "recv 16 B binary",
+            kind: Kind::Recv { text: false },
+            n: n(1_000_000),
+            size: 16,
+        },
+        Scenario {
+            name: "recv 1 KiB text",
+            kind: Kind::Recv { text: true },
+            n: n(200_000),
+            size: 1024,
+        },
+        Scenario {
+            name: "send 16 B binary batched",
+            kind: Kind::SendBatched,
+            n: n(1_000_000),
+            size: 16,
+        },
+        Scenario {
+            name: "echo 16 B round trip",
+            kind: Kind::Echo,
+            n: n(20_000),
+            size: 16,
+        },
+        Scenario {
+            name: "recv 1 MiB binary",
+            kind: Kind::Recv { text: false },
+            n: n(1000),
+            size: 1 << 20,
+        },
+        Scenario {
+            name: "send 1 MiB binary",
+            kind: Kind::SendEach,
+            n: n(1000),
+            size: 1 << 20,
+        },
+    ]
+    .into_iter()
+    .filter(|s| selected("BENCH_SCENARIOS", s.name))
+    .collect();
+    let clients: Vec<&str> = CLIENTS
+        .into_iter()
+        .filter(|c| selected("BENCH_CLIENTS", c))
+        .collect();
+
+    let port = start_server();
+    let base = format!("ws://127.0.0.1:{port}");
+    // Warm-up: every client once on a small version of every scenario (pre-builds server units).
+    for sc in &scenarios {
+        let mut small = sc.clone();
+        small.n = (sc.n / 50).max(1);
+        for c in &clients {
+            let url = format!("{base}{}", small.path());
+            if let Err(e) = run(c, &url, &small) {
+                eprintln!("warm-up {c} / {}: {e}", sc.name);
+            }
+        }
+    }
+
+    let mut times = vec![vec![Vec::<f64>::new(); clients.len()]; scenarios.len()];
+    for round in 0..rounds {
+        for (si, sc) in scenarios.iter().enumerate() {
+            let url = format!("{base}{}", sc.path());
+            for k in 0..clients.len() {
+                // Rotate the order every round so no client always runs first or last.
+                let ci = (k + round + si) % clients.len();
+                match run(clients[ci], &url, sc) {
+                    Ok(d) => times[si][ci].push(d.as_secs_f64()),
+                    Err(e) => eprintln!("{} / {}: {e}", clients[ci], sc.name),
+                }
+            }
+        }
+        eprintln!("round {}/{rounds} done", round + 1);
+    }
+
+    println!(
+        "rounds: {rounds}, scale: {scale}; median of the rounds; spread = (max - min) / median"
+    );
+    for (si, sc) in scenarios.iter().enumerate() {
+        println!();
+        println!("### {} (n = {}, {} B each)", sc.name, sc.n, sc.size);
+        println!();
+        println!("| client | median | msg/s | payload | spread | vs best peer | vs raw |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        let medians: Vec<Option<f64>> = times[si]
+            .iter()
+            .map(|t| (!t.is_empty()).then(|| median(&mut t.clone())))
+            .collect();
+        let raw = clients
+            .iter()
+            .position(|c| *c == "raw")
+            .and_then(|i| medians[i]);
+        let best = clients
+            .iter()
+            .zip(&medians)
+            .filter(|(c, _)| **c != "raw")
+            .filter_map(|(_, m)| *m)
+            .fold(f64::INFINITY, f64::min);
+        for (ci, c) in clients.iter().enumerate() {
+            let Some(m) = medians[ci] else {
+                println!("| {c} | failed | | | | | |");
+                continue;
+            };
+            let t = &times[si][ci];
+            let spread = (t.iter().cloned().fold(f64::MIN, f64::max)
+                - t.iter().cloned().fold(f64::MAX, f64::min))
+                / m;
+            let vs_best = if *c == "raw" {
+                "-".to_owned()
+            } else {
+                format!("{:.2}x", m / best)
+            };
+            let vs_raw = raw.map_or("-".to_owned(), |r| format!("{:.2}x", m / r));
+            println!(
+                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {vs_best} | {vs_raw} |",
+                m * 1e3,
+                sc.n as f64 / m / 1e6,
+                human_rate(sc.payload_bytes() as f64 / m),
+                spread * 100.0,
+            );
+        }
+    }
+}
