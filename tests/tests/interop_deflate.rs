@@ -113,7 +113,7 @@ fn messages() -> Vec<Message> {
     let text = "permessage-deflate interop, ".repeat(400);
     let mut binary: Vec<u8> = (0..100_000u32).map(|i| (i * 7919 % 251) as u8).collect();
     binary.extend_from_slice(&[0; 30_000]);
-    let one = vec![
+    let one = [
         Message::Text(text.as_str().into()),
         Message::Binary(binary.into()),
         Message::Text("short".into()),
@@ -124,7 +124,7 @@ fn messages() -> Vec<Message> {
 }
 
 /// Connects with `offer`, echoes every message, and returns the negotiated extension header.
-fn round_trip(server: &Server, offer: DeflateConfig) -> Vec<(String, Option<String>)> {
+fn round_trip(server: &Server, offer: DeflateConfig) -> Params {
     let mut config = Config::default();
     config.permessage_deflate(Some(offer));
     let ws = Builder::new(&format!("ws://127.0.0.1:{}/", server.port))
@@ -147,52 +147,68 @@ fn round_trip(server: &Server, offer: DeflateConfig) -> Vec<(String, Option<Stri
     extensions[0].params.clone()
 }
 
+/// Extension parameters as negotiated: name and optional value.
+type Params = Vec<(String, Option<String>)>;
+
+/// A change to the client's default offer.
+type Tweak = fn(&mut DeflateConfig);
+
+/// One server configuration and the parameters its answer must carry.
+struct ServerCase {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: Option<u8>,
+    client_max_window_bits: Option<u8>,
+    expected: Params,
+}
+
 fn param(name: &str, value: Option<&str>) -> (String, Option<String>) {
     (name.to_owned(), value.map(str::to_owned))
 }
 
 #[test]
 fn every_server_parameter() {
-    let cases: [(
-        bool,
-        bool,
-        Option<u8>,
-        Option<u8>,
-        Vec<(String, Option<String>)>,
-    ); 6] = [
-        (false, false, None, None, vec![]),
-        (
+    let case = |snct, cnct, smwb, cmwb, expected| ServerCase {
+        server_no_context_takeover: snct,
+        client_no_context_takeover: cnct,
+        server_max_window_bits: smwb,
+        client_max_window_bits: cmwb,
+        expected,
+    };
+    let cases = [
+        case(false, false, None, None, vec![]),
+        case(
             true,
             false,
             None,
             None,
             vec![param("server_no_context_takeover", None)],
         ),
-        (
+        case(
             false,
             true,
             None,
             None,
             vec![param("client_no_context_takeover", None)],
         ),
-        (
+        case(
             false,
             false,
             Some(10),
             None,
             vec![param("server_max_window_bits", Some("10"))],
         ),
-        (
+        case(
             false,
             false,
             None,
             Some(9),
             vec![param("client_max_window_bits", Some("9"))],
         ),
-        (
+        // The smallest window websockets supports (8 is covered by the core's unit tests).
+        case(
             true,
             true,
-            // The smallest window websockets supports (8 is covered by the core's unit tests).
             Some(9),
             Some(9),
             vec![
@@ -203,20 +219,24 @@ fn every_server_parameter() {
             ],
         ),
     ];
-    for (snct, cnct, smwb, cmwb, expected) in cases {
-        let server = Server::start(snct, cnct, smwb, cmwb);
+    for mut c in cases {
+        let server = Server::start(
+            c.server_no_context_takeover,
+            c.client_no_context_takeover,
+            c.server_max_window_bits,
+            c.client_max_window_bits,
+        );
         let mut params = round_trip(&server, DeflateConfig::default());
         params.sort();
-        let mut expected = expected;
-        expected.sort();
-        assert_eq!(params, expected, "server {snct} {cnct} {smwb:?} {cmwb:?}");
+        c.expected.sort();
+        assert_eq!(params, c.expected);
     }
 }
 
 #[test]
 fn every_client_offer() {
     let server = Server::start(false, false, None, None);
-    let offers: [(fn(&mut DeflateConfig), Vec<(String, Option<String>)>); 4] = [
+    let offers: [(Tweak, Params); 4] = [
         (
             |d| {
                 d.server_no_context_takeover(true);
