@@ -229,3 +229,29 @@ fn outgoing_messages_are_compressed_above_the_threshold() {
         );
     }
 }
+
+#[test]
+fn regression_error_does_not_depend_on_the_split() {
+    // Found by the `frames` fuzz target: a compressed text frame whose first bytes inflate to
+    // invalid UTF-8 just before the DEFLATE data turns corrupt. Fed whole it reported the
+    // corruption (1002), fed byte by byte the UTF-8 (1007). Inflated bytes are now checked
+    // before an inflate error is reported, so both give 1007.
+    let input = [0x41, 0x69, 0x2a, 0xfe, 0x1f, 0x00, 0x2a, 0x2a, 0x2a];
+    let whole = {
+        let mut pair = deflate_pair("permessage-deflate; server_max_window_bits=10", |_| {});
+        pair.server_send(&input);
+        pair.take_events()
+    };
+    let bytewise = {
+        let mut pair = deflate_pair("permessage-deflate; server_max_window_bits=10", |_| {});
+        for b in input {
+            pair.server_send(&[b]);
+        }
+        pair.take_events()
+    };
+    assert_eq!(whole, bytewise);
+    let Some(Event::Closed(c)) = whole.last() else {
+        panic!("{whole:?}")
+    };
+    assert_eq!(c.error, Some(Error::Protocol(ProtocolError::InvalidUtf8)));
+}

@@ -135,14 +135,15 @@ impl Receiver {
             Some(partial) if partial.compressed => {
                 let inflater = self.inflater.as_mut().expect("compression was negotiated");
                 let start = partial.data.len();
-                inflater
-                    .inflate(new, &mut partial.data, self.max_message)
-                    .map_err(|e| inflate_error(e, self.max_message))?;
+                let inflated = inflater.inflate(new, &mut partial.data, self.max_message);
+                // What was inflated before an error is checked first, so the error reported
+                // does not depend on how the input was split into reads.
                 if partial.text {
                     self.utf8
                         .feed(&partial.data[start..])
                         .map_err(|_| ProtocolError::InvalidUtf8)?;
                 }
+                inflated.map_err(|e| inflate_error(e, self.max_message))?;
                 Ok(())
             }
             Some(partial) if !partial.text => Ok(()),
@@ -263,14 +264,13 @@ impl Receiver {
         if partial.compressed {
             let inflater = self.inflater.as_mut().expect("compression was negotiated");
             let start = partial.data.len();
-            inflater
-                .finish(&mut partial.data, self.max_message)
-                .map_err(|e| inflate_error(e, self.max_message))?;
+            let inflated = inflater.finish(&mut partial.data, self.max_message);
             if partial.text {
                 self.utf8
                     .feed(&partial.data[start..])
                     .map_err(|_| ProtocolError::InvalidUtf8)?;
             }
+            inflated.map_err(|e| inflate_error(e, self.max_message))?;
         }
         let partial = self.partial.take().expect("present");
         let data = partial.data.freeze();
