@@ -1,16 +1,16 @@
-//! The frame decoder after a valid handshake, fed arbitrary bytes.
+//! The frame decoder after a valid handshake, fed arbitrary bytes; with permessage-deflate
+//! negotiated for half of the inputs, so the inflate path is fuzzed too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use ws_proto::Event;
-use ws_proto_fuzz::same_events_however_split;
+use ws_proto_fuzz::{same_events_however_split, Start};
 
 fuzz_target!(|data: &[u8]| {
-    let (eof, data) = match data.split_first() {
-        Some((flag, rest)) => (flag & 1 == 1, rest),
-        None => (false, data),
-    };
-    let run = same_events_however_split(true, data, eof);
+    // The first byte's bit 0: end of stream after the input; bit 1: deflate negotiated.
+    let (flags, data) = data.split_first().map_or((0, data), |(f, rest)| (*f, rest));
+    let start = if flags & 2 != 0 { Start::OpenDeflate } else { Start::Open };
+    let run = same_events_however_split(start, data, flags & 1 == 1);
     assert!(matches!(run.events.first(), Some(Event::Open(_))));
     // What the client wrote parses back: a pong echoing each ping, then at most one Close.
     let frames = run.frames();

@@ -3,10 +3,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use ws_proto::{Error, Event};
-use ws_proto_fuzz::same_events_however_split;
+use ws_proto_fuzz::{same_events_however_split, Start};
 
 fuzz_target!(|data: &[u8]| {
-    let run = same_events_however_split(false, data, true);
+    let run = same_events_however_split(Start::Raw, data, true);
     for event in &run.events {
         if let Event::Closed(closed) = event {
             if let Some(Error::Rejected(rejection)) = &closed.error {

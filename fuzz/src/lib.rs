@@ -58,9 +58,14 @@ impl Checked {
         checked
     }
 
-    /// The 101 response this client expects.
+    /// The 101 response this client expects, with `extra` header lines.
+    pub fn accept_with(&self, extra: &str) -> Vec<u8> {
+        accept_response(&request_key(&self.wire[..self.request_len]), extra).into_bytes()
+    }
+
+    /// The plain 101 response this client expects (no extension accepted).
     pub fn accept(&self) -> Vec<u8> {
-        accept_response(&request_key(&self.wire[..self.request_len]), "").into_bytes()
+        self.accept_with("")
     }
 
     /// Drains output and events until neither has more, asserting the invariants.
@@ -137,13 +142,30 @@ impl Default for Checked {
     }
 }
 
-/// Feeds `input` (after a valid 101 when `after_101`) in one piece and byte by byte, then the
-/// end of stream when `eof`; asserts both runs give the same events and output, and returns the
-/// first.
-pub fn same_events_however_split(after_101: bool, input: &[u8], eof: bool) -> Checked {
+/// How the input starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// The input is the server's whole answer.
+    Raw,
+    /// A valid 101 comes first.
+    Open,
+    /// A valid 101 accepting permessage-deflate comes first.
+    OpenDeflate,
+}
+
+/// Feeds `input` (after the start given) in one piece and byte by byte, then the end of stream
+/// when `eof`; asserts both runs give the same events and output, and returns the first.
+pub fn same_events_however_split(start: Start, input: &[u8], eof: bool) -> Checked {
     let mut whole = Checked::new();
     let mut bytewise = Checked::new();
-    let mut all = if after_101 { whole.accept() } else { Vec::new() };
+    let mut all = match start {
+        Start::Raw => Vec::new(),
+        Start::Open => whole.accept(),
+        Start::OpenDeflate => {
+            // Both window sizes small, so the inflate window differs from the default.
+            whole.accept_with("Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n")
+        }
+    };
     all.extend_from_slice(input);
     whole.input(&all);
     for b in &all {
