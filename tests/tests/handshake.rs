@@ -32,7 +32,7 @@ fn exact_request_bytes_for_a_fixed_seed() {
          Host: [::1]:9001\r\n\
          Upgrade: websocket\r\n\
          Connection: Upgrade\r\n\
-         Sec-WebSocket-Key: mBkfRuWDAhZEVDaXiANpeg==\r\n\
+         Sec-WebSocket-Key: G4wgzeLbtDzTxwmykKxQ3A==\r\n\
          Sec-WebSocket-Version: 13\r\n\
          Origin: http://example.com\r\n\
          Sec-WebSocket-Protocol: chat\r\n\

@@ -174,25 +174,41 @@ impl FrameHeader {
     /// Appends the header to `out`, with the minimal length encoding.
     ///
     /// The payload length must be below 2^63 and `rsv` must fit in three bits.
+    #[inline]
     pub fn encode(&self, out: &mut impl BufMut) {
+        let (bytes, len) = self.to_array();
+        out.put_slice(&bytes[..len]);
+    }
+
+    /// The encoded header in a fixed array, and its length: one copy into the output instead of
+    /// a capacity check per field.
+    #[inline]
+    pub(crate) fn to_array(&self) -> ([u8; MAX_HEADER_LEN], usize) {
         debug_assert!(self.payload_len >> 63 == 0 && self.rsv <= 0x07);
-        let b0 = (self.fin as u8) << 7 | (self.rsv & 0x07) << 4 | self.opcode.as_u8();
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        bytes[0] = (self.fin as u8) << 7 | (self.rsv & 0x07) << 4 | self.opcode.as_u8();
         let mask_bit = (self.mask.is_some() as u8) << 7;
-        out.put_u8(b0);
-        match self.payload_len {
-            n @ 0..=125 => out.put_u8(mask_bit | n as u8),
+        let mut len = match self.payload_len {
+            n @ 0..=125 => {
+                bytes[1] = mask_bit | n as u8;
+                2
+            }
             n @ 126..=0xFFFF => {
-                out.put_u8(mask_bit | 126);
-                out.put_u16(n as u16);
+                bytes[1] = mask_bit | 126;
+                bytes[2..4].copy_from_slice(&(n as u16).to_be_bytes());
+                4
             }
             n => {
-                out.put_u8(mask_bit | 127);
-                out.put_u64(n);
+                bytes[1] = mask_bit | 127;
+                bytes[2..10].copy_from_slice(&n.to_be_bytes());
+                10
             }
-        }
+        };
         if let Some(key) = self.mask {
-            out.put_slice(&key);
+            bytes[len..len + 4].copy_from_slice(&key);
+            len += 4;
         }
+        (bytes, len)
     }
 }
 

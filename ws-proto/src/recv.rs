@@ -97,11 +97,11 @@ impl Receiver {
             let head = match self.head {
                 Some(head) => head,
                 None => {
-                    let Some((head, len)) = FrameHeader::parse(rx)? else {
+                    let Some((head, header_len)) = FrameHeader::parse(rx)? else {
                         return Ok(None);
                     };
                     self.check(&head)?;
-                    rx.advance(len);
+                    rx.advance(header_len);
                     self.head = Some(head);
                     self.checked = 0;
                     head
@@ -111,7 +111,7 @@ impl Receiver {
             let len = head.payload_len as usize;
             let upto = len.min(rx.len());
             if self.checked < upto && !head.opcode.is_control() {
-                self.process(&rx[self.checked..upto])?;
+                self.process(&head, &rx[self.checked..upto])?;
                 self.checked = upto;
             }
             if rx.len() < len {
@@ -128,8 +128,8 @@ impl Receiver {
         }
     }
 
-    /// Validates or inflates newly arrived payload bytes of a data frame.
-    fn process(&mut self, new: &[u8]) -> Result<(), ProtocolError> {
+    /// Validates or inflates newly arrived payload bytes of the data frame `head`.
+    fn process(&mut self, head: &FrameHeader, new: &[u8]) -> Result<(), ProtocolError> {
         match &mut self.partial {
             #[cfg(feature = "deflate")]
             Some(partial) if partial.compressed => {
@@ -148,7 +148,7 @@ impl Receiver {
             }
             Some(partial) if !partial.text => Ok(()),
             // An unfragmented text frame has no `Partial`; a fragmented one is text.
-            None if !self.head.is_some_and(|h| h.opcode == OpCode::Text) => Ok(()),
+            None if head.opcode != OpCode::Text => Ok(()),
             _ => self.utf8.feed(new).map_err(|_| ProtocolError::InvalidUtf8),
         }
     }

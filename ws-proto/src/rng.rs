@@ -1,14 +1,20 @@
-//! Masking-key entropy: a ChaCha20 keystream (RFC 8439 §2.3) seeded once at construction.
+//! Masking-key entropy: a ChaCha keystream (RFC 8439 §2.3, with 12 rounds) seeded once at
+//! construction.
 //!
 //! RFC 6455 §5.3: "The masking key needs to be unpredictable; thus, the masking key MUST be derived
 //! from a strong source of entropy, and the masking key for a given frame MUST NOT make it simple
 //! for a server or proxy to predict the masking key for a subsequent frame." A stream cipher keyed
 //! from the adapter's OS entropy gives that without a syscall per frame: one 64-byte block yields
-//! sixteen masking keys.
+//! sixteen masking keys. Twelve rounds (as `rand`'s `StdRng` uses) keep a wide security margin
+//! against the best known attacks, which reach seven, at 60% of ChaCha20's cost; the block
+//! function itself is checked against RFC 8439's 20-round vector.
+
+/// Double rounds of the keystream: ChaCha12.
+const DOUBLE_ROUNDS: usize = 6;
 
 const CONSTANTS: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
 
-/// A ChaCha20 keystream used as a cryptographically strong generator.
+/// A ChaCha12 keystream used as a cryptographically strong generator.
 pub(crate) struct Rng {
     key: [u32; 8],
     counter: u64,
@@ -35,7 +41,7 @@ impl Rng {
     pub(crate) fn next_u32(&mut self) -> u32 {
         if self.used == 16 {
             let nonce = [(self.counter >> 32) as u32, 0, 0];
-            self.block = block(&self.key, self.counter as u32, nonce);
+            self.block = block::<DOUBLE_ROUNDS>(&self.key, self.counter as u32, nonce);
             self.counter += 1;
             self.used = 0;
         }
@@ -72,15 +78,16 @@ fn quarter_round(s: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
     s[b] = (s[b] ^ s[c]).rotate_left(7);
 }
 
-/// The ChaCha20 block function of RFC 8439 §2.3.
-fn block(key: &[u32; 8], counter: u32, nonce: [u32; 3]) -> [u32; 16] {
+/// The ChaCha block function of RFC 8439 §2.3, with `DOUBLE` × 2 rounds (10 for ChaCha20). A
+/// constant round count lets the compiler unroll the rounds.
+fn block<const DOUBLE: usize>(key: &[u32; 8], counter: u32, nonce: [u32; 3]) -> [u32; 16] {
     let mut input = [0u32; 16];
     input[..4].copy_from_slice(&CONSTANTS);
     input[4..12].copy_from_slice(key);
     input[12] = counter;
     input[13..].copy_from_slice(&nonce);
     let mut s = input;
-    for _ in 0..10 {
+    for _ in 0..DOUBLE {
         quarter_round(&mut s, 0, 4, 8, 12);
         quarter_round(&mut s, 1, 5, 9, 13);
         quarter_round(&mut s, 2, 6, 10, 14);
@@ -108,7 +115,7 @@ mod tests {
             let b = (i * 4) as u8;
             *word = u32::from_le_bytes([b, b + 1, b + 2, b + 3]);
         }
-        let out = block(&key, 1, [0x0900_0000, 0x4a00_0000, 0]);
+        let out = block::<10>(&key, 1, [0x0900_0000, 0x4a00_0000, 0]);
         assert_eq!(
             out,
             [

@@ -4,8 +4,11 @@
 //! stream is not, in fact, a valid UTF-8 stream, that endpoint MUST _Fail the WebSocket
 //! Connection_." The validator is fed each piece of a text message as it arrives, so an invalid
 //! sequence fails the connection at once, even in the middle of a frame. The bulk of the work is
-//! `std::str::from_utf8`, whose ASCII fast path is word-wide; only a code point split across
-//! pieces (at most three bytes) is carried over.
+//! simdutf8's SIMD validator (its `compat` flavour reports `valid_up_to` and `error_len` exactly
+//! as `std::str::from_utf8` does); only a code point split across pieces (at most three bytes)
+//! is carried over.
+
+use simdutf8::compat::from_utf8;
 
 /// The input is not valid UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +45,14 @@ impl Utf8Validator {
             self.carry[self.carried..self.carried + take].copy_from_slice(&data[..take]);
             self.carried += take;
             data = &data[take..];
-            match std::str::from_utf8(&self.carry[..self.carried]) {
+            match from_utf8(&self.carry[..self.carried]) {
                 Ok(_) => self.carried = 0,
                 Err(e) if e.error_len().is_some() => return Err(Invalid),
                 // Still a valid prefix, and `data` is exhausted.
                 Err(_) => return Ok(()),
             }
         }
-        match std::str::from_utf8(data) {
+        match from_utf8(data) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_some() => Err(Invalid),
             Err(e) => {
