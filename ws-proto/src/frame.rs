@@ -183,7 +183,7 @@ impl FrameHeader {
     /// The encoded header in a fixed array, and its length: one copy into the output instead of
     /// a capacity check per field.
     #[inline]
-    pub(crate) fn to_array(&self) -> ([u8; MAX_HEADER_LEN], usize) {
+    pub(crate) fn to_array(self) -> ([u8; MAX_HEADER_LEN], usize) {
         debug_assert!(self.payload_len >> 63 == 0 && self.rsv <= 0x07);
         let mut bytes = [0u8; MAX_HEADER_LEN];
         bytes[0] = (self.fin as u8) << 7 | (self.rsv & 0x07) << 4 | self.opcode.as_u8();
