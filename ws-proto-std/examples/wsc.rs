@@ -10,8 +10,9 @@
 //! command works offline. One thread sends the lines of standard input while the main thread
 //! reads and prints events: the `WebSocket` handle is shared between them.
 //!
-//! Ctrl-C is not turned into a closing handshake: the standard library has no signal API, and
-//! catching SIGINT would take a dependency or `unsafe`. The end of input (Ctrl-D) closes cleanly.
+//! The end of input (Ctrl-D) and Ctrl-C both close the connection cleanly with 1000; a second
+//! Ctrl-C, while the server has not answered yet, ends the process at once. SIGINT is caught
+//! with the `ctrlc` crate (a dev-dependency): the standard library has no signal API.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -41,9 +42,8 @@ what arrives on standard output:
   < pong (4 bytes): 01 02 03 04
 
 Status (connected, subprotocol, closed with code and reason) and errors go to standard error.
-The end of input (Ctrl-D) closes the connection with code 1000; Ctrl-C ends the process
-without a closing handshake. Without a URL, wsc starts an echo server on 127.0.0.1 and talks
-to it.
+The end of input (Ctrl-D) and Ctrl-C close the connection with code 1000 (a second Ctrl-C
+exits at once). Without a URL, wsc starts an echo server on 127.0.0.1 and talks to it.
 
 Options:
   -H, --header 'NAME: VALUE'  add a handshake header (repeatable)
@@ -297,6 +297,19 @@ fn run(
         eprintln!("wsc: each line typed is sent; {eof} closes the connection");
     }
 
+    {
+        let ws = ws.clone();
+        let interrupted = std::sync::atomic::AtomicBool::new(false);
+        // Installed once per process; a failure only means Ctrl-C keeps its default effect.
+        let _ = ctrlc::set_handler(move || {
+            if interrupted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("wsc: interrupted, closing");
+            // Refused only when a close is already under way.
+            let _ = ws.close(CloseCode::NORMAL, "");
+        });
+    }
     let shared = Arc::new(Shared::default());
     {
         let (ws, shared) = (ws.clone(), shared.clone());

@@ -414,3 +414,39 @@ fn a_ca_file_without_certificates_exits_1() {
         format!("wsc: --ca {}: no CERTIFICATE section found\n", ca.display())
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_closes_cleanly_with_1000() {
+    let mut child = Command::new(wsc_path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Standard input stays open: only the interrupt can end the session.
+    let _stdin = child.stdin.take().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    // The interrupt must come once the connection is open: wait for that status line.
+    let mut seen = String::new();
+    for _ in 0..5 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        seen.push_str(&line);
+        if line.starts_with("wsc: connected to ws://127.0.0.1:") {
+            break;
+        }
+    }
+    assert!(seen.contains("wsc: connected to"), "{seen:?}");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = wait(&mut child);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("wsc: interrupted, closing"), "{rest}");
+    assert!(rest.contains("closed: 1000 (normal closure)"), "{rest}");
+}
