@@ -167,6 +167,7 @@ impl Inflater {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn agreed(window: u8, no_takeover: bool) -> Negotiated {
         Negotiated {
@@ -241,6 +242,35 @@ mod tests {
             "capacity {}",
             out.capacity()
         );
+    }
+
+    proptest! {
+        /// Compress then inflate is the identity across a sequence of messages, with and
+        /// without context takeover, for every window size both ends can agree on.
+        #[test]
+        fn compress_then_inflate_is_the_identity(
+            messages in proptest::collection::vec(
+                prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 0..2000),
+                    // Repetitive data, so back-references (and the shared window) are used.
+                    (proptest::collection::vec(any::<u8>(), 1..8), 0usize..3000)
+                        .prop_map(|(unit, n)| unit.iter().copied().cycle().take(n).collect()),
+                ],
+                1..12,
+            ),
+            window in 9u8..=15,
+            no_takeover: bool,
+        ) {
+            let mut deflater = Deflater::new(&agreed(window, no_takeover));
+            let mut inflater = Inflater::new(&agreed(window, no_takeover));
+            for message in &messages {
+                let compressed = deflater.compress(message).to_vec();
+                let mut out = BytesMut::new();
+                inflater.inflate(&compressed, &mut out, 1 << 20).unwrap();
+                inflater.finish(&mut out, 1 << 20).unwrap();
+                prop_assert_eq!(&out[..], &message[..]);
+            }
+        }
     }
 
     #[test]
