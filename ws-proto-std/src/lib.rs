@@ -4,7 +4,8 @@
 //!   core's limits and timers, TCP connect timeout (every resolved address is tried,
 //!   `TCP_NODELAY` on), TLS roots (webpki roots, plus extra roots or a whole rustls
 //!   `ClientConfig`), redirects. Any other stream works through [`Transport`] or [`Locked`].
-//! - [`WebSocket`]: `send_text` / `send_binary` / `send` / `send_ping` / `close`, and
+//! - [`WebSocket`]: `send_text` / `send_binary` / `send` / `send_ping` / `close`, the batching
+//!   `feed_text` / `feed_binary` / `feed` then one `flush` (one write for many messages), and
 //!   [`read`](WebSocket::read) (the next message) or [`read_event`](WebSocket::read_event)
 //!   (every event). All methods take `&self` and the handle is `Clone + Send + Sync`.
 //! - [`Client`] and [`Handler`]: Workerman-style callbacks (`on_connect`, `on_open`,

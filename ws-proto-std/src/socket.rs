@@ -179,7 +179,7 @@ impl WebSocket {
             }),
         };
         // The handshake request (and, for wss, the TLS ClientHello) goes out now.
-        ws.flush(ws.lock())?;
+        ws.write_out(ws.lock())?;
         Ok(ws)
     }
 
@@ -219,6 +219,28 @@ impl WebSocket {
     /// Sends a ping with up to 125 bytes of payload.
     pub fn send_ping(&self, payload: &[u8]) -> Result<(), Error> {
         self.command(|core| core.send_ping(payload))
+    }
+
+    /// Queues a text message without writing it. Several feeds and one [`flush`](Self::flush)
+    /// make one write; anything queued also goes out with the next send, read or close.
+    pub fn feed_text(&self, text: &str) -> Result<(), Error> {
+        self.queue(|core| core.send_text(text))
+    }
+
+    /// Queues a binary message without writing it; see [`feed_text`](Self::feed_text).
+    pub fn feed_binary(&self, data: &[u8]) -> Result<(), Error> {
+        self.queue(|core| core.send_binary(data))
+    }
+
+    /// Queues a message of the default type without writing it; see
+    /// [`feed_text`](Self::feed_text).
+    pub fn feed(&self, data: &[u8]) -> Result<(), Error> {
+        self.queue(|core| core.send(data))
+    }
+
+    /// Writes everything queued, in one write when nothing else is in the way.
+    pub fn flush(&self) -> Result<(), Error> {
+        self.write_out(self.lock())
     }
 
     /// Starts the closing handshake. Keep reading: the end arrives as [`Event::Closed`] from
@@ -263,7 +285,7 @@ impl WebSocket {
                 // Polling the core can queue bytes (a Close that waited behind an event) even
                 // when it returns nothing: write them before blocking in a read. A write
                 // failure is queued as the next item, so an event taken is returned regardless.
-                let flushed = self.flush(st);
+                let flushed = self.write_out(st);
                 if let Some(item) = item {
                     return item;
                 }
@@ -276,7 +298,7 @@ impl WebSocket {
                 match st.core.poll_timeout() {
                     Some(deadline) if deadline <= now => {
                         st.core.handle_timeout(now);
-                        self.flush(st)?;
+                        self.write_out(st)?;
                         continue;
                     }
                     // A command from another thread can add a deadline (the close timeout)
@@ -319,7 +341,7 @@ impl WebSocket {
                 Err(e) => st.fail(Error::Read(e)),
             }
             // Pongs, close echoes and TLS records produced by the input go out now.
-            self.flush(st)?;
+            self.write_out(st)?;
         }
     }
 
@@ -369,18 +391,25 @@ impl WebSocket {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn queue(
+        &self,
+        f: impl FnOnce(&mut ClientState) -> Result<(), ws_proto::SendError>,
+    ) -> Result<(), Error> {
+        f(&mut self.lock().core).map_err(Error::from)
+    }
+
     fn command(
         &self,
         f: impl FnOnce(&mut ClientState) -> Result<(), ws_proto::SendError>,
     ) -> Result<(), Error> {
         let mut st = self.lock();
         f(&mut st.core)?;
-        self.flush(st)
+        self.write_out(st)
     }
 
     /// Writes everything the core and TLS have ready, unless another thread already is (it
     /// will take these bytes too). The state lock is released during each write.
-    fn flush<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<(), Error> {
+    fn write_out<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<(), Error> {
         if st.writing {
             return Ok(());
         }

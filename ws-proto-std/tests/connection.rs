@@ -377,3 +377,62 @@ fn an_invalid_request_is_refused_before_connecting() {
         .unwrap_err();
     assert!(matches!(err, Error::Request(_)), "{err:?}");
 }
+
+/// A TCP transport that counts its writes.
+struct CountingTcp {
+    stream: std::net::TcpStream,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ws_proto_std::Transport for CountingTcp {
+    fn read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        ws_proto_std::Transport::read(&self.stream, buf)
+    }
+    fn write_all(&self, buf: &[u8]) -> std::io::Result<()> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ws_proto_std::Transport::write_all(&self.stream, buf)
+    }
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        ws_proto_std::Transport::set_read_timeout(&self.stream, timeout)
+    }
+    fn shutdown(&self) -> std::io::Result<()> {
+        ws_proto_std::Transport::shutdown(&self.stream)
+    }
+}
+
+#[test]
+fn feeds_then_one_flush_make_one_write() {
+    let (listener, url) = server::listen();
+    let addr = listener.local_addr().unwrap();
+    let server = server::spawn(listener, |l| server::echo(server::accept(&l)));
+    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let transport = CountingTcp {
+        stream: std::net::TcpStream::connect(addr).unwrap(),
+        writes: writes.clone(),
+    };
+    let ws = Builder::new(&url).connect_transport(transport).unwrap();
+    let before = writes.load(std::sync::atomic::Ordering::SeqCst);
+    for i in 0..100 {
+        ws.feed_text(&format!("m{i}")).unwrap();
+    }
+    ws.feed_binary(&[1, 2, 3]).unwrap();
+    assert_eq!(
+        writes.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "feeding writes nothing"
+    );
+    ws.flush().unwrap();
+    assert_eq!(
+        writes.load(std::sync::atomic::Ordering::SeqCst),
+        before + 1,
+        "one flush, one write"
+    );
+    for i in 0..100 {
+        assert_eq!(ws.read().unwrap(), text(&format!("m{i}")));
+    }
+    assert_eq!(ws.read().unwrap(), Message::Binary(vec![1, 2, 3].into()));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { .. })));
+    server.join().unwrap();
+}
