@@ -14,8 +14,14 @@ const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 const STEP: usize = 32 << 10;
 
 /// Compresses outgoing messages.
+///
+/// The zlib stream (about 256 KiB at 15 window bits) is created by the first message that is
+/// compressed, not at the handshake, and without context takeover it is freed after every
+/// message: an idle compressed connection holds no DEFLATE state.
 pub(crate) struct Deflater {
-    compress: Compress,
+    compress: Option<Compress>,
+    level: u32,
+    window_bits: u8,
     no_context_takeover: bool,
     threshold: usize,
     scratch: Vec<u8>,
@@ -25,6 +31,7 @@ impl std::fmt::Debug for Deflater {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Deflater")
             .field("no_context_takeover", &self.no_context_takeover)
+            .field("allocated", &self.compress.is_some())
             .finish()
     }
 }
@@ -32,11 +39,9 @@ impl std::fmt::Debug for Deflater {
 impl Deflater {
     pub(crate) fn new(agreed: &Negotiated) -> Self {
         Deflater {
-            compress: Compress::new_with_window_bits(
-                Compression::new(agreed.level),
-                false,
-                agreed.client_window_bits,
-            ),
+            compress: None,
+            level: agreed.level,
+            window_bits: agreed.client_window_bits,
             no_context_takeover: agreed.client_no_context_takeover,
             threshold: agreed.threshold,
             scratch: Vec::new(),
@@ -48,35 +53,51 @@ impl Deflater {
         len >= self.threshold
     }
 
-    /// Compresses one whole message; the result lacks the sync-flush tail.
-    pub(crate) fn compress(&mut self, payload: &[u8]) -> &[u8] {
+    /// Compresses one whole message and hands the result (without the sync-flush tail) to
+    /// `emit`; without context takeover, all memory is released afterwards.
+    pub(crate) fn compress<R>(&mut self, payload: &[u8], emit: impl FnOnce(&[u8]) -> R) -> R {
+        let (level, bits) = (self.level, self.window_bits);
+        let compress = self.compress.get_or_insert_with(|| {
+            Compress::new_with_window_bits(Compression::new(level), false, bits)
+        });
         self.scratch.clear();
         self.scratch.reserve(payload.len() / 2 + 64);
-        let start = self.compress.total_in();
+        let start = compress.total_in();
         loop {
-            let consumed = (self.compress.total_in() - start) as usize;
+            let consumed = (compress.total_in() - start) as usize;
             if self.scratch.capacity() - self.scratch.len() < 64 {
                 self.scratch.reserve(self.scratch.capacity().max(1024));
             }
-            self.compress
+            compress
                 .compress_vec(&payload[consumed..], &mut self.scratch, FlushCompress::Sync)
                 .expect("deflate cannot fail on a valid stream");
-            let consumed = (self.compress.total_in() - start) as usize;
+            let consumed = (compress.total_in() - start) as usize;
             // The flush is complete once all input is in and the output was not filled.
             if consumed == payload.len() && self.scratch.len() < self.scratch.capacity() {
                 break;
             }
         }
-        debug_assert!(self.scratch.ends_with(&TAIL));
-        let len = self.scratch.len().saturating_sub(TAIL.len());
-        self.scratch.truncate(len);
-        if self.no_context_takeover {
-            self.compress.reset();
+        if self.scratch.ends_with(&TAIL) {
+            self.scratch.truncate(self.scratch.len() - TAIL.len());
+        } else {
+            // An empty message right after a flush produces no output at all: there is nothing
+            // new to flush. RFC 7692 §7.2.3.6 encodes it as a single 0x00, which with the tail
+            // the receiver appends is one empty stored block.
+            debug_assert!(
+                self.scratch.is_empty(),
+                "a sync flush ends with the empty stored block"
+            );
+            self.scratch.push(0x00);
         }
-        if self.scratch.capacity() > 64 << 10 && payload.len() < 16 << 10 {
+        let result = emit(&self.scratch);
+        if self.no_context_takeover {
+            // Nothing carries over to the next message, so nothing needs to stay allocated.
+            self.compress = None;
+            self.scratch = Vec::new();
+        } else if self.scratch.capacity() > 64 << 10 && payload.len() < 16 << 10 {
             self.scratch.shrink_to(16 << 10);
         }
-        &self.scratch
+        result
     }
 }
 
@@ -90,8 +111,12 @@ pub(crate) enum InflateError {
 }
 
 /// Inflates incoming messages.
+///
+/// Like the deflater, the zlib stream is created by the first compressed message and, without
+/// context takeover, freed at the end of every message.
 pub(crate) struct Inflater {
-    decompress: Decompress,
+    decompress: Option<Decompress>,
+    window_bits: u8,
     no_context_takeover: bool,
 }
 
@@ -99,15 +124,18 @@ impl std::fmt::Debug for Inflater {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inflater")
             .field("no_context_takeover", &self.no_context_takeover)
+            .field("allocated", &self.decompress.is_some())
             .finish()
     }
 }
 
 impl Inflater {
     pub(crate) fn new(agreed: &Negotiated) -> Self {
-        // A window at least as large as the server's is always safe; 9 is zlib's raw minimum.
         Inflater {
-            decompress: Decompress::new_with_window_bits(false, agreed.server_window_bits.max(9)),
+            decompress: None,
+            // A window at least as large as the server's is always safe; 9 is zlib's raw
+            // minimum.
+            window_bits: agreed.server_window_bits.max(9),
             no_context_takeover: agreed.server_no_context_takeover,
         }
     }
@@ -120,18 +148,21 @@ impl Inflater {
         out: &mut BytesMut,
         limit: usize,
     ) -> Result<(), InflateError> {
+        let bits = self.window_bits;
+        let decompress = self
+            .decompress
+            .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
         let mut consumed = 0;
         loop {
             let start = out.len();
             let room = (limit + 1).saturating_sub(start).clamp(1, STEP);
             out.resize(start + room, 0);
-            let (in_before, out_before) = (self.decompress.total_in(), self.decompress.total_out());
-            let status = self
-                .decompress
+            let (in_before, out_before) = (decompress.total_in(), decompress.total_out());
+            let status = decompress
                 .decompress(&input[consumed..], &mut out[start..], FlushDecompress::None)
                 .map_err(|_| InflateError::Corrupt);
-            let produced = (self.decompress.total_out() - out_before) as usize;
-            consumed += (self.decompress.total_in() - in_before) as usize;
+            let produced = (decompress.total_out() - out_before) as usize;
+            consumed += (decompress.total_in() - in_before) as usize;
             out.truncate(start + produced);
             let status = status?;
             if out.len() > limit {
@@ -139,7 +170,7 @@ impl Inflater {
             }
             if status == Status::StreamEnd {
                 // A final block ends the DEFLATE stream; what follows starts a new one.
-                self.decompress.reset(false);
+                decompress.reset(false);
                 if consumed == input.len() {
                     return Ok(());
                 }
@@ -154,11 +185,12 @@ impl Inflater {
         }
     }
 
-    /// Ends a message: inflates the removed tail and drops the window if agreed.
+    /// Ends a message: inflates the removed tail and, without context takeover, frees the
+    /// stream and its window.
     pub(crate) fn finish(&mut self, out: &mut BytesMut, limit: usize) -> Result<(), InflateError> {
         self.inflate(&TAIL, out, limit)?;
         if self.no_context_takeover {
-            self.decompress.reset(false);
+            self.decompress = None;
         }
         Ok(())
     }
@@ -213,7 +245,7 @@ mod tests {
                 let mut inflater = Inflater::new(&agreed(window, no_takeover));
                 for i in 0..20 {
                     let message = format!("message {i} {}", "abc".repeat(i * 50)).into_bytes();
-                    let compressed = deflater.compress(&message).to_vec();
+                    let compressed = deflater.compress(&message, <[u8]>::to_vec);
                     let mut out = BytesMut::new();
                     inflater.inflate(&compressed, &mut out, 1 << 20).unwrap();
                     inflater.finish(&mut out, 1 << 20).unwrap();
@@ -226,7 +258,7 @@ mod tests {
     #[test]
     fn bomb_stops_at_the_limit() {
         let mut deflater = Deflater::new(&agreed(15, false));
-        let bomb = deflater.compress(&vec![0u8; 10 << 20]).to_vec();
+        let bomb = deflater.compress(&vec![0u8; 10 << 20], <[u8]>::to_vec);
         assert!(
             bomb.len() < 20_000,
             "10 MiB of zeros compresses to {} bytes",
@@ -264,12 +296,27 @@ mod tests {
             let mut deflater = Deflater::new(&agreed(window, no_takeover));
             let mut inflater = Inflater::new(&agreed(window, no_takeover));
             for message in &messages {
-                let compressed = deflater.compress(message).to_vec();
+                let compressed = deflater.compress(message, <[u8]>::to_vec);
                 let mut out = BytesMut::new();
                 inflater.inflate(&compressed, &mut out, 1 << 20).unwrap();
                 inflater.finish(&mut out, 1 << 20).unwrap();
                 prop_assert_eq!(&out[..], &message[..]);
             }
+        }
+    }
+
+    #[test]
+    fn empty_message_after_another_round_trips() {
+        // Found by the proptest below: with context takeover, an empty message right after a
+        // sync flush compresses to nothing.
+        let mut deflater = Deflater::new(&agreed(15, false));
+        let mut inflater = Inflater::new(&agreed(15, false));
+        for message in [&b"some data"[..], b"", b"", b"more"] {
+            let compressed = deflater.compress(message, <[u8]>::to_vec);
+            let mut out = BytesMut::new();
+            inflater.inflate(&compressed, &mut out, 100).unwrap();
+            inflater.finish(&mut out, 100).unwrap();
+            assert_eq!(&out[..], message);
         }
     }
 

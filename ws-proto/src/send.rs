@@ -88,13 +88,15 @@ impl Sender {
     pub(crate) fn message(&mut self, opcode: OpCode, payload: &[u8]) {
         #[cfg(feature = "deflate")]
         if let Some(deflater) = self.deflater.as_mut().filter(|d| d.wants(payload.len())) {
-            let compressed = deflater.compress(payload);
             let dst = if self.holding {
                 &mut self.queued
             } else {
                 &mut self.out
             };
-            return write_frame(dst, &mut self.rng, opcode, RSV1, compressed);
+            let rng = &mut self.rng;
+            return deflater.compress(payload, |compressed| {
+                write_frame(dst, rng, opcode, RSV1, compressed)
+            });
         }
         self.frame(opcode, payload)
     }

@@ -1,0 +1,134 @@
+//! Heap held by one connection, measured with a counting allocator: an idle connection holds
+//! close to nothing, and permessage-deflate's zlib state exists only while it is needed.
+//!
+//! One test function: the counter is global, so measurements must not run in parallel.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Instant;
+
+use ws_proto::{accept_key, ClientState, Config, DeflateConfig, Event, Request};
+use ws_proto_tests::{parse_client_frames, raw_frame, request_key};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator, which upholds the
+// `GlobalAlloc` contract; the only addition is an atomic counter of live bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::SeqCst);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::SeqCst);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::SeqCst);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Ordering::SeqCst)
+}
+
+/// Opens a client (answering with `extension` if given) and returns it with the heap it holds.
+fn open(deflate: Option<DeflateConfig>, extension: &str) -> (ClientState, isize) {
+    let before = live();
+    let mut config = Config::default();
+    config.permessage_deflate(deflate);
+    let mut client = ClientState::new(
+        Request::new("ws://h/").unwrap(),
+        config,
+        [5; 32],
+        Instant::now(),
+    );
+    let request = client.poll_transmit().unwrap();
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n{extension}\r\n",
+        accept_key(&request_key(&request))
+    );
+    drop(request);
+    client.handle_input(response.as_bytes(), Instant::now());
+    let opened: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(matches!(opened[..], [Event::Open(_)]), "{opened:?}");
+    drop(opened);
+    (client, live() - before)
+}
+
+/// One 64 KiB compressible message each way, everything handed out and dropped.
+fn exchange(client: &mut ClientState, compressed_from_server: &[u8]) {
+    let message = "abcdefghijklmnop".repeat(4096);
+    client.send_text(&message).unwrap();
+    while let Some(bytes) = client.poll_transmit() {
+        drop(bytes);
+    }
+    client.handle_input(&raw_frame(0xC1, compressed_from_server), Instant::now());
+    let got: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(
+        matches!(&got[..], [Event::Message(m)] if m.len() == message.len()),
+        "{got:?}"
+    );
+}
+
+/// What a server would send for the 64 KiB message: compressed by another client (the same
+/// codec, over the public API), RSV1 payload only.
+fn compressed_message() -> Vec<u8> {
+    let (mut sender, _) = open(
+        Some(DeflateConfig::default()),
+        "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n",
+    );
+    sender.send_text(&"abcdefghijklmnop".repeat(4096)).unwrap();
+    let mut wire = bytes::BytesMut::new();
+    while let Some(bytes) = sender.poll_transmit() {
+        wire.extend_from_slice(&bytes);
+    }
+    parse_client_frames(&mut wire).remove(0).payload
+}
+
+#[test]
+fn heap_held_by_a_connection() {
+    let payload = compressed_message();
+
+    let (client, idle) = open(None, "");
+    assert!(idle < 2048, "idle, no compression: {idle} bytes");
+    drop(client);
+
+    let deflate = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+    let (mut client, idle) = open(Some(DeflateConfig::default()), deflate);
+    assert!(
+        idle < 2048,
+        "deflate negotiated, no traffic yet: {idle} bytes"
+    );
+    let before = live();
+    exchange(&mut client, &payload);
+    let with_takeover = idle + live() - before;
+    // The compressor's and inflater's windows stay, as context takeover requires.
+    assert!(
+        with_takeover > 64 << 10,
+        "with context takeover: {with_takeover} bytes"
+    );
+    drop(client);
+
+    let no_takeover = "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; \
+                       server_no_context_takeover\r\n";
+    let (mut client, idle) = open(Some(DeflateConfig::default()), no_takeover);
+    let before = live();
+    exchange(&mut client, &payload);
+    let without_takeover = idle + live() - before;
+    assert!(
+        without_takeover < 32 << 10,
+        "without context takeover: {without_takeover} bytes"
+    );
+    println!(
+        "idle {idle} B, with takeover {with_takeover} B, without takeover {without_takeover} B"
+    );
+}
