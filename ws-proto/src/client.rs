@@ -6,7 +6,7 @@ use std::time::Instant;
 use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 
-use crate::close::{truncate_reason, CloseCode, MAX_REASON_LEN};
+use crate::close::{close_body, truncate_reason, CloseCode, MAX_REASON_LEN};
 use crate::config::Config;
 use crate::error::{Error, ProtocolError, SendError, Timeout};
 use crate::event::{Closed, Event};
@@ -376,6 +376,12 @@ impl ClientState {
         self.sender.buffered()
     }
 
+    /// Bytes held on the receive side: unparsed input plus a message being assembled
+    /// (fragmented, or being inflated).
+    pub fn received_buffered(&self) -> usize {
+        self.rx.len() + self.receiver.buffered()
+    }
+
     /// Whether a send would be accepted now: the buffered amount is below the high-water mark.
     pub fn is_writable(&self) -> bool {
         !matches!(self.phase, Phase::Closed)
@@ -543,10 +549,7 @@ impl ClientState {
     }
 
     fn send_close(&mut self, code: CloseCode, reason: &str, now: Instant) {
-        let mut body = Vec::with_capacity(2 + reason.len());
-        body.extend_from_slice(&code.as_u16().to_be_bytes());
-        body.extend_from_slice(reason.as_bytes());
-        self.sender.frame(OpCode::Close, &body);
+        self.sender.frame(OpCode::Close, &close_body(code, reason));
         self.close_sent = true;
         self.phase = Phase::Closing;
         self.timers.stop(Timer::Ping);
@@ -561,9 +564,8 @@ impl ClientState {
         let code = error.close_code();
         let reason = error.to_string();
         if !self.close_sent {
-            let mut body = code.as_u16().to_be_bytes().to_vec();
-            body.extend_from_slice(truncate_reason(&reason).as_bytes());
-            self.sender.frame(OpCode::Close, &body);
+            self.sender
+                .frame(OpCode::Close, &close_body(code, truncate_reason(&reason)));
             self.close_sent = true;
         }
         self.finish(code, reason, false, Some(Error::Protocol(error)));
@@ -605,10 +607,5 @@ impl ClientState {
             error,
         };
         self.events.push_back(Queued::Event(Event::Closed(closed)));
-    }
-
-    /// Bytes buffered on the receive side: unparsed input plus a fragmented message in progress.
-    pub fn received_buffered(&self) -> usize {
-        self.rx.len() + self.receiver.buffered()
     }
 }

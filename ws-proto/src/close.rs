@@ -135,6 +135,14 @@ pub(crate) fn parse_close_body(body: &[u8]) -> Result<Option<(CloseCode, &str)>,
     }
 }
 
+/// The body of a Close frame: the code, then the reason.
+pub(crate) fn close_body(code: CloseCode, reason: &str) -> Vec<u8> {
+    let mut body = Vec::with_capacity(2 + reason.len());
+    body.extend_from_slice(&code.as_u16().to_be_bytes());
+    body.extend_from_slice(reason.as_bytes());
+    body
+}
+
 /// Truncates `reason` to at most [`MAX_REASON_LEN`] bytes on a character boundary.
 pub(crate) fn truncate_reason(reason: &str) -> &str {
     if reason.len() <= MAX_REASON_LEN {

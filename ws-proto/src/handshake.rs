@@ -193,7 +193,7 @@ impl std::error::Error for HandshakeError {}
 pub(crate) enum Parsed {
     /// More bytes are needed.
     Partial,
-    /// A valid 101; `len` bytes of head were consumed.
+    /// A valid 101; its head was consumed.
     Accepted(Response),
     /// A non-101 head; its body follows.
     Rejected(PendingRejection),
@@ -232,13 +232,9 @@ impl ResponseReader {
         // a linear scan, not a parse per byte.
         let from = self.scanned.saturating_sub(3);
         let window = &rx[from..rx.len().min(config.max_response_size + 4)];
-        let end = window
-            .windows(2)
-            .position(|w| w == b"\n\n")
-            .into_iter()
-            .chain(window.windows(3).position(|w| w == b"\n\r\n"))
-            .min();
-        if end.is_none() {
+        let blank_line =
+            window.windows(2).any(|w| w == b"\n\n") || window.windows(3).any(|w| w == b"\n\r\n");
+        if !blank_line {
             if rx.len() > config.max_response_size {
                 return Err(HandshakeError::TooLarge {
                     limit: config.max_response_size,
