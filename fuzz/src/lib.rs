@@ -72,6 +72,14 @@ impl Checked {
     pub fn drain(&mut self) {
         let mut closed_now = false;
         loop {
+            // Events first: decoding a frame can queue bytes (a pong, a Close echo).
+            let mut polled = 0;
+            while let Some(event) = self.client.poll_event() {
+                assert!(self.closed_at.is_none() && !closed_now, "event after Closed: {event:?}");
+                closed_now = matches!(event, Event::Closed(_));
+                self.events.push(event);
+                polled += 1;
+            }
             let before = self.client.buffered_amount();
             let mut handed = 0;
             while let Some(chunk) = self.client.poll_transmit() {
@@ -80,13 +88,6 @@ impl Checked {
             }
             // The buffered amount is exactly what was accepted and not yet handed out.
             assert_eq!(handed, before - self.client.buffered_amount());
-            let mut polled = 0;
-            while let Some(event) = self.client.poll_event() {
-                assert!(self.closed_at.is_none() && !closed_now, "event after Closed: {event:?}");
-                closed_now = matches!(event, Event::Closed(_));
-                self.events.push(event);
-                polled += 1;
-            }
             if handed == 0 && polled == 0 {
                 break;
             }

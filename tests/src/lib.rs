@@ -243,12 +243,13 @@ impl Pair {
     pub fn drain(&mut self) {
         loop {
             let mut progressed = false;
-            while let Some(bytes) = self.client.poll_transmit() {
-                self.to_server.extend_from_slice(&bytes);
-                progressed = true;
-            }
+            // Events first: decoding a frame can queue bytes (a pong, a Close echo).
             while let Some(event) = self.client.poll_event() {
                 self.events.push(event);
+                progressed = true;
+            }
+            while let Some(bytes) = self.client.poll_transmit() {
+                self.to_server.extend_from_slice(&bytes);
                 progressed = true;
             }
             if !progressed {

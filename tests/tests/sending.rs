@@ -49,6 +49,8 @@ fn sends_before_open_are_queued_in_order_and_go_first() {
     pair.drain();
     assert!(pair.to_server.is_empty(), "nothing before the 101");
     // The server's 101 arrives with a ping: the queued messages still go before the pong.
+    // Frames are decoded as their events are polled, so what the user sends on `Open` goes
+    // before the pong too: the output follows the order of the events.
     let mut input = ws_proto_tests::accept_response(&pair.key(), "").into_bytes();
     input.extend(frame(0x9, b"srv"));
     pair.client.handle_input(&input, pair.now);
@@ -67,8 +69,8 @@ fn sends_before_open_are_queued_in_order_and_go_first() {
             (0x1, b"one".to_vec()),
             (0x2, b"two".to_vec()),
             (0x9, b"three".to_vec()),
-            (0xA, b"srv".to_vec()),
-            (0x1, b"four".to_vec())
+            (0x1, b"four".to_vec()),
+            (0xA, b"srv".to_vec())
         ]
     );
 }

@@ -39,22 +39,6 @@ pub enum ReadyState {
     Closed,
 }
 
-/// An entry of the event queue.
-///
-/// A received Close and a violation wait their turn here behind the events before them, so
-/// that what the user sends in answer to those events (an echo of the last message) goes out
-/// before the client's Close frame. Input stops at them.
-#[derive(Debug)]
-enum Queued {
-    Event(Event),
-    /// The server's Close frame, received at the given time.
-    Close(Option<(CloseCode, String)>, Instant),
-    /// A violation by the server.
-    Fail(ProtocolError),
-    /// The end of the stream, after one of the above.
-    Eof,
-}
-
 #[derive(Debug)]
 enum Phase {
     Connecting,
@@ -77,10 +61,11 @@ enum Phase {
 ///   [`send_binary`](Self::send_binary), [`send`](Self::send), [`send_ping`](Self::send_ping) and
 ///   [`close`](Self::close). A refused command returns `Err` and changes nothing.
 /// - **polls** give what it produced, and must be drained after every input or command:
-///   [`poll_event`](Self::poll_event) and [`poll_transmit`](Self::poll_transmit) (bytes to
-///   write, in order) until both return `None`, since acting on an event can queue bytes (an
-///   answer, or a Close that waited behind the event); then [`poll_timeout`](Self::poll_timeout)
-///   (when to call `handle_timeout` next).
+///   [`poll_event`](Self::poll_event) until `None`, then [`poll_transmit`](Self::poll_transmit)
+///   (bytes to write, in order) until `None`, and again while either gave something: frames
+///   are decoded as events are polled, and decoding or acting on an event can queue bytes (a
+///   pong, a Close echo, an answer). Then [`poll_timeout`](Self::poll_timeout) (when to call
+///   `handle_timeout` next).
 /// - **getters**: [`ready_state`](Self::ready_state), [`buffered_amount`](Self::buffered_amount),
 ///   [`is_writable`](Self::is_writable), [`subprotocol`](Self::subprotocol).
 ///
@@ -94,13 +79,19 @@ pub struct ClientState {
     config: Config,
     request: Request,
     phase: Phase,
+    /// Input not yet decoded. Frames are decoded one at a time by `poll_event`, so a Close or
+    /// a violation takes effect only after the events before it were polled, and what the user
+    /// sends in answer to those (an echo of the last message) goes out before the client's Close.
     rx: BytesMut,
+    /// When the latest input arrived: the time a Close decoded later was received.
+    input_at: Instant,
+    /// The transport's read side ended; acted on once the input before it is decoded.
+    eof: bool,
     reader: ResponseReader,
     receiver: Receiver,
     sender: Sender,
-    events: VecDeque<Queued>,
-    /// Input processing stopped at a queued Close or violation.
-    halted: bool,
+    /// Events that are not frames: `Open`, `Drained`, `Closed`.
+    events: VecDeque<Event>,
     timers: Timers,
     subprotocol: Option<String>,
     /// A Close frame went out (ours or our echo).
@@ -144,10 +135,11 @@ impl ClientState {
             request,
             phase: Phase::Connecting,
             rx: BytesMut::new(),
+            input_at: now,
+            eof: false,
             reader: ResponseReader::new(&key),
             sender,
             events: VecDeque::new(),
-            halted: false,
             timers,
             subprotocol: None,
             close_sent: false,
@@ -161,16 +153,20 @@ impl ClientState {
     /// Feeds bytes read from the transport. Any split is fine: a response or frame may arrive one
     /// byte at a time, and bytes after the 101 response are processed in the same call.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) {
-        if matches!(self.phase, Phase::Closed) || self.halted || data.is_empty() {
+        // §1.4: after the server's Close, "the other peer ... [does not] send any more data";
+        // whatever follows is discarded.
+        if matches!(self.phase, Phase::Closed)
+            || self.close_received.is_some()
+            || self.eof
+            || data.is_empty()
+        {
             return;
         }
         // Anything from the server proves it alive.
         self.timers.stop(Timer::Pong);
+        self.input_at = now;
         self.rx.extend_from_slice(data);
-        self.process(now);
-        if self.rx.is_empty() && self.rx.capacity() > KEEP_RX_CAPACITY {
-            self.rx = BytesMut::new();
-        }
+        self.read_handshake(now);
     }
 
     /// The transport's read side ended.
@@ -178,10 +174,6 @@ impl ClientState {
     /// After the closing handshake this completes a clean close; otherwise the connection ended
     /// abnormally (1006).
     pub fn handle_eof(&mut self) {
-        if self.halted {
-            // The queued Close or violation decides how the connection ended.
-            return self.events.push_back(Queued::Eof);
-        }
         match &self.phase {
             Phase::Closed => {}
             Phase::Connecting => {
@@ -194,24 +186,14 @@ impl ClientState {
                 );
             }
             Phase::Rejecting(_) => self.reject(),
-            Phase::Open | Phase::Closing => match self.close_received.take() {
-                Some((code, reason)) => self.finish(code, reason, true, None),
-                None => self.finish(
-                    CloseCode::ABNORMAL,
-                    Error::UnexpectedEof.to_string(),
-                    false,
-                    Some(Error::UnexpectedEof),
-                ),
-            },
+            // Frames that arrived before the end are decoded first: a Close among them decides
+            // how the connection ended.
+            Phase::Open | Phase::Closing => self.eof = true,
         }
     }
 
     /// Runs the timers due at `now`. Harmless when none is due.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.halted {
-            // A queued Close or violation ends the connection's timers when it is reached.
-            return;
-        }
         while let Some(timer) = self.timers.pop_expired(now) {
             match timer {
                 Timer::Handshake => match self.phase {
@@ -307,7 +289,7 @@ impl ClientState {
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let (chunk, drained) = self.sender.take(self.config.send_high_water_mark);
         if drained && !matches!(self.phase, Phase::Closed) {
-            self.events.push_back(Queued::Event(Event::Drained));
+            self.events.push_back(Event::Drained);
         }
         chunk
     }
@@ -319,26 +301,28 @@ impl ClientState {
     /// before the client's Close frame.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        loop {
-            let Some(queued) = self.events.pop_front() else {
-                if self.events.capacity() > KEEP_EVENTS {
-                    self.events.shrink_to(KEEP_EVENTS);
-                }
-                return None;
-            };
-            match queued {
-                Queued::Event(event) => return Some(event),
-                Queued::Close(body, now) => {
-                    self.halted = false;
-                    self.on_close(body, now);
-                }
-                Queued::Fail(error) => {
-                    self.halted = false;
-                    self.fail(error);
-                }
-                Queued::Eof => self.handle_eof(),
+        if let Some(event) = self.events.pop_front() {
+            return Some(event);
+        }
+        // Most events are small whole messages: decoded here without the general path.
+        if matches!(self.phase, Phase::Open) {
+            if let Some(message) = self.receiver.whole_message(&mut self.rx) {
+                return Some(Event::Message(message));
             }
         }
+        if matches!(self.phase, Phase::Open | Phase::Closing) {
+            if let Some(event) = self.read_frame() {
+                return Some(event);
+            }
+            // The end of the connection, if decoding reached it.
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+        }
+        if self.events.capacity() > KEEP_EVENTS {
+            self.events.shrink_to(KEEP_EVENTS);
+        }
+        None
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called, if ever.
@@ -407,7 +391,9 @@ impl ClientState {
 
     // ---- internals ----
 
-    fn process(&mut self, now: Instant) {
+    /// Reads the server's response while the handshake is in progress; frames after the 101
+    /// stay in `rx` for `poll_event`.
+    fn read_handshake(&mut self, now: Instant) {
         loop {
             match &mut self.phase {
                 Phase::Connecting => {
@@ -431,8 +417,7 @@ impl ClientState {
                     }
                     return;
                 }
-                Phase::Open | Phase::Closing => return self.read_frames(now),
-                Phase::Closed => return,
+                Phase::Open | Phase::Closing | Phase::Closed => return,
             }
         }
     }
@@ -451,58 +436,60 @@ impl ClientState {
         }
         // Messages sent before the handshake go first, before anything sent from now on.
         self.sender.release_queue();
-        self.events.push_back(Queued::Event(Event::Open(response)));
+        self.events.push_back(Event::Open(response));
         if let Some((code, reason)) = self.pending_close.take() {
             self.send_close(code, &reason, now);
         }
     }
 
-    fn read_frames(&mut self, now: Instant) {
-        while !self.halted && self.close_received.is_none() && !self.is_closed() {
+    /// Decodes frames until one makes an event, the input runs out, or the connection ends.
+    fn read_frame(&mut self) -> Option<Event> {
+        while self.close_received.is_none() {
             match self.receiver.poll(&mut self.rx) {
-                Ok(Some(received)) => self.on_frame(received, now),
-                Ok(None) => return,
-                Err(e) => self.defer(Queued::Fail(e)),
-            }
-        }
-        // §1.4: after the server's Close, "the other peer ... [does not] send any more data";
-        // whatever follows is discarded.
-        self.rx.clear();
-    }
-
-    fn on_frame(&mut self, received: Received, now: Instant) {
-        let event = match received {
-            Received::Message(message) => Event::Message(message),
-            Received::Ping(payload) => {
-                // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
-                // response, unless it already received a Close frame." Nothing may follow our
-                // own Close either.
-                if !self.close_sent {
-                    self.sender.frame(OpCode::Pong, &payload);
+                Ok(Some(Received::Message(message))) => return Some(Event::Message(message)),
+                Ok(Some(Received::Ping(payload))) => {
+                    // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
+                    // in response, unless it already received a Close frame." Nothing may
+                    // follow our own Close either.
+                    if !self.close_sent {
+                        self.sender.frame(OpCode::Pong, &payload);
+                    }
+                    return Some(Event::Ping(payload));
                 }
-                Event::Ping(payload)
+                Ok(Some(Received::Pong(payload))) => return Some(Event::Pong(payload)),
+                Ok(Some(Received::Close(body))) => self.on_close(body),
+                Ok(None) => break,
+                Err(e) => {
+                    self.fail(e);
+                    return None;
+                }
             }
-            Received::Pong(payload) => Event::Pong(payload),
-            Received::Close(body) => return self.defer(Queued::Close(body, now)),
-        };
-        self.events.push_back(Queued::Event(event));
+        }
+        if self.eof {
+            self.eof = false;
+            self.end_of_stream();
+        } else if self.rx.is_empty() && self.rx.capacity() > KEEP_RX_CAPACITY {
+            self.rx = BytesMut::new();
+        }
+        None
     }
 
-    /// Runs a Close or failure now if no event precedes it, else queues it behind them and
-    /// stops reading input until `poll_event` reaches it.
-    fn defer(&mut self, action: Queued) {
-        if !self.events.is_empty() {
-            self.halted = true;
-            return self.events.push_back(action);
-        }
-        match action {
-            Queued::Close(body, now) => self.on_close(body, now),
-            Queued::Fail(error) => self.fail(error),
-            Queued::Event(_) | Queued::Eof => unreachable!("only a Close or a failure is deferred"),
+    /// The transport's end, once everything before it was decoded: a clean close after the
+    /// closing handshake, else an abnormal end (1006).
+    fn end_of_stream(&mut self) {
+        match self.close_received.take() {
+            Some((code, reason)) => self.finish(code, reason, true, None),
+            None => self.finish(
+                CloseCode::ABNORMAL,
+                Error::UnexpectedEof.to_string(),
+                false,
+                Some(Error::UnexpectedEof),
+            ),
         }
     }
 
-    fn on_close(&mut self, body: Option<(CloseCode, String)>, now: Instant) {
+    fn on_close(&mut self, body: Option<(CloseCode, String)>) {
+        let now = self.input_at;
         if !self.close_sent {
             // §5.5.1: "If an endpoint receives a Close frame and did not previously send a Close
             // frame, the endpoint MUST send a Close frame in response. (When sending a Close
@@ -606,6 +593,6 @@ impl ClientState {
             clean,
             error,
         };
-        self.events.push_back(Queued::Event(Event::Closed(closed)));
+        self.events.push_back(Event::Closed(closed));
     }
 }

@@ -12,9 +12,9 @@
 //!
 //! # The run loop
 //!
-//! Feed inputs, then drain `poll_event` and `poll_transmit` until both are empty (acting on an
-//! event can queue bytes), then read `poll_timeout`. Here the "server" is two canned byte
-//! strings, so the loop runs as written:
+//! Feed inputs, then drain `poll_event`, then `poll_transmit`, and again until both are empty
+//! (decoding a frame or acting on an event can queue bytes), then read `poll_timeout`. Here the
+//! "server" is two canned byte strings, so the loop runs as written:
 //!
 //! ```
 //! use std::time::Instant;

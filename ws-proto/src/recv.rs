@@ -93,6 +93,9 @@ impl Receiver {
     /// been validated by then (and compressed payload inflated), so invalid UTF-8 and an
     /// oversized inflated message fail at once, even mid-frame.
     pub(crate) fn poll(&mut self, rx: &mut BytesMut) -> Result<Option<Received>, ProtocolError> {
+        if let Some(message) = self.whole_message(rx) {
+            return Ok(Some(Received::Message(message)));
+        }
         loop {
             let head = match self.head {
                 Some(head) => head,
@@ -126,6 +129,43 @@ impl Receiver {
                 return Ok(Some(received));
             }
         }
+    }
+
+    /// The common case in one step: an unfragmented, uncompressed data frame with a 7- or 16-bit
+    /// length, whole in `rx`, within the limits, and valid UTF-8 if text. Anything else, every
+    /// violation included, is left to [`poll`](Self::poll), which reports it.
+    pub(crate) fn whole_message(&self, rx: &mut BytesMut) -> Option<Message> {
+        if self.head.is_some() || self.partial.is_some() {
+            return None;
+        }
+        // FIN set, RSV clear, Text or Binary; MASK clear (§5.1: a server never masks).
+        let (text, head_len, len) = match *rx.as_ref() {
+            [b0 @ (0x81 | 0x82), len @ 0..=125, ..] => (b0 == 0x81, 2, len as usize),
+            [b0 @ (0x81 | 0x82), 126, hi, lo, ..] => {
+                let len = u16::from_be_bytes([hi, lo]) as usize;
+                // §5.2: "the minimal number of bytes MUST be used to encode the length".
+                if len < 126 {
+                    return None;
+                }
+                (b0 == 0x81, 4, len)
+            }
+            _ => return None,
+        };
+        if len > self.max_frame || len > self.max_message {
+            return None;
+        }
+        let body = rx.get(head_len..head_len + len)?;
+        // `is_ascii` first: on short payloads it costs a fraction of a full validator's setup.
+        if text && !body.is_ascii() && simdutf8::basic::from_utf8(body).is_err() {
+            return None;
+        }
+        let mut payload = rx.split_to(head_len + len).freeze();
+        payload.advance(head_len);
+        Some(if text {
+            Message::Text(Utf8Bytes::from_validated(payload))
+        } else {
+            Message::Binary(payload)
+        })
     }
 
     /// Validates or inflates newly arrived payload bytes of the data frame `head`.
