@@ -268,7 +268,7 @@ where
 {
     loop {
         match socket.recv().await {
-            Some(Ok(Event::Open(response))) => return Ok((socket, response)),
+            Some(Ok(Event::Open(response))) => return Ok((socket, *response)),
             Some(Err(e)) => return Err(e),
             // The core reports nothing before `Open`, and ends with an error if it never opens.
             Some(Ok(_)) => continue,

@@ -30,11 +30,12 @@ const READ_CHUNK: usize = 32 << 10;
 /// What the core reported, with the end of the connection in the adapter's terms.
 #[derive(Debug)]
 pub(crate) enum Incoming {
-    Open(Response),
+    // Boxed: the two rare variants would otherwise make every message a large value to move.
+    Open(Box<Response>),
     Message(Message),
     Ping(Bytes),
     Pong(Bytes),
-    Closed(Ending),
+    Closed(Box<Ending>),
 }
 
 /// How a connection ended.
@@ -50,7 +51,7 @@ pub(crate) struct Ending {
 /// a deadline so a peer that stopped reading cannot hold the stream open.
 #[derive(Debug)]
 struct Finishing {
-    ending: Ending,
+    ending: Box<Ending>,
     deadline: Instant,
 }
 
@@ -121,7 +122,26 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
 
     /// The next event. Writes what the core has queued (pongs, close echoes, keepalive pings)
     /// along the way, without letting a blocked write stop reading.
+    ///
+    /// An event already decoded is returned without touching the wakers (only a poll that may
+    /// return `Pending` needs the caller's waker registered).
     pub(crate) fn poll_incoming(&mut self, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
+        if !self.done && self.finishing.is_none() {
+            match self.core.poll_event() {
+                Some(Event::Message(m)) => return Poll::Ready(Some(Incoming::Message(m))),
+                Some(event) => {
+                    if let Some(incoming) = self.on_event(event) {
+                        return Poll::Ready(Some(incoming));
+                    }
+                }
+                None => {}
+            }
+        }
+        self.poll_incoming_io(cx)
+    }
+
+    /// [`poll_incoming`](Self::poll_incoming) once no decoded event is waiting.
+    fn poll_incoming_io(&mut self, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
         self.wakers.register(Side::Read, cx.waker());
         let proxy = self.proxy.clone();
         let cx = &mut Context::from_waker(&proxy);
@@ -133,37 +153,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 return self.poll_finish(cx).map(Some);
             }
             if let Some(event) = self.core.poll_event() {
-                match event {
-                    Event::Open(response) => {
-                        // Sends queued before the handshake can go now.
-                        self.wakers.wake_side(Side::Write);
-                        return Poll::Ready(Some(Incoming::Open(response)));
-                    }
-                    Event::Message(m) => return Poll::Ready(Some(Incoming::Message(m))),
-                    Event::Ping(p) => return Poll::Ready(Some(Incoming::Ping(p))),
-                    Event::Pong(p) => return Poll::Ready(Some(Incoming::Pong(p))),
-                    Event::Closed(closed) => {
-                        // A transport failure explains an abnormal end better than the
-                        // core's "unexpected EOF"; after a clean close it no longer matters.
-                        let io_error = self.io_error.take();
-                        let error = closed
-                            .error
-                            .map(|e| io_error.map_or_else(|| Error::from(e), Error::Io));
-                        let deadline = now() + self.core.config().get_close_timeout();
-                        self.finishing = Some(Finishing {
-                            ending: Ending {
-                                code: closed.code,
-                                reason: closed.reason,
-                                clean: closed.clean,
-                                error,
-                            },
-                            deadline,
-                        });
-                        self.wakers.wake_side(Side::Write);
-                    }
-                    // Drained, and whatever later versions of the core add: a writer waiting in
-                    // `poll_ready` may proceed.
-                    _ => self.wakers.wake_side(Side::Write),
+                if let Some(incoming) = self.on_event(event) {
+                    return Poll::Ready(Some(incoming));
                 }
                 continue;
             }
@@ -176,18 +167,64 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 self.core.handle_timeout(now());
                 continue;
             }
-            let mut storage = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
-            let mut buf = ReadBuf::uninit(&mut storage);
-            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(())) if buf.filled().is_empty() => self.core.handle_eof(),
-                Poll::Ready(Ok(())) => self.core.handle_input(buf.filled(), now()),
-                // TLS peers that end without close_notify: the WebSocket close handshake
-                // already tells a complete connection from a truncated one.
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    self.core.handle_eof()
-                }
-                Poll::Ready(Err(e)) => self.fail(e),
+            ready!(self.poll_read_input(cx));
+        }
+    }
+
+    /// Reads once from the transport into the core. Kept out of line: its stack buffer would
+    /// otherwise be probed, page by page, on every poll that returns an event already decoded.
+    #[inline(never)]
+    fn poll_read_input(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut storage = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut buf = ReadBuf::uninit(&mut storage);
+        match ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf)) {
+            Ok(()) if buf.filled().is_empty() => self.core.handle_eof(),
+            Ok(()) => self.core.handle_input(buf.filled(), now()),
+            // TLS peers that end without close_notify: the WebSocket close handshake already
+            // tells a complete connection from a truncated one.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.core.handle_eof(),
+            Err(e) => self.fail(e),
+        }
+        Poll::Ready(())
+    }
+
+    /// What the stream yields for a core event, if anything: `Closed` starts the finish (the
+    /// last bytes out, the transport shut down) and the others only wake the writer.
+    fn on_event(&mut self, event: Event) -> Option<Incoming> {
+        match event {
+            Event::Open(response) => {
+                // Sends queued before the handshake can go now.
+                self.wakers.wake_side(Side::Write);
+                Some(Incoming::Open(Box::new(response)))
+            }
+            Event::Message(m) => Some(Incoming::Message(m)),
+            Event::Ping(p) => Some(Incoming::Ping(p)),
+            Event::Pong(p) => Some(Incoming::Pong(p)),
+            Event::Closed(closed) => {
+                // A transport failure explains an abnormal end better than the core's
+                // "unexpected EOF"; after a clean close it no longer matters.
+                let io_error = self.io_error.take();
+                let error = closed
+                    .error
+                    .map(|e| io_error.map_or_else(|| Error::from(e), Error::Io));
+                let deadline = now() + self.core.config().get_close_timeout();
+                self.finishing = Some(Finishing {
+                    ending: Box::new(Ending {
+                        code: closed.code,
+                        reason: closed.reason,
+                        clean: closed.clean,
+                        error,
+                    }),
+                    deadline,
+                });
+                self.wakers.wake_side(Side::Write);
+                None
+            }
+            // Drained, and whatever later versions of the core add: a writer waiting in
+            // `poll_ready` may proceed.
+            _ => {
+                self.wakers.wake_side(Side::Write);
+                None
             }
         }
     }
@@ -195,16 +232,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// Ready when a message can be accepted: the send buffer is below its high-water mark, or
     /// the connection is closing and `start_send` will say so.
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.accepts_sends() {
+            return Poll::Ready(Ok(()));
+        }
         self.wakers.register(Side::Write, cx.waker());
         let proxy = self.proxy.clone();
         let cx = &mut Context::from_waker(&proxy);
         loop {
-            if self.core.is_writable()
-                || matches!(
-                    self.core.ready_state(),
-                    ReadyState::Closing | ReadyState::Closed
-                )
-            {
+            if self.accepts_sends() {
                 return Poll::Ready(Ok(()));
             }
             ready!(self.poll_write_out(cx)).map_err(|e| self.fail_copy(e))?;
@@ -214,6 +249,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 return Poll::Pending;
             }
         }
+    }
+
+    /// A send would be accepted, or refused at once because the connection is closing.
+    fn accepts_sends(&self) -> bool {
+        self.core.is_writable()
+            || matches!(
+                self.core.ready_state(),
+                ReadyState::Closing | ReadyState::Closed
+            )
     }
 
     pub(crate) fn start_send(&mut self, message: &Message) -> Result<(), Error> {

@@ -272,7 +272,7 @@ impl Session {
                     match ready!(socket.conn_mut().poll_incoming(cx)) {
                         Some(Incoming::Open(response)) => {
                             self.attempt = 0;
-                            return Poll::Ready(Some(SessionEvent::Open(response)));
+                            return Poll::Ready(Some(SessionEvent::Open(*response)));
                         }
                         Some(Incoming::Message(m)) => {
                             return Poll::Ready(Some(SessionEvent::Message(m)))

@@ -23,7 +23,7 @@ pub enum Event {
     /// (first); `connect` returns the response instead.
     ///
     /// [`Builder::start`]: crate::Builder::start
-    Open(Response),
+    Open(Box<Response>),
     /// A complete data message, text or binary.
     Message(Message),
     /// The server sent a ping; the pong is already on its way.
@@ -51,12 +51,12 @@ impl Incoming {
             Incoming::Message(m) => Ok(Event::Message(m)),
             Incoming::Ping(p) => Ok(Event::Ping(p)),
             Incoming::Pong(p) => Ok(Event::Pong(p)),
-            Incoming::Closed(Ending {
-                error: Some(error), ..
-            }) => Err(error),
-            Incoming::Closed(Ending { code, reason, .. }) => {
-                Ok(Event::Close(CloseFrame { code, reason }))
-            }
+            Incoming::Closed(ending) => match *ending {
+                Ending {
+                    error: Some(error), ..
+                } => Err(error),
+                Ending { code, reason, .. } => Ok(Event::Close(CloseFrame { code, reason })),
+            },
         }
     }
 }
