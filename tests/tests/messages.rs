@@ -92,3 +92,69 @@ fn unfragmented_payloads_are_slices_of_one_receive_buffer() {
     };
     assert_eq!(a.as_ptr() as usize + 64 + 2, b.as_ptr() as usize);
 }
+
+/// Whole small frames are handed out from one split of the receive buffer; what follows such a
+/// run (a frame over the limit, invalid UTF-8, a Close, a fragment) is decoded in its turn, after
+/// the run's messages, and memory is accounted for while the run is being handed out.
+#[test]
+fn a_run_of_small_messages_then_whatever_ends_it() {
+    let run = || {
+        let mut input = frame(0x1, b"a");
+        input.extend(frame(0x2, &[0xff; 200]));
+        input.extend(frame(0x1, "é".as_bytes()));
+        input
+    };
+    let run_events = || {
+        vec![
+            Event::Message(Message::Text("a".into())),
+            Event::Message(Message::Binary(vec![0xff; 200].into())),
+            Event::Message(Message::Text("é".into())),
+        ]
+    };
+
+    // Ended by invalid UTF-8: 1007, and the frame after it is never delivered.
+    let mut pair = Pair::open();
+    let mut input = run();
+    input.extend(frame(0x1, &[b'x', 0xc3]));
+    input.extend(frame(0x2, b"never"));
+    pair.server_send(&input);
+    let mut events = pair.take_events();
+    let Some(Event::Closed(closed)) = events.pop() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(events, run_events());
+    assert_eq!(closed.code, ws_proto::CloseCode::INVALID_PAYLOAD);
+    assert_eq!(pair.server_frames()[0].payload[..2], 1007u16.to_be_bytes());
+
+    // Ended by a fragment: the fragmented message follows the run.
+    let mut pair = Pair::open();
+    let mut input = run();
+    input.extend(raw_frame(0x01, b"fr"));
+    input.extend(frame(0x0, b"ag"));
+    pair.server_send(&input);
+    let mut expected = run_events();
+    expected.push(Event::Message(Message::Text("frag".into())));
+    assert_eq!(pair.take_events(), expected);
+
+    // Ended by a frame over the frame limit: 1009 after the run.
+    let mut config = ws_proto::Config::default();
+    config.max_frame_size(150);
+    let mut pair = Pair::open_with(config);
+    let mut input = frame(0x1, b"a");
+    input.extend(frame(0x2, &[0xff; 151]));
+    pair.server_send(&input);
+    let events = pair.take_events();
+    assert_eq!(events[0], Event::Message(Message::Text("a".into())));
+    assert!(
+        matches!(&events[1..], [Event::Closed(c)] if c.code == ws_proto::CloseCode::MESSAGE_TOO_BIG),
+        "{events:?}"
+    );
+
+    // While the run is handed out, its undelivered bytes count as received and buffered.
+    let mut pair = Pair::open();
+    let input = run();
+    pair.client.handle_input(&input, pair.now);
+    assert_eq!(pair.client.received_buffered(), input.len());
+    assert!(pair.client.poll_event().is_some());
+    assert_eq!(pair.client.received_buffered(), input.len() - 3);
+}

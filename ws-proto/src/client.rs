@@ -360,10 +360,10 @@ impl ClientState {
         self.sender.buffered()
     }
 
-    /// Bytes held on the receive side: unparsed input plus a message being assembled
-    /// (fragmented, or being inflated).
+    /// Bytes held on the receive side: input not yet handed out as events, plus a message being
+    /// assembled (fragmented, or being inflated).
     pub fn received_buffered(&self) -> usize {
-        self.rx.len() + self.receiver.buffered()
+        self.rx.len() + self.receiver.held()
     }
 
     /// Whether a send would be accepted now: the buffered amount is below the high-water mark.

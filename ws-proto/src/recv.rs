@@ -46,6 +46,9 @@ pub(crate) struct Receiver {
     max_message: usize,
     /// RSV bits a negotiated extension defines.
     rsv_allowed: u8,
+    /// A run of whole small data frames, checked and split from the receive buffer in one
+    /// step, handed out one by one by `whole_message`.
+    ready: Bytes,
     #[cfg(feature = "deflate")]
     inflater: Option<crate::deflate_stream::Inflater>,
 }
@@ -60,6 +63,7 @@ impl Receiver {
             max_frame,
             max_message,
             rsv_allowed: 0,
+            ready: Bytes::new(),
             #[cfg(feature = "deflate")]
             inflater: None,
         }
@@ -77,10 +81,16 @@ impl Receiver {
         self.partial.as_ref().map_or(0, |p| p.data.len())
     }
 
+    /// Bytes held on the receive side besides the receive buffer.
+    pub(crate) fn held(&self) -> usize {
+        self.buffered() + self.ready.len()
+    }
+
     /// Releases memory held for a message in progress.
     pub(crate) fn clear(&mut self) {
         self.head = None;
         self.partial = None;
+        self.ready = Bytes::new();
         #[cfg(feature = "deflate")]
         {
             self.inflater = None;
@@ -131,41 +141,51 @@ impl Receiver {
         }
     }
 
-    /// The common case in one step: an unfragmented, uncompressed data frame with a 7- or 16-bit
-    /// length, whole in `rx`, within the limits, and valid UTF-8 if text. Anything else, every
-    /// violation included, is left to [`poll`](Self::poll), which reports it.
-    pub(crate) fn whole_message(&self, rx: &mut BytesMut) -> Option<Message> {
-        if self.head.is_some() || self.partial.is_some() {
-            return None;
-        }
-        // FIN set, RSV clear, Text or Binary; MASK clear (§5.1: a server never masks).
-        let (text, head_len, len) = match *rx.as_ref() {
-            [b0 @ (0x81 | 0x82), len @ 0..=125, ..] => (b0 == 0x81, 2, len as usize),
-            [b0 @ (0x81 | 0x82), 126, hi, lo, ..] => {
-                let len = u16::from_be_bytes([hi, lo]) as usize;
-                // §5.2: "the minimal number of bytes MUST be used to encode the length".
-                if len < 126 {
-                    return None;
-                }
-                (b0 == 0x81, 4, len)
+    /// The common case: an unfragmented, uncompressed data frame with a 7- or 16-bit length,
+    /// whole in `rx`, within the limits, and valid UTF-8 if text. The whole run of such frames
+    /// at the front of `rx` is split off at once, so each message costs a reference count rather
+    /// than a split of the receive buffer. Anything else, every violation included, is left to
+    /// [`poll`](Self::poll), which reports it once the run is handed out.
+    pub(crate) fn whole_message(&mut self, rx: &mut BytesMut) -> Option<Message> {
+        if self.ready.is_empty() {
+            if self.head.is_some() || self.partial.is_some() {
+                return None;
             }
-            _ => return None,
-        };
-        if len > self.max_frame || len > self.max_message {
-            return None;
+            let run = self.whole_run(rx);
+            if run == 0 {
+                return None;
+            }
+            self.ready = rx.split_to(run).freeze();
         }
-        let body = rx.get(head_len..head_len + len)?;
-        // `is_ascii` first: on short payloads it costs a fraction of a full validator's setup.
-        if text && !body.is_ascii() && simdutf8::basic::from_utf8(body).is_err() {
-            return None;
-        }
-        let mut payload = rx.split_to(head_len + len).freeze();
-        payload.advance(head_len);
+        let (text, head_len, len) =
+            small_frame(&self.ready).expect("`ready` holds only frames `whole_run` accepted");
+        let payload = self.ready.slice(head_len..head_len + len);
+        self.ready.advance(head_len + len);
         Some(if text {
             Message::Text(Utf8Bytes::from_validated(payload))
         } else {
             Message::Binary(payload)
         })
+    }
+
+    /// The length of the run of frames at the front of `rx` that `whole_message` hands out.
+    fn whole_run(&self, rx: &[u8]) -> usize {
+        let mut end = 0;
+        while let Some((text, head_len, len)) = small_frame(&rx[end..]) {
+            if len > self.max_frame || len > self.max_message {
+                break;
+            }
+            let Some(body) = rx.get(end + head_len..end + head_len + len) else {
+                break;
+            };
+            // `is_ascii` first: on short payloads it costs a fraction of a full validator's
+            // setup.
+            if text && !body.is_ascii() && simdutf8::basic::from_utf8(body).is_err() {
+                break;
+            }
+            end += head_len + len;
+        }
+        end
     }
 
     /// Validates or inflates newly arrived payload bytes of the data frame `head`.
@@ -321,6 +341,21 @@ impl Receiver {
             Message::Binary(data)
         };
         Ok(Some(Received::Message(message)))
+    }
+}
+
+/// The header of a frame `whole_message` can take: FIN set, RSV clear, Text or Binary, MASK
+/// clear (§5.1: a server never masks), and a minimal 7- or 16-bit length. Returns whether it is
+/// text, the header length and the payload length.
+fn small_frame(buf: &[u8]) -> Option<(bool, usize, usize)> {
+    match *buf {
+        [b0 @ (0x81 | 0x82), len @ 0..=125, ..] => Some((b0 == 0x81, 2, len as usize)),
+        [b0 @ (0x81 | 0x82), 126, hi, lo, ..] => {
+            let len = u16::from_be_bytes([hi, lo]) as usize;
+            // §5.2: "the minimal number of bytes MUST be used to encode the length".
+            (len >= 126).then_some((b0 == 0x81, 4, len))
+        }
+        _ => None,
     }
 }
 
