@@ -284,6 +284,20 @@ fn run(
         builder = builder.root_certificate(root);
     }
     let ws = builder.connect().map_err(|e| e.to_string())?;
+    {
+        let ws = ws.clone();
+        let interrupted = std::sync::atomic::AtomicBool::new(false);
+        // Installed once per process, before "connected" is printed (a script may interrupt as
+        // soon as it sees that); a failure only means Ctrl-C keeps its default effect.
+        let _ = ctrlc::set_handler(move || {
+            if interrupted.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("wsc: interrupted, closing");
+            // Refused only when a close is already under way.
+            let _ = ws.close(CloseCode::NORMAL, "");
+        });
+    }
     eprintln!("wsc: connected to {url}");
     if let Some(protocol) = ws.subprotocol() {
         eprintln!("wsc: subprotocol: {protocol}");
@@ -297,19 +311,6 @@ fn run(
         eprintln!("wsc: each line typed is sent; {eof} closes the connection");
     }
 
-    {
-        let ws = ws.clone();
-        let interrupted = std::sync::atomic::AtomicBool::new(false);
-        // Installed once per process; a failure only means Ctrl-C keeps its default effect.
-        let _ = ctrlc::set_handler(move || {
-            if interrupted.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!("wsc: interrupted, closing");
-            // Refused only when a close is already under way.
-            let _ = ws.close(CloseCode::NORMAL, "");
-        });
-    }
     let shared = Arc::new(Shared::default());
     {
         let (ws, shared) = (ws.clone(), shared.clone());
