@@ -273,6 +273,18 @@ impl WebSocket {
     /// not clean) or, if the transport or TLS failed, one `Err`. Later calls return
     /// [`Error::AlreadyClosed`].
     pub fn read_event(&self) -> Result<Event, Error> {
+        // An event already decoded needs neither the reader's lock nor, unless decoding queued
+        // bytes (a pong, a Close echo) or the connection ended (the transport is shut down),
+        // a write.
+        let mut st = self.lock();
+        if let Some(item) = st.next_event() {
+            if st.core.buffered_amount() > 0 || st.ended {
+                // A write failure is queued as the next item: the event taken is returned.
+                let _ = self.write_out(st);
+            }
+            return item;
+        }
+        drop(st);
         let mut side = self
             .shared
             .reader
