@@ -15,6 +15,9 @@ const KEEP_CAPACITY: usize = 1 << 10;
 /// in L1 cache, instead of being copied and then masked in a second pass over memory.
 const MASK_BLOCK: usize = 4 << 10;
 
+/// The largest payload with a 2-byte header (§5.2: a 7-bit length), framed on the stack.
+const SMALL_PAYLOAD: usize = 125;
+
 /// RSV1 marks a compressed message (RFC 7692 §6).
 #[cfg(feature = "deflate")]
 const RSV1: u8 = 0b100;
@@ -142,6 +145,17 @@ fn write_frame(dst: &mut BytesMut, rng: &mut Rng, opcode: OpCode, rsv: u8, paylo
         payload_len: payload.len() as u64,
     };
     let (head, head_len) = header.to_array();
+    if payload.len() <= SMALL_PAYLOAD {
+        // Header, key and masked payload put together on the stack, then one copy into the
+        // output: for small frames the output's capacity checks cost more than the bytes.
+        let mut frame = [0u8; 2 + 4 + SMALL_PAYLOAD];
+        let end = head_len + payload.len();
+        frame[..head_len].copy_from_slice(&head[..head_len]);
+        frame[head_len..end].copy_from_slice(payload);
+        apply_mask(&mut frame[head_len..end], key);
+        dst.extend_from_slice(&frame[..end]);
+        return;
+    }
     dst.reserve(head_len + payload.len());
     dst.extend_from_slice(&head[..head_len]);
     if payload.len() <= MASK_BLOCK {
