@@ -262,10 +262,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
 
     pub(crate) fn start_send(&mut self, message: &Message) -> Result<(), Error> {
         match message {
-            Message::Text(text) => self.core.send_text(text),
-            Message::Binary(data) => self.core.send_binary(data),
+            Message::Text(text) => self.send_text(text),
+            Message::Binary(data) => self.send_binary(data),
         }
-        .map_err(Error::Send)
+    }
+
+    pub(crate) fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.core.send_text(text).map_err(Error::Send)
+    }
+
+    pub(crate) fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.core.send_binary(data).map_err(Error::Send)
     }
 
     /// Sends `data` as the configured default message type.

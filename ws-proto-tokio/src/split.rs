@@ -10,7 +10,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -83,13 +82,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsWriter<T> {
 
     /// Sends a text message; see [`send`](Self::send).
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send(Message::Text(text.into())).await
+        self.feed_text(text).await?;
+        self.flush().await
     }
 
     /// Sends a binary message; see [`send`](Self::send).
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.send(Message::Binary(Bytes::copy_from_slice(data)))
-            .await
+        self.feed_binary(data).await?;
+        self.flush().await
     }
 
     /// Queues a message without writing it, waiting first for buffer space.
@@ -98,6 +98,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsWriter<T> {
     pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
         lock(&self.shared).start_send(&message)
+    }
+
+    /// Queues a text message from a borrowed string; see [`feed`](Self::feed).
+    pub async fn feed_text(&mut self, text: &str) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
+        lock(&self.shared).send_text(text)
+    }
+
+    /// Queues a binary message from a borrowed slice; see [`feed`](Self::feed).
+    pub async fn feed_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
+        lock(&self.shared).send_binary(data)
     }
 
     /// Writes everything queued.

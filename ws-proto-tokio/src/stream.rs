@@ -118,13 +118,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
 
     /// Sends a text message; see [`send`](Self::send).
     pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send(Message::Text(text.into())).await
+        self.feed_text(text).await?;
+        self.flush().await
     }
 
     /// Sends a binary message; see [`send`](Self::send).
     pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.send(Message::Binary(Bytes::copy_from_slice(data)))
-            .await
+        self.feed_binary(data).await?;
+        self.flush().await
     }
 
     /// Queues a message without writing it, waiting first for buffer space. Several feeds and
@@ -134,6 +135,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
     pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| self.conn.poll_ready(cx)).await?;
         self.conn.start_send(&message)
+    }
+
+    /// Queues a text message from a borrowed string; see [`feed`](Self::feed). The text is
+    /// copied once, into the outgoing frame.
+    pub async fn feed_text(&mut self, text: &str) -> Result<(), Error> {
+        poll_fn(|cx| self.conn.poll_ready(cx)).await?;
+        self.conn.send_text(text)
+    }
+
+    /// Queues a binary message from a borrowed slice; see [`feed`](Self::feed). The data is
+    /// copied once, into the outgoing frame.
+    pub async fn feed_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        poll_fn(|cx| self.conn.poll_ready(cx)).await?;
+        self.conn.send_binary(data)
     }
 
     /// Writes everything queued.

@@ -92,7 +92,7 @@ fn check(got: usize, want: usize) -> Res<()> {
 // ---------------------------------------------------------------- ws-proto-tokio
 
 async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Duration> {
-    use ws_proto_tokio::{Event, Message};
+    use ws_proto_tokio::Event;
     let (mut ws, _) = ws_proto_tokio::Builder::new(url)
         .config(config())
         .connect()
@@ -112,7 +112,7 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Duration> {
         }
         Kind::SendBatched | Kind::SendEach => {
             for _ in 0..sc.n {
-                ws.feed(Message::Binary(data.clone())).await?;
+                ws.feed_binary(&data).await?;
                 if matches!(sc.kind, Kind::SendEach) {
                     ws.flush().await?;
                 }
@@ -122,7 +122,7 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Duration> {
         }
         Kind::Echo => {
             for _ in 0..sc.n {
-                ws.send(Message::Binary(data.clone())).await?;
+                ws.send_binary(&data).await?;
                 while !matches!(ws.next().await.ok_or("eof")??, Event::Message(_)) {}
             }
         }
