@@ -217,6 +217,19 @@ impl Pair {
         self.drain();
     }
 
+    /// The server sends `bytes` in one read, which goes straight into the client's receive
+    /// buffer ([`ClientState::handle_read`](ws_proto::ClientState::handle_read)).
+    pub fn server_send_in_place(&mut self, bytes: &[u8]) {
+        let appended = self.client.handle_read(self.now, |buf| {
+            assert!(buf.is_empty(), "the read sees only the spare room");
+            assert!(buf.capacity() >= ws_proto::READ_ROOM / 4);
+            buf.extend_from_slice(bytes);
+            buf.len()
+        });
+        assert_eq!(appended, bytes.len());
+        self.drain();
+    }
+
     /// The server ends the stream.
     pub fn server_eof(&mut self) {
         self.client.handle_eof();

@@ -158,3 +158,32 @@ fn a_run_of_small_messages_then_whatever_ends_it() {
     assert!(pair.client.poll_event().is_some());
     assert_eq!(pair.client.received_buffered(), input.len() - 3);
 }
+
+/// Reads straight into the receive buffer: the same messages as copied input, nothing taken
+/// after the server's Close, and no memory kept by a read that brought nothing.
+#[test]
+fn reads_in_place() {
+    let mut pair = Pair::open();
+    let big: Vec<u8> = (0..100_000).map(|i| i as u8).collect();
+    let mut input = frame(0x1, b"small");
+    input.extend(frame(0x2, &big));
+    for piece in input.chunks(7_000) {
+        pair.server_send_in_place(piece);
+    }
+    assert_eq!(
+        pair.take_events(),
+        [
+            Event::Message(Message::Text("small".into())),
+            Event::Message(Message::Binary(big.into())),
+        ]
+    );
+    // A read that would block: the empty receive buffer gives its room back.
+    pair.client.handle_read(pair.now, |_| ());
+    assert_eq!(pair.client.received_buffered(), 0);
+    // After the server's Close, what a read brings is dropped, as with `handle_input`.
+    pair.server_send_in_place(&ws_proto_tests::close_frame(1000, ""));
+    pair.server_send_in_place(&frame(0x1, b"late"));
+    assert_eq!(pair.client.received_buffered(), 0);
+    pair.server_eof();
+    assert!(matches!(&pair.take_events()[..], [Event::Closed(c)] if c.clean));
+}

@@ -59,6 +59,17 @@ fn encode(pieces: &[Piece]) -> Vec<u8> {
 /// Runs a connection fed `stream` (after the 101) in the given chunk sizes; returns the events
 /// and every byte the client wrote after the request.
 fn run(stream: &[u8], with_101: bool, chunks: &[usize], eof: bool) -> (Vec<Event>, Vec<u8>) {
+    run_with(stream, with_101, chunks, eof, Pair::server_send)
+}
+
+/// [`run`] with the reads delivered by `send` (a copy, or straight into the receive buffer).
+fn run_with(
+    stream: &[u8],
+    with_101: bool,
+    chunks: &[usize],
+    eof: bool,
+    send: fn(&mut Pair, &[u8]),
+) -> (Vec<Event>, Vec<u8>) {
     let mut pair = Pair::new(Config::default());
     let mut input = if with_101 {
         accept_response(&pair.key(), "").into_bytes()
@@ -70,7 +81,7 @@ fn run(stream: &[u8], with_101: bool, chunks: &[usize], eof: bool) -> (Vec<Event
     let mut sizes = chunks.iter().cycle();
     while !rest.is_empty() {
         let n = (*sizes.next().unwrap_or(&usize::MAX)).clamp(1, rest.len());
-        pair.server_send(&rest[..n]);
+        send(&mut pair, &rest[..n]);
         rest = &rest[n..];
     }
     if eof {
@@ -107,8 +118,10 @@ proptest! {
         let whole = run(&stream, true, &[usize::MAX], eof);
         let split = run(&stream, true, &chunks, eof);
         let bytewise = run(&stream, true, &[1], eof);
+        let in_place = run_with(&stream, true, &chunks, eof, Pair::server_send_in_place);
         prop_assert_eq!(&whole, &split);
         prop_assert_eq!(&whole, &bytewise);
+        prop_assert_eq!(&whole, &in_place);
         check_closed_once_and_last(&whole.0)?;
     }
 

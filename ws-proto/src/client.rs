@@ -23,6 +23,10 @@ use crate::timer::{Timer, Timers};
 /// little memory. (Received messages keep their own share of it alive as long as they need.)
 const KEEP_RX_CAPACITY: usize = 1 << 10;
 
+/// The room [`ClientState::handle_read`] reserves for a read when less than a quarter of it is
+/// left: large enough that a burst of small messages arrives in few reads.
+pub const READ_ROOM: usize = 32 << 10;
+
 /// The event queue is shrunk back once drained past this many entries.
 const KEEP_EVENTS: usize = 8;
 
@@ -153,20 +157,64 @@ impl ClientState {
     /// Feeds bytes read from the transport. Any split is fine: a response or frame may arrive one
     /// byte at a time, and bytes after the 101 response are processed in the same call.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) {
-        // §1.4: after the server's Close, "the other peer ... [does not] send any more data";
-        // whatever follows is discarded.
-        if matches!(self.phase, Phase::Closed)
-            || self.close_received.is_some()
-            || self.eof
-            || data.is_empty()
-        {
+        if !self.accepts_input() || data.is_empty() {
             return;
         }
+        self.rx.extend_from_slice(data);
+        self.received(now);
+    }
+
+    /// Like [`handle_input`](Self::handle_input), but `read` reads straight into the receive
+    /// buffer, saving the copy. `read` gets an empty buffer with room reserved (at least
+    /// [`READ_ROOM`] bytes, or what the frame being received still needs, up to the frame
+    /// limit) and appends what it reads, for example with tokio's `AsyncReadExt::read_buf`; what
+    /// it returns is passed through. Only appended bytes reach the connection.
+    ///
+    /// When nothing was appended (the read would block) and no input is pending, the receive
+    /// buffer gives its memory back, so an idle connection holds none.
+    pub fn handle_read<R>(&mut self, now: Instant, read: impl FnOnce(&mut BytesMut) -> R) -> R {
+        if self.rx.capacity() - self.rx.len() < READ_ROOM / 4 {
+            self.rx.reserve(READ_ROOM);
+        }
+        let start = self.rx.len();
+        // `read` sees only the spare room: it cannot touch the bytes already received.
+        let mut room = self.rx.split_off(start);
+        let result = read(&mut room);
+        let appended = room.len();
+        self.rx.unsplit(room);
+        if appended == 0 {
+            if self.rx.is_empty() {
+                self.rx = BytesMut::new();
+            }
+        } else if self.accepts_input() {
+            self.received(now);
+        } else {
+            self.rx.truncate(start);
+        }
+        result
+    }
+
+    /// Whether input is taken. §1.4: after the server's Close, "the other peer ... [does not]
+    /// send any more data"; whatever follows is discarded, as is anything after the end.
+    fn accepts_input(&self) -> bool {
+        !matches!(self.phase, Phase::Closed) && self.close_received.is_none() && !self.eof
+    }
+
+    /// New input is in `rx`.
+    fn received(&mut self, now: Instant) {
         // Anything from the server proves it alive.
         self.timers.stop(Timer::Pong);
         self.input_at = now;
-        self.rx.extend_from_slice(data);
         self.read_handshake(now);
+        // The read that brought the 101 may have brought nothing after it.
+        self.release_idle_rx();
+    }
+
+    /// Gives back a large, empty receive buffer, so an idle connection holds little.
+    fn release_idle_rx(&mut self) {
+        if self.rx.is_empty() && self.rx.capacity() > KEEP_RX_CAPACITY {
+            self.rx = BytesMut::new();
+        }
     }
 
     /// The transport's read side ended.
@@ -468,8 +516,8 @@ impl ClientState {
         if self.eof {
             self.eof = false;
             self.end_of_stream();
-        } else if self.rx.is_empty() && self.rx.capacity() > KEEP_RX_CAPACITY {
-            self.rx = BytesMut::new();
+        } else {
+            self.release_idle_rx();
         }
         None
     }

@@ -84,7 +84,7 @@ mod text;
 mod timer;
 mod utf8;
 
-pub use client::{ClientState, ReadyState};
+pub use client::{ClientState, ReadyState, READ_ROOM};
 pub use close::{CloseCode, MAX_REASON_LEN};
 pub use config::Config;
 #[cfg(feature = "deflate")]
