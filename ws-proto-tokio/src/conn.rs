@@ -8,14 +8,13 @@
 
 use std::future::Future;
 use std::io;
-use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::{Buf, Bytes};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{
     ClientState, CloseCode, Config, Event, Message, ReadyState, Request, Response, SendError,
@@ -23,9 +22,6 @@ use ws_proto::{
 
 use crate::error::Error;
 use crate::wake::{Side, Wakers};
-
-/// Bytes read per `poll_read`. On the stack, so an idle connection holds no read buffer.
-const READ_CHUNK: usize = 32 << 10;
 
 /// What the core reported, with the end of the connection in the adapter's terms.
 #[derive(Debug)]
@@ -171,15 +167,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         }
     }
 
-    /// Reads once from the transport into the core. Kept out of line: its stack buffer would
-    /// otherwise be probed, page by page, on every poll that returns an event already decoded.
-    #[inline(never)]
+    /// Reads once from the transport straight into the core's receive buffer.
     fn poll_read_input(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut storage = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
-        let mut buf = ReadBuf::uninit(&mut storage);
-        match ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf)) {
-            Ok(()) if buf.filled().is_empty() => self.core.handle_eof(),
-            Ok(()) => self.core.handle_input(buf.filled(), now()),
+        let io = &mut self.io;
+        let read = self.core.handle_read(now(), |buf| {
+            // `read_buf` fills the buffer's spare capacity (tokio handles the uninitialized
+            // memory), and dropping the future after one poll is cancel-safe.
+            std::pin::pin!(io.read_buf(buf)).poll(cx)
+        });
+        match ready!(read) {
+            Ok(0) => self.core.handle_eof(),
+            Ok(_) => {}
             // TLS peers that end without close_notify: the WebSocket close handshake already
             // tells a complete connection from a truncated one.
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.core.handle_eof(),
