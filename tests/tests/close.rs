@@ -7,7 +7,7 @@ use ws_proto_tests::{close_body, close_frame, frame, Pair};
 
 fn only_closed(events: Vec<Event>) -> ws_proto::Closed {
     match <[Event; 1]>::try_from(events) {
-        Ok([Event::Closed(c)]) => c,
+        Ok([Event::Closed(c)]) => *c,
         Ok(other) => panic!("{other:?}"),
         Err(events) => panic!("expected exactly one Closed, got {events:?}"),
     }

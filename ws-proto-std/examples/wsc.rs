@@ -399,7 +399,7 @@ fn print_events(ws: &WebSocket, shared: &Shared) -> Result<Closed, String> {
                 shared.drained.notify_all();
                 Ok(())
             }
-            Event::Closed(closed) => return Ok(closed),
+            Event::Closed(closed) => return Ok(*closed),
             // `connect` returned after `Open`, the only other event.
             _ => Ok(()),
         };

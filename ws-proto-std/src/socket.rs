@@ -88,7 +88,7 @@ impl State {
         self.ended |= matches!(item, Ok(Event::Closed(_)) | Err(_));
         self.reported |= self.ended && self.events.is_empty();
         if let Ok(Event::Open(response)) = &item {
-            self.response = Some(response.clone());
+            self.response = Some(Response::clone(response));
         }
         Some(item)
     }
@@ -187,8 +187,8 @@ impl WebSocket {
     pub(crate) fn wait_open(&self) -> Result<Response, Error> {
         loop {
             match self.read_event()? {
-                Event::Open(response) => return Ok(response),
-                Event::Closed(closed) => return Err(closed_error(closed)),
+                Event::Open(response) => return Ok(*response),
+                Event::Closed(closed) => return Err(closed_error(*closed)),
                 // The core emits nothing else before `Open`.
                 _ => {}
             }
@@ -261,7 +261,7 @@ impl WebSocket {
         loop {
             match self.read_event()? {
                 Event::Message(message) => return Ok(message),
-                Event::Closed(closed) => return Err(closed_error(closed)),
+                Event::Closed(closed) => return Err(closed_error(*closed)),
                 _ => {}
             }
         }

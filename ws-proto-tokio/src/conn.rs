@@ -193,7 +193,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             Event::Open(response) => {
                 // Sends queued before the handshake can go now.
                 self.wakers.wake_side(Side::Write);
-                Some(Incoming::Open(Box::new(response)))
+                Some(Incoming::Open(response))
             }
             Event::Message(m) => Some(Incoming::Message(m)),
             Event::Ping(p) => Some(Incoming::Ping(p)),

@@ -484,7 +484,7 @@ impl ClientState {
         }
         // Messages sent before the handshake go first, before anything sent from now on.
         self.sender.release_queue();
-        self.events.push_back(Event::Open(response));
+        self.events.push_back(Event::Open(Box::new(response)));
         if let Some((code, reason)) = self.pending_close.take() {
             self.send_close(code, &reason, now);
         }
@@ -641,6 +641,6 @@ impl ClientState {
             clean,
             error,
         };
-        self.events.push_back(Event::Closed(closed));
+        self.events.push_back(Event::Closed(Box::new(closed)));
     }
 }

@@ -12,8 +12,9 @@ use crate::message::Message;
 #[non_exhaustive]
 pub enum Event {
     /// The server accepted the handshake (Workerman's `onWebSocketConnect`). Messages sent before
-    /// this were queued and are now on their way, ahead of anything sent later.
-    Open(Response),
+    /// this were queued and are now on their way, ahead of anything sent later. (Boxed, like
+    /// `Closed`: the two rare events would otherwise make every message a large value to move.)
+    Open(Box<Response>),
     /// A complete data message.
     Message(Message),
     /// The server sent a ping; the pong has already been queued.
@@ -26,7 +27,7 @@ pub enum Event {
     /// The connection is over. Emitted exactly once; no event follows it. Bytes still returned by
     /// [`poll_transmit`](crate::ClientState::poll_transmit) (a final Close frame) should be
     /// written before the transport is closed.
-    Closed(Closed),
+    Closed(Box<Closed>),
 }
 
 /// How the connection ended, in the shape of the browser's `CloseEvent` plus a typed cause.
