@@ -112,6 +112,15 @@ impl Checked {
         self.drain();
     }
 
+    /// Like [`input`](Self::input), read straight into the receive buffer.
+    pub fn read_in_place(&mut self, bytes: &[u8]) {
+        self.client.handle_read(self.now, |buf| {
+            assert!(buf.is_empty(), "the read sees only the spare room");
+            buf.extend_from_slice(bytes);
+        });
+        self.drain();
+    }
+
     pub fn eof(&mut self) {
         self.client.handle_eof();
         self.drain();
@@ -159,6 +168,7 @@ pub enum Start {
 pub fn same_events_however_split(start: Start, input: &[u8], eof: bool) -> Checked {
     let mut whole = Checked::new();
     let mut bytewise = Checked::new();
+    let mut in_place = Checked::new();
     let mut all = match start {
         Start::Raw => Vec::new(),
         Start::Open => whole.accept(),
@@ -172,12 +182,19 @@ pub fn same_events_however_split(start: Start, input: &[u8], eof: bool) -> Check
     for b in &all {
         bytewise.input(std::slice::from_ref(b));
     }
+    // Reads straight into the receive buffer, in pieces that fall anywhere in a frame.
+    for piece in all.chunks(97) {
+        in_place.read_in_place(piece);
+    }
     if eof {
         whole.eof();
         bytewise.eof();
+        in_place.eof();
     }
     assert_eq!(whole.events, bytewise.events);
     assert_eq!(whole.wire, bytewise.wire);
+    assert_eq!(whole.events, in_place.events);
+    assert_eq!(whole.wire, in_place.wire);
     // Before a 101, the client writes nothing but its request.
     if !whole.events.iter().any(|e| matches!(e, Event::Open(_))) {
         assert_eq!(whole.wire.len(), whole.request_len);
