@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
     for event in &run.events {
         if let Event::Closed(closed) = event {
             if let Some(Error::Rejected(rejection)) = &closed.error {
-                assert!(rejection.body().len() <= 1 << 10, "rejection body over its cap");
+                assert!(
+                    rejection.body().len() <= 1 << 10,
+                    "rejection body over its cap"
+                );
             }
         }
     }

@@ -45,13 +45,20 @@ fuzz_target!(|ops: Vec<Op>| {
                 run.advance(Duration::from_millis(ms as u64 * 10));
                 continue;
             }
-            Op::SendText(text) => run.client.send_text(&text).map(|()| (0x1, text.into_bytes())),
+            Op::SendText(text) => run
+                .client
+                .send_text(&text)
+                .map(|()| (0x1, text.into_bytes())),
             Op::SendBinary(data) => run.client.send_binary(&data).map(|()| (0x2, data)),
             Op::SendPing(data) => run.client.send_ping(&data).map(|()| (0x9, data)),
             Op::Close(code, reason) => {
                 let r = run.client.close(CloseCode::new(code), &reason, run.now);
                 if r.is_err() {
-                    assert_eq!(run.client.buffered_amount(), before, "a refused close changes nothing");
+                    assert_eq!(
+                        run.client.buffered_amount(),
+                        before,
+                        "a refused close changes nothing"
+                    );
                 }
                 run.drain();
                 continue;
@@ -60,7 +67,11 @@ fuzz_target!(|ops: Vec<Op>| {
         match result {
             Ok(frame) => sent.push(frame),
             Err(e) => {
-                assert_eq!(run.client.buffered_amount(), before, "a refused send changes nothing");
+                assert_eq!(
+                    run.client.buffered_amount(),
+                    before,
+                    "a refused send changes nothing"
+                );
                 if let SendError::BufferFull { limit, .. } = e {
                     assert!(before >= limit);
                 }
@@ -73,12 +84,19 @@ fuzz_target!(|ops: Vec<Op>| {
     let frames = run.frames();
     let user: Vec<(u8, Vec<u8>)> = frames
         .into_iter()
-        .filter(|f| matches!(f.opcode, 0x1 | 0x2 | 0x9) && !(f.opcode == 0x9 && f.payload.is_empty()))
+        .filter(|f| {
+            matches!(f.opcode, 0x1 | 0x2 | 0x9) && !(f.opcode == 0x9 && f.payload.is_empty())
+        })
         .map(|f| (f.opcode, f.payload))
         .collect();
-    let user_sent: Vec<(u8, Vec<u8>)> =
-        sent.into_iter().filter(|(op, p)| !(*op == 0x9 && p.is_empty())).collect();
-    assert!(user_sent.starts_with(&user), "frames out of order or altered");
+    let user_sent: Vec<(u8, Vec<u8>)> = sent
+        .into_iter()
+        .filter(|(op, p)| !(*op == 0x9 && p.is_empty()))
+        .collect();
+    assert!(
+        user_sent.starts_with(&user),
+        "frames out of order or altered"
+    );
     // Whatever did not go out is still counted, never silently dropped.
     let unsent: usize = user_sent[user.len()..].iter().map(|(_, p)| p.len()).sum();
     assert!(run.client.buffered_amount() >= unsent);

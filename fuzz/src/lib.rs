@@ -75,7 +75,10 @@ impl Checked {
             // Events first: decoding a frame can queue bytes (a pong, a Close echo).
             let mut polled = 0;
             while let Some(event) = self.client.poll_event() {
-                assert!(self.closed_at.is_none() && !closed_now, "event after Closed: {event:?}");
+                assert!(
+                    self.closed_at.is_none() && !closed_now,
+                    "event after Closed: {event:?}"
+                );
                 closed_now = matches!(event, Event::Closed(_));
                 self.events.push(event);
                 polled += 1;
@@ -124,7 +127,10 @@ impl Checked {
     pub fn eof(&mut self) {
         self.client.handle_eof();
         self.drain();
-        assert!(self.client.is_closed(), "end of stream always ends the connection");
+        assert!(
+            self.client.is_closed(),
+            "end of stream always ends the connection"
+        );
     }
 
     pub fn advance(&mut self, by: Duration) {
@@ -140,7 +146,10 @@ impl Checked {
         let frames = parse_client_frames(&mut buf);
         assert!(buf.is_empty(), "the client wrote a partial frame");
         for f in &frames {
-            assert!(f.mask.is_some() && f.minimal_length && f.fin && f.rsv == 0, "{f:?}");
+            assert!(
+                f.mask.is_some() && f.minimal_length && f.fin && f.rsv == 0,
+                "{f:?}"
+            );
         }
         frames
     }
@@ -174,7 +183,9 @@ pub fn same_events_however_split(start: Start, input: &[u8], eof: bool) -> Check
         Start::Open => whole.accept(),
         Start::OpenDeflate => {
             // Both window sizes small, so the inflate window differs from the default.
-            whole.accept_with("Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n")
+            whole.accept_with(
+                "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n",
+            )
         }
     };
     all.extend_from_slice(input);
