@@ -8,6 +8,9 @@
 //! - `BENCH_SCALE` (default 1.0): multiplies every scenario's message count (0.05 for a quick run).
 //! - `BENCH_CLIENTS`, `BENCH_SCENARIOS`: comma-separated substrings to select clients/scenarios.
 //!
+//! "vs best other crate" is the time relative to the fastest of tokio-tungstenite,
+//! tokio-websockets and fastwebsockets: 0.67x means 1.5 times as fast as the best of them.
+//!
 //! Each async client runs on its own current-thread tokio runtime; the ws-proto-std client runs
 //! on the main thread. Only the data phase is timed (after the handshake, until the last message
 //! is received or the server acknowledged the last message sent).
@@ -523,7 +526,7 @@ fn main() {
         println!();
         println!("### {} (n = {}, {} B each)", sc.name, sc.n, sc.size);
         println!();
-        println!("| client | median | msg/s | payload | spread | vs best peer | vs raw |");
+        println!("| client | median | msg/s | payload | spread | vs best other crate | vs raw |");
         println!("|---|---:|---:|---:|---:|---:|---:|");
         let medians: Vec<Option<f64>> = times[si]
             .iter()
@@ -533,10 +536,11 @@ fn main() {
             .iter()
             .position(|c| *c == "raw")
             .and_then(|i| medians[i]);
+        // The best of the other crates: ws-proto's rows below 1.00x are faster than all of them.
         let best = clients
             .iter()
             .zip(&medians)
-            .filter(|(c, _)| **c != "raw")
+            .filter(|(c, _)| **c != "raw" && !c.starts_with("ws-proto"))
             .filter_map(|(_, m)| *m)
             .fold(f64::INFINITY, f64::min);
         for (ci, c) in clients.iter().enumerate() {
@@ -548,7 +552,7 @@ fn main() {
             let spread = (t.iter().cloned().fold(f64::MIN, f64::max)
                 - t.iter().cloned().fold(f64::MAX, f64::min))
                 / m;
-            let vs_best = if *c == "raw" {
+            let vs_best = if *c == "raw" || best.is_infinite() {
                 "-".to_owned()
             } else {
                 format!("{:.2}x", m / best)
