@@ -1,0 +1,85 @@
+//! Drives the sans-IO core from memory for `instructions.sh`: `core_ops MODE N SIZE` receives
+//! (`recv`, `recvtext`: N frames fed in 64 KiB inputs, all events drained) or sends (`send`:
+//! N binary messages, output taken every 1000) messages of SIZE bytes, with no I/O at all.
+
+use std::time::Instant;
+use ws_proto::{ClientState, Config, Event, Request};
+
+fn open(now: Instant) -> ClientState {
+    let req = Request::new("ws://example.com/").unwrap();
+    let config = Config::default();
+    let mut c = ClientState::new(req, config, [7; 32], now);
+    let out = c.poll_transmit().unwrap();
+    let text = std::str::from_utf8(&out).unwrap();
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
+    let accept = ws_proto::accept_key(key);
+    let resp = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
+    c.handle_input(resp.as_bytes(), now);
+    while let Some(e) = c.poll_event() {
+        assert!(matches!(e, Event::Open(_)));
+    }
+    c
+}
+
+fn main() {
+    let mode = std::env::args().nth(1).unwrap();
+    let n: usize = std::env::args().nth(2).unwrap().parse().unwrap();
+    let size: usize = std::env::args().nth(3).map_or(16, |s| s.parse().unwrap());
+    let now = Instant::now();
+    let mut c = open(now);
+    match mode.as_str() {
+        "recv" | "recvtext" => {
+            let op = if mode == "recv" { 0x82 } else { 0x81 };
+            let mut frame = vec![op];
+            if size < 126 {
+                frame.push(size as u8)
+            } else if size < 65536 {
+                frame.push(126);
+                frame.extend_from_slice(&(size as u16).to_be_bytes())
+            } else {
+                frame.push(127);
+                frame.extend_from_slice(&(size as u64).to_be_bytes())
+            }
+            frame.extend(std::iter::repeat(b'a').take(size));
+            let per = (65536 / frame.len()).max(1);
+            let chunk: Vec<u8> = frame
+                .iter()
+                .copied()
+                .cycle()
+                .take(frame.len() * per)
+                .collect();
+            let mut got = 0usize;
+            let mut count = 0;
+            while count < n {
+                c.handle_input(&chunk, now);
+                while let Some(e) = c.poll_event() {
+                    if let Event::Message(m) = e {
+                        got += m.len();
+                        count += 1;
+                    }
+                }
+            }
+            assert_eq!(got, count * size);
+        }
+        "send" => {
+            let data = vec![b'a'; size];
+            let mut total = 0;
+            for i in 0..n {
+                c.send_binary(&data).unwrap();
+                if i % 1000 == 999 {
+                    while let Some(b) = c.poll_transmit() {
+                        total += b.len();
+                    }
+                }
+            }
+            while let Some(b) = c.poll_transmit() {
+                total += b.len();
+            }
+            assert!(total > n * size);
+        }
+        _ => panic!(),
+    }
+}
