@@ -23,8 +23,8 @@ use crate::timer::{Timer, Timers};
 /// little memory. (Received messages keep their own share of it alive as long as they need.)
 const KEEP_RX_CAPACITY: usize = 1 << 10;
 
-/// The room [`ClientState::handle_read`] reserves for a read when less than a quarter of it is
-/// left: large enough that a burst of small messages arrives in few reads.
+/// The room [`ClientState::handle_read`] reserves when less than a quarter of it is left: large
+/// enough that a burst of small messages arrives in few reads.
 pub const READ_ROOM: usize = 32 << 10;
 
 /// The event queue is shrunk back once drained past this many entries.
@@ -165,10 +165,11 @@ impl ClientState {
     }
 
     /// Like [`handle_input`](Self::handle_input), but `read` reads straight into the receive
-    /// buffer, saving the copy. `read` gets an empty buffer with room reserved (at least
-    /// [`READ_ROOM`] bytes, or what the frame being received still needs, up to the frame
-    /// limit) and appends what it reads, for example with tokio's `AsyncReadExt::read_buf`; what
-    /// it returns is passed through. Only appended bytes reach the connection.
+    /// buffer, saving the copy. `read` gets an empty buffer whose spare capacity is the room to
+    /// fill: at least a quarter of [`READ_ROOM`], and all that a large frame still needs once its
+    /// header is in (up to the frame limit). It appends what it reads, for example with tokio's
+    /// `AsyncReadExt::read_buf`; what it returns is passed through. Only appended bytes reach the
+    /// connection.
     ///
     /// When nothing was appended (the read would block) and no input is pending, the receive
     /// buffer gives its memory back, so an idle connection holds none.
