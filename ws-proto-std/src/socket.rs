@@ -11,9 +11,11 @@ use crate::error::Error;
 use crate::tls::Tls;
 use crate::transport::Transport;
 
-/// Size of one raw read. Large enough that a big message arrives in few reads, small enough
-/// to keep per-connection memory modest.
-const READ_CHUNK: usize = 64 << 10;
+/// The read buffer's smallest and largest sizes. It grows while reads fill it (a burst or a big
+/// message arrives in few reads) and shrinks back after a short read, so a connection blocked
+/// in a read while idle holds the small one.
+const READ_MIN: usize = 4 << 10;
+const READ_MAX: usize = 64 << 10;
 
 /// An open (or opening) WebSocket connection.
 ///
@@ -53,6 +55,23 @@ impl std::fmt::Debug for dyn TransportDebug {
 struct ReadSide {
     buf: Box<[u8]>,
     timeout: Option<Duration>,
+}
+
+impl ReadSide {
+    /// Sizes the buffer for the next read after one of `n` bytes.
+    fn adapt(&mut self, n: usize) {
+        let len = self.buf.len();
+        let next = if n == len {
+            (len * 4).min(READ_MAX)
+        } else if n < READ_MIN / 4 {
+            READ_MIN
+        } else {
+            len
+        };
+        if next != len {
+            self.buf = vec![0; next].into_boxed_slice();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -172,7 +191,7 @@ impl WebSocket {
                     response: None,
                 }),
                 reader: Mutex::new(ReadSide {
-                    buf: vec![0; READ_CHUNK].into_boxed_slice(),
+                    buf: vec![0; READ_MIN].into_boxed_slice(),
                     timeout: None,
                 }),
                 max_block,
@@ -348,6 +367,7 @@ impl WebSocket {
                     if let Err(e) = received {
                         st.fail(e);
                     }
+                    side.adapt(n);
                 }
                 Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => st.fail(Error::Read(e)),
@@ -468,5 +488,32 @@ pub(crate) fn closed_error(closed: ws_proto::Closed) -> Error {
             code: closed.code,
             reason: closed.reason,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_buffer_grows_while_reads_fill_it_and_shrinks_after_a_short_one() {
+        let mut side = ReadSide {
+            buf: vec![0; READ_MIN].into_boxed_slice(),
+            timeout: None,
+        };
+        let mut sizes = Vec::new();
+        for n in [
+            READ_MIN,
+            16 << 10,
+            64 << 10,
+            64 << 10,
+            30 << 10,
+            100,
+            2 << 10,
+        ] {
+            side.adapt(n);
+            sizes.push(side.buf.len() >> 10);
+        }
+        assert_eq!(sizes, [16, 64, 64, 64, 64, 4, 4]);
     }
 }
