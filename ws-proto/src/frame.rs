@@ -176,16 +176,16 @@ impl FrameHeader {
     /// The payload length must be below 2^63 and `rsv` must fit in three bits.
     #[inline]
     pub fn encode(&self, out: &mut impl BufMut) {
-        let (bytes, len) = self.to_array();
+        let mut bytes = [0u8; MAX_HEADER_LEN];
+        let len = self.write_to(&mut bytes);
         out.put_slice(&bytes[..len]);
     }
 
-    /// The encoded header in a fixed array, and its length: one copy into the output instead of
-    /// a capacity check per field.
+    /// Writes the encoded header at the start of `bytes` and returns its length: one copy into
+    /// the output afterwards instead of a capacity check per field.
     #[inline]
-    pub(crate) fn to_array(self) -> ([u8; MAX_HEADER_LEN], usize) {
+    pub(crate) fn write_to(self, bytes: &mut [u8; MAX_HEADER_LEN]) -> usize {
         debug_assert!(self.payload_len >> 63 == 0 && self.rsv <= 0x07);
-        let mut bytes = [0u8; MAX_HEADER_LEN];
         bytes[0] = (self.fin as u8) << 7 | (self.rsv & 0x07) << 4 | self.opcode.as_u8();
         let mask_bit = (self.mask.is_some() as u8) << 7;
         let mut len = match self.payload_len {
@@ -208,7 +208,7 @@ impl FrameHeader {
             bytes[len..len + 4].copy_from_slice(&key);
             len += 4;
         }
-        (bytes, len)
+        len
     }
 }
 

@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::frame::{FrameHeader, OpCode};
+use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::mask::apply_mask;
 use crate::rng::Rng;
 
@@ -144,18 +144,20 @@ fn write_frame(dst: &mut BytesMut, rng: &mut Rng, opcode: OpCode, rsv: u8, paylo
         mask: Some(key),
         payload_len: payload.len() as u64,
     };
-    let (head, head_len) = header.to_array();
     if payload.len() <= SMALL_PAYLOAD {
         // Header, key and masked payload put together on the stack, then one copy into the
         // output: for small frames the output's capacity checks cost more than the bytes.
-        let mut frame = [0u8; 2 + 4 + SMALL_PAYLOAD];
+        let mut frame = [0u8; MAX_HEADER_LEN + SMALL_PAYLOAD];
+        let head = (&mut frame[..MAX_HEADER_LEN]).try_into();
+        let head_len = header.write_to(head.expect("a MAX_HEADER_LEN slice"));
         let end = head_len + payload.len();
-        frame[..head_len].copy_from_slice(&head[..head_len]);
         frame[head_len..end].copy_from_slice(payload);
         apply_mask(&mut frame[head_len..end], key);
         dst.extend_from_slice(&frame[..end]);
         return;
     }
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let head_len = header.write_to(&mut head);
     dst.reserve(head_len + payload.len());
     dst.extend_from_slice(&head[..head_len]);
     if payload.len() <= MASK_BLOCK {
