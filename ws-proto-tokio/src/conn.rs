@@ -250,7 +250,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     }
 
     /// A send would be accepted, or refused at once because the connection is closing.
-    fn accepts_sends(&self) -> bool {
+    pub(crate) fn accepts_sends(&self) -> bool {
         self.core.is_writable()
             || matches!(
                 self.core.ready_state(),
