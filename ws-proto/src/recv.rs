@@ -146,6 +146,7 @@ impl Receiver {
     /// at the front of `rx` is split off at once, so each message costs a reference count rather
     /// than a split of the receive buffer. Anything else, every violation included, is left to
     /// [`poll`](Self::poll), which reports it once the run is handed out.
+    #[inline]
     pub(crate) fn whole_message(&mut self, rx: &mut BytesMut) -> Option<Message> {
         if self.ready.is_empty() {
             if self.head.is_some() || self.partial.is_some() {
