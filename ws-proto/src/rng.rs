@@ -38,16 +38,23 @@ impl Rng {
     }
 
     /// The next 32 random bits.
+    #[inline]
     pub(crate) fn next_u32(&mut self) -> u32 {
         if self.used == 16 {
-            let nonce = [(self.counter >> 32) as u32, 0, 0];
-            self.block = block::<DOUBLE_ROUNDS>(&self.key, self.counter as u32, nonce);
-            self.counter += 1;
-            self.used = 0;
+            self.refill();
         }
         let word = self.block[self.used];
         self.used += 1;
         word
+    }
+
+    /// The next block of the keystream; once per 16 words, so kept out of the callers.
+    #[inline(never)]
+    fn refill(&mut self) {
+        let nonce = [(self.counter >> 32) as u32, 0, 0];
+        self.block = block::<DOUBLE_ROUNDS>(&self.key, self.counter as u32, nonce);
+        self.counter += 1;
+        self.used = 0;
     }
 
     /// Fills `out` with random bytes.

@@ -133,6 +133,7 @@ impl Sender {
 }
 
 /// Appends one final, masked frame to `dst`.
+#[inline]
 fn write_frame(dst: &mut BytesMut, rng: &mut Rng, opcode: OpCode, rsv: u8, payload: &[u8]) {
     // §5.3: "The masking key is a 32-bit value chosen at random by the client ... a fresh
     // masking key for each frame".
