@@ -15,9 +15,9 @@ use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
 use ws_proto::{CloseCode, Message};
 
-use crate::conn::{Conn, Incoming};
+use crate::conn::Conn;
 use crate::error::Error;
-use crate::stream::Event;
+use crate::stream::{poll_item, Event};
 
 type Shared<T> = Arc<Mutex<Conn<T>>>;
 
@@ -47,9 +47,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsReader<T> {
     ///
     /// Cancel-safe: a dropped call has consumed no event; bytes it read are kept for the next.
     pub async fn recv(&mut self) -> Option<Result<Event, Error>> {
-        poll_fn(|cx| lock(&self.shared).poll_incoming(cx))
-            .await
-            .map(Incoming::into_result)
+        poll_fn(|cx| poll_item(lock(&self.shared).poll_incoming(cx))).await
     }
 }
 
@@ -57,9 +55,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Stream for WsReader<T> {
     type Item = Result<Event, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        lock(&self.shared)
-            .poll_incoming(cx)
-            .map(|o| o.map(Incoming::into_result))
+        poll_item(lock(&self.shared).poll_incoming(cx))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -42,6 +42,16 @@ pub struct CloseFrame {
     pub code: CloseCode,
     /// The reason the server sent.
     pub reason: String,
+}
+
+/// The stream's item for a poll of the connection. Messages, most of the stream, are converted
+/// right here: through `into_result` they cost a call per message.
+#[inline(always)]
+pub(crate) fn poll_item(poll: Poll<Option<Incoming>>) -> Poll<Option<Result<Event, Error>>> {
+    Poll::Ready(match ready!(poll) {
+        Some(Incoming::Message(m)) => Some(Ok(Event::Message(m))),
+        other => other.map(Incoming::into_result),
+    })
 }
 
 impl Incoming {
@@ -101,9 +111,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
     ///
     /// Cancel-safe: a dropped call has consumed no event; bytes it read are kept for the next.
     pub async fn recv(&mut self) -> Option<Result<Event, Error>> {
-        poll_fn(|cx| self.conn.poll_incoming(cx))
-            .await
-            .map(Incoming::into_result)
+        poll_fn(|cx| poll_item(self.conn.poll_incoming(cx))).await
     }
 
     /// Sends a message and writes it out.
@@ -214,10 +222,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<T> {
     type Item = Result<Event, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut()
-            .conn
-            .poll_incoming(cx)
-            .map(|o| o.map(Incoming::into_result))
+        poll_item(self.get_mut().conn.poll_incoming(cx))
     }
 }
 
