@@ -39,7 +39,7 @@ pub enum Error {
         /// The host whose certificate was checked.
         host: String,
         /// What rustls reported.
-        source: rustls::Error,
+        source: Box<rustls::Error>,
     },
     /// Reading from the transport failed after the connection was made.
     Read(io::Error),
@@ -129,7 +129,7 @@ impl std::error::Error for Error {
         match self {
             Error::Request(e) => Some(e),
             Error::Dns { source, .. } => Some(source),
-            Error::Tls { source, .. } => Some(source),
+            Error::Tls { source, .. } => Some(source.as_ref()),
             Error::Read(e) | Error::Write(e) => Some(e),
             Error::WebSocket(e) => Some(e),
             Error::Send(e) => Some(e),

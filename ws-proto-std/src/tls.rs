@@ -23,7 +23,7 @@ pub(crate) fn client_config(
 ) -> Result<Arc<ClientConfig>, Error> {
     let tls_error = |source| Error::Tls {
         host: host.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -55,7 +55,7 @@ impl Tls {
             .map_err(|_| Error::ServerName(host.to_owned()))?;
         let mut conn = ClientConnection::new(config, name).map_err(|source| Error::Tls {
             host: host.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         // The core's high-water mark already bounds what is handed to TLS; a second, smaller
         // limit here would only make writes partial.
@@ -84,7 +84,7 @@ impl Tls {
                 .process_new_packets()
                 .map_err(|source| Error::Tls {
                     host: self.host.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             let mut reader = self.conn.reader();
             loop {

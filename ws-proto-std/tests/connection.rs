@@ -163,7 +163,7 @@ fn tls_rejects_an_unknown_certificate() {
         Error::Tls { host, source } => {
             assert_eq!(host, "127.0.0.1");
             assert!(
-                matches!(source, rustls::Error::InvalidCertificate(_)),
+                matches!(**source, rustls::Error::InvalidCertificate(_)),
                 "{source:?}"
             );
         }
