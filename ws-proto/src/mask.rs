@@ -19,26 +19,40 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4]) {
     let wide = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
     ]);
-    let mut blocks = data.chunks_exact_mut(32);
-    for block in &mut blocks {
-        for word in block.chunks_exact_mut(8) {
-            let v = u64::from_ne_bytes([
-                word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
-            ]) ^ wide;
-            word.copy_from_slice(&v.to_ne_bytes());
+    // Fixed-size chunks: the compiler sees whole arrays, with no bounds checks to keep it from
+    // using vector registers.
+    let (blocks, rest) = data.as_chunks_mut::<32>();
+    for block in blocks {
+        for word in block.as_chunks_mut::<8>().0 {
+            *word = (u64::from_ne_bytes(*word) ^ wide).to_ne_bytes();
         }
     }
     // Every block had a length divisible by 4, so the remainder starts at key index 0 again.
-    let rest = blocks.into_remainder();
-    let mut words = rest.chunks_exact_mut(8);
-    for word in &mut words {
-        let v = u64::from_ne_bytes([
-            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
-        ]) ^ wide;
-        word.copy_from_slice(&v.to_ne_bytes());
+    let (words, tail) = rest.as_chunks_mut::<8>();
+    for word in words {
+        *word = (u64::from_ne_bytes(*word) ^ wide).to_ne_bytes();
     }
-    for (i, byte) in words.into_remainder().iter_mut().enumerate() {
+    for (i, byte) in tail.iter_mut().enumerate() {
         *byte ^= key[i & 3];
+    }
+}
+
+/// Writes `src` masked with `key` into `dst`, which has the same length: one pass instead of a
+/// copy and then masking in place, for payloads small enough to be framed on the stack.
+#[inline]
+pub(crate) fn mask_into(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let wide = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let (words, tail) = src.as_chunks::<8>();
+    let (out_words, out_tail) = dst.as_chunks_mut::<8>();
+    for (o, w) in out_words.iter_mut().zip(words) {
+        *o = (u64::from_ne_bytes(*w) ^ wide).to_ne_bytes();
+    }
+    // Whole words came first, so the tail starts at key index 0.
+    for (i, (o, b)) in out_tail.iter_mut().zip(tail).enumerate() {
+        *o = b ^ key[i & 3];
     }
 }
 
@@ -61,6 +75,15 @@ mod tests {
             apply_mask(&mut fast, key);
             naive(&mut slow, key);
             prop_assert_eq!(fast, slow);
+        }
+
+        #[test]
+        fn mask_into_matches_the_bytewise_definition(data in proptest::collection::vec(any::<u8>(), 0..300), key: [u8; 4]) {
+            let mut out = vec![0u8; data.len()];
+            mask_into(&mut out, &data, key);
+            let mut slow = data.clone();
+            naive(&mut slow, key);
+            prop_assert_eq!(out, slow);
         }
 
         #[test]

@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, mask_into};
 use crate::rng::Rng;
 
 /// Output buffers above this capacity are released once drained, so an idle connection holds
@@ -152,8 +152,7 @@ fn write_frame(dst: &mut BytesMut, rng: &mut Rng, opcode: OpCode, rsv: u8, paylo
         let head = (&mut frame[..MAX_HEADER_LEN]).try_into();
         let head_len = header.write_to(head.expect("a MAX_HEADER_LEN slice"));
         let end = head_len + payload.len();
-        frame[head_len..end].copy_from_slice(payload);
-        apply_mask(&mut frame[head_len..end], key);
+        mask_into(&mut frame[head_len..end], payload, key);
         dst.extend_from_slice(&frame[..end]);
         return;
     }
