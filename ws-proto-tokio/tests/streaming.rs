@@ -18,7 +18,7 @@ use ws_proto_tokio::{Builder, CloseCode, Event, Message};
 /// Message `i`: text for even `i`, binary otherwise, sizes from 0 to well over one read.
 fn message(i: usize) -> Message {
     let len = (i * 7919) % 40_000;
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let text: String = (0..len)
             .map(|k| char::from(b'a' + ((i + k) % 26) as u8))
             .collect();
