@@ -141,30 +141,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
     ///
     /// Cancel-safe: a dropped call has not queued the message.
     pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
-        self.ready().await?;
+        if !self.conn.accepts_sends() {
+            poll_fn(|cx| self.conn.poll_ready(cx)).await?;
+        }
         self.conn.start_send(&message)
     }
 
     /// Queues a text message from a borrowed string; see [`feed`](Self::feed). The text is
     /// copied once, into the outgoing frame.
     pub async fn feed_text(&mut self, text: &str) -> Result<(), Error> {
-        self.ready().await?;
+        if !self.conn.accepts_sends() {
+            poll_fn(|cx| self.conn.poll_ready(cx)).await?;
+        }
         self.conn.send_text(text)
     }
 
     /// Queues a binary message from a borrowed slice; see [`feed`](Self::feed). The data is
     /// copied once, into the outgoing frame.
     pub async fn feed_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.ready().await?;
-        self.conn.send_binary(data)
-    }
-
-    /// Waits for buffer space; without a poll when there is some, the common case of a feed.
-    async fn ready(&mut self) -> Result<(), Error> {
-        if self.conn.accepts_sends() {
-            return Ok(());
+        if !self.conn.accepts_sends() {
+            poll_fn(|cx| self.conn.poll_ready(cx)).await?;
         }
-        poll_fn(|cx| self.conn.poll_ready(cx)).await
+        self.conn.send_binary(data)
     }
 
     /// Writes everything queued.
