@@ -16,6 +16,9 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use ws_proto::{accept_key, ClientState, Config, Event, Request};
 
 /// Bytes of frames per pre-built server write buffer (the buffer is written repeatedly).
 const UNIT_BYTES: usize = 1 << 20;
@@ -333,4 +336,33 @@ fn handle(mut s: TcpStream) -> io::Result<()> {
     }
     reader.drain();
     Ok(())
+}
+
+/// An open `ClientState` after an in-memory handshake; `extensions` is the server's answer.
+pub fn open_core(config: Config, extensions: Option<&str>) -> ClientState {
+    let request = Request::new("ws://memory.example/socket").unwrap();
+    let mut client = ClientState::new(request, config, [9; 32], Instant::now());
+    let req = client.poll_transmit().unwrap();
+    let text = std::str::from_utf8(&req).unwrap();
+    let key = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+        .unwrap();
+    let ext = extensions
+        .map(|e| format!("Sec-WebSocket-Extensions: {e}\r\n"))
+        .unwrap_or_default();
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n{ext}\r\n",
+        accept_key(key)
+    );
+    drop(req);
+    client.handle_input(response.as_bytes(), Instant::now());
+    match client.poll_event() {
+        Some(Event::Open(_)) => {}
+        other => panic!("not open: {other:?}"),
+    }
+    while client.poll_event().is_some() {}
+    while client.poll_transmit().is_some() {}
+    client
 }

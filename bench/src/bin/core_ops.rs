@@ -3,33 +3,15 @@
 //! N binary messages, output taken every 1000) messages of SIZE bytes, with no I/O at all.
 
 use std::time::Instant;
-use ws_proto::{ClientState, Config, Event, Request};
-
-fn open(now: Instant) -> ClientState {
-    let req = Request::new("ws://example.com/").unwrap();
-    let config = Config::default();
-    let mut c = ClientState::new(req, config, [7; 32], now);
-    let out = c.poll_transmit().unwrap();
-    let text = std::str::from_utf8(&out).unwrap();
-    let key = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    let accept = ws_proto::accept_key(key);
-    let resp = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
-    c.handle_input(resp.as_bytes(), now);
-    while let Some(e) = c.poll_event() {
-        assert!(matches!(e, Event::Open(_)));
-    }
-    c
-}
+use ws_proto::{Config, Event};
+use ws_proto_bench::open_core;
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap();
     let n: usize = std::env::args().nth(2).unwrap().parse().unwrap();
     let size: usize = std::env::args().nth(3).map_or(16, |s| s.parse().unwrap());
     let now = Instant::now();
-    let mut c = open(now);
+    let mut c = open_core(Config::default(), None);
     match mode.as_str() {
         "recv" | "recvtext" => {
             let op = if mode == "recv" { 2 } else { 1 };

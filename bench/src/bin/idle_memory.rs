@@ -18,8 +18,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::Instant;
 
-use ws_proto::{accept_key, ClientState, Config, DeflateConfig, Event, Request};
-use ws_proto_bench::text_payload;
+use ws_proto::{ClientState, Config, DeflateConfig, Event};
+use ws_proto_bench::{open_core, text_payload};
 
 struct Counting;
 
@@ -88,35 +88,6 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 // ---------------------------------------------------------------- in-memory core
-
-/// An open `ClientState` after an in-memory handshake; `extensions` is the server's answer.
-fn open_core(config: Config, extensions: Option<&str>) -> ClientState {
-    let request = Request::new("ws://memory.example/socket").unwrap();
-    let mut client = ClientState::new(request, config, [9; 32], Instant::now());
-    let req = client.poll_transmit().unwrap();
-    let text = std::str::from_utf8(&req).unwrap();
-    let key = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
-        .unwrap();
-    let ext = extensions
-        .map(|e| format!("Sec-WebSocket-Extensions: {e}\r\n"))
-        .unwrap_or_default();
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n{ext}\r\n",
-        accept_key(key)
-    );
-    drop(req);
-    client.handle_input(response.as_bytes(), Instant::now());
-    match client.poll_event() {
-        Some(Event::Open(_)) => {}
-        other => panic!("not open: {other:?}"),
-    }
-    while client.poll_event().is_some() {}
-    while client.poll_transmit().is_some() {}
-    client
-}
 
 /// A compressed binary message from the "server": raw DEFLATE, sync flush, tail removed.
 fn server_compressed_frame(payload: &[u8]) -> Vec<u8> {
