@@ -184,9 +184,7 @@ impl ClientState {
         let appended = room.len();
         self.rx.unsplit(room);
         if appended == 0 {
-            if self.rx.is_empty() {
-                self.rx = BytesMut::new();
-            }
+            self.release_idle_rx();
         } else if self.accepts_input() {
             self.received(now);
         } else {
