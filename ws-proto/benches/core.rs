@@ -90,26 +90,21 @@ fn server_header(opcode: u8, len: usize, out: &mut Vec<u8>) {
 /// Text payload: ASCII with a multi-byte character every so often (about 10% non-ASCII bytes),
 /// cut on a character boundary to exactly `len` bytes.
 fn text_payload(len: usize) -> Vec<u8> {
-    let pattern = "The quick brown fox jumps over the lazy dog. Grüße, señor! €10 ";
-    let mut s = String::with_capacity(len + pattern.len());
-    while s.len() < len {
-        s.push_str(pattern);
-    }
-    let mut cut = len;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    s.truncate(cut);
-    while s.len() < len {
-        s.push('.');
-    }
-    s.into_bytes()
+    repeated(
+        "The quick brown fox jumps over the lazy dog. Grüße, señor! €10 ",
+        len,
+    )
 }
 
 fn multibyte_payload(len: usize) -> Vec<u8> {
     // Two-, three- and four-byte sequences only.
-    let pattern = "κόσμε日本語の文章𝄞😀абвгд";
-    let mut s = String::new();
+    repeated("κόσμε日本語の文章𝄞😀абвгд", len)
+}
+
+/// `pattern` repeated to exactly `len` bytes of UTF-8: cut on a character boundary, then padded
+/// with dots.
+fn repeated(pattern: &str, len: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(len + pattern.len());
     while s.len() < len {
         s.push_str(pattern);
     }
