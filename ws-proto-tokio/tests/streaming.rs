@@ -250,13 +250,22 @@ async fn feeds_then_one_flush_make_one_write() {
     for s in ["a", "b", "c", "d"] {
         ws.feed(Message::Text(s.into())).await.unwrap();
     }
+    // The borrowing feeds queue the same way.
+    ws.feed_text("e").await.unwrap();
+    ws.feed_binary(b"f").await.unwrap();
     assert_eq!(writes.load(Ordering::SeqCst), before, "feed wrote");
     SinkExt::flush(&mut ws).await.unwrap();
     assert_eq!(writes.load(Ordering::SeqCst), before + 1);
-    for s in ["a", "b", "c", "d"] {
-        assert_eq!(
-            ws.next().await.unwrap().unwrap(),
-            Event::Message(Message::Text(s.into()))
-        );
+    // A send is a feed and a flush: one more write.
+    ws.send_binary(b"g").await.unwrap();
+    assert_eq!(writes.load(Ordering::SeqCst), before + 2);
+    let mut expected: Vec<Message> = ["a", "b", "c", "d", "e"]
+        .into_iter()
+        .map(|s| Message::Text(s.into()))
+        .collect();
+    expected.push(Message::Binary(bytes::Bytes::from_static(b"f")));
+    expected.push(Message::Binary(bytes::Bytes::from_static(b"g")));
+    for message in expected {
+        assert_eq!(ws.next().await.unwrap().unwrap(), Event::Message(message));
     }
 }
