@@ -421,14 +421,17 @@ fn selected(var: &str, name: &str) -> bool {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// The `q` quantile (0.5: the median) of `v`, interpolating between neighbours.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
+    let at = q * (v.len() - 1) as f64;
+    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
+}
+
+fn median(v: &[f64]) -> f64 {
+    quantile(v, 0.5)
 }
 
 fn human_rate(bytes_per_s: f64) -> String {
@@ -503,39 +506,45 @@ fn main() {
         }
     }
 
-    let mut times = vec![vec![Vec::<f64>::new(); clients.len()]; scenarios.len()];
+    // times[scenario][client][round], None where the run failed.
+    let mut times = vec![vec![Vec::<Option<f64>>::new(); clients.len()]; scenarios.len()];
     for round in 0..rounds {
         for (si, sc) in scenarios.iter().enumerate() {
             let url = format!("{base}{}", sc.path());
             for k in 0..clients.len() {
                 // Rotate the order every round so no client always runs first or last.
                 let ci = (k + round + si) % clients.len();
-                match run(clients[ci], &url, sc) {
-                    Ok(d) => times[si][ci].push(d.as_secs_f64()),
-                    Err(e) => eprintln!("{} / {}: {e}", clients[ci], sc.name),
-                }
+                let time = run(clients[ci], &url, sc)
+                    .inspect_err(|e| eprintln!("{} / {}: {e}", clients[ci], sc.name));
+                times[si][ci].push(time.ok().map(|d| d.as_secs_f64()));
             }
         }
         eprintln!("round {}/{rounds} done", round + 1);
     }
 
     println!(
-        "rounds: {rounds}, scale: {scale}; median of the rounds; spread = (max - min) / median"
+        "rounds: {rounds}, scale: {scale}; median of the rounds; spread = (max - min) / median; \
+         paired vs raw: the median of each round's ratio to raw in that round, with the middle \
+         half of those ratios (25th to 75th percentile)"
     );
     for (si, sc) in scenarios.iter().enumerate() {
         println!();
         println!("### {} (n = {}, {} B each)", sc.name, sc.n, sc.size);
         println!();
-        println!("| client | median | msg/s | payload | spread | vs best other crate | vs raw |");
-        println!("|---|---:|---:|---:|---:|---:|---:|");
-        let medians: Vec<Option<f64>> = times[si]
+        println!(
+            "| client | median | msg/s | payload | spread | vs best other crate | vs raw | paired vs raw |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        let ok: Vec<Vec<f64>> = times[si]
             .iter()
-            .map(|t| (!t.is_empty()).then(|| median(&mut t.clone())))
+            .map(|t| t.iter().flatten().copied().collect())
             .collect();
-        let raw = clients
+        let medians: Vec<Option<f64>> = ok
             .iter()
-            .position(|c| *c == "raw")
-            .and_then(|i| medians[i]);
+            .map(|t| (!t.is_empty()).then(|| median(t)))
+            .collect();
+        let raw_at = clients.iter().position(|c| *c == "raw");
+        let raw = raw_at.and_then(|i| medians[i]);
         // The best of the other crates: ws-proto's rows below 1.00x are faster than all of them.
         let best = clients
             .iter()
@@ -545,10 +554,10 @@ fn main() {
             .fold(f64::INFINITY, f64::min);
         for (ci, c) in clients.iter().enumerate() {
             let Some(m) = medians[ci] else {
-                println!("| {c} | failed | | | | | |");
+                println!("| {c} | failed | | | | | | |");
                 continue;
             };
-            let t = &times[si][ci];
+            let t = &ok[ci];
             let spread = (t.iter().cloned().fold(f64::MIN, f64::max)
                 - t.iter().cloned().fold(f64::MAX, f64::min))
                 / m;
@@ -558,8 +567,27 @@ fn main() {
                 format!("{:.2}x", m / best)
             };
             let vs_raw = raw.map_or("-".to_owned(), |r| format!("{:.2}x", m / r));
+            // Both runs of a round share the machine's state at that moment, so their ratio
+            // cancels much of the drift between rounds.
+            let paired: Vec<f64> = raw_at
+                .filter(|&r| r != ci)
+                .map(|r| {
+                    let pairs = times[si][ci].iter().zip(&times[si][r]);
+                    pairs.filter_map(|(a, b)| Some((*a)? / (*b)?)).collect()
+                })
+                .unwrap_or_default();
+            let paired = if paired.is_empty() {
+                "-".to_owned()
+            } else {
+                format!(
+                    "{:.2}x ({:.2}-{:.2})",
+                    median(&paired),
+                    quantile(&paired, 0.25),
+                    quantile(&paired, 0.75)
+                )
+            };
             println!(
-                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {vs_best} | {vs_raw} |",
+                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {vs_best} | {vs_raw} | {paired} |",
                 m * 1e3,
                 sc.n as f64 / m / 1e6,
                 human_rate(sc.payload_bytes() as f64 / m),
