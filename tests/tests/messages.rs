@@ -187,3 +187,56 @@ fn reads_in_place() {
     pair.server_eof();
     assert!(matches!(&pair.take_events()[..], [Event::Closed(c)] if c.clean));
 }
+
+/// Reads `bytes` in place (as much of them as the room offered takes) and returns the room
+/// offered and the bytes taken.
+fn read_some(pair: &mut Pair, bytes: &[u8]) -> (usize, usize) {
+    let got = pair.client.handle_read(pair.now, |buf| {
+        let offered = buf.capacity();
+        let n = bytes.len().min(offered);
+        buf.extend_from_slice(&bytes[..n]);
+        (offered, n)
+    });
+    pair.drain();
+    got
+}
+
+#[test]
+fn the_read_room_shrinks_for_small_reads_and_grows_back_for_full_ones() {
+    let mut pair = Pair::open();
+    let small = frame(0x2, b"request-response");
+    // One small message per read, with a read that would block after each: the room offered
+    // comes down to 1 KiB, which an empty buffer keeps between reads.
+    let mut offered = Vec::new();
+    for _ in 0..12 {
+        offered.push(read_some(&mut pair, &small).0);
+        read_some(&mut pair, &[]);
+    }
+    assert!(offered[0] >= ws_proto::READ_ROOM / 4, "{offered:?}");
+    assert!(offered[11] <= 1024, "{offered:?}");
+    let messages = pair.take_events();
+    assert_eq!(messages.len(), 12);
+    assert!(messages
+        .iter()
+        .all(|e| *e == Event::Message(Message::Binary(bytes("request-response")))));
+
+    // A burst that fills every room offered: the room grows back to READ_ROOM in a few reads.
+    let burst: Vec<u8> = (0..10_000).flat_map(|_| small.clone()).collect();
+    let mut at = 0;
+    let mut rooms = Vec::new();
+    while at < burst.len() {
+        let (room, n) = read_some(&mut pair, &burst[at..]);
+        rooms.push(room);
+        at += n;
+    }
+    assert!(rooms[..4].contains(&ws_proto::READ_ROOM), "{rooms:?}");
+    assert!(
+        rooms[4..].iter().all(|&r| r >= ws_proto::READ_ROOM / 4),
+        "{rooms:?}"
+    );
+    let messages = pair.take_events();
+    assert_eq!(messages.len(), 10_000);
+    assert!(messages
+        .iter()
+        .all(|e| *e == Event::Message(Message::Binary(bytes("request-response")))));
+}

@@ -23,9 +23,14 @@ use crate::timer::{Timer, Timers};
 /// little memory. (Received messages keep their own share of it alive as long as they need.)
 const KEEP_RX_CAPACITY: usize = 1 << 10;
 
-/// The room [`ClientState::handle_read`] reserves when less than a quarter of it is left: large
-/// enough that a burst of small messages arrives in few reads.
+/// The most room [`ClientState::handle_read`] reserves when less than a quarter of it is left:
+/// large enough that a burst of small messages arrives in few reads.
 pub const READ_ROOM: usize = 32 << 10;
+
+/// The least room `handle_read` reserves, once reads bring only small pieces: within
+/// `KEEP_RX_CAPACITY`, so the buffer is kept between the reads of a request-response exchange
+/// instead of being allocated for each and released when the next would block.
+const MIN_READ_ROOM: usize = KEEP_RX_CAPACITY;
 
 /// The event queue is shrunk back once drained past this many entries.
 const KEEP_EVENTS: usize = 8;
@@ -87,6 +92,9 @@ pub struct ClientState {
     /// a violation takes effect only after the events before it were polled, and what the user
     /// sends in answer to those (an echo of the last message) goes out before the client's Close.
     rx: BytesMut,
+    /// The room `handle_read` reserves: it grows while reads fill what they are offered and
+    /// shrinks while they bring a small part of it.
+    read_room: usize,
     /// When the latest input arrived: the time a Close decoded later was received.
     input_at: Instant,
     /// The transport's read side ended; acted on once the input before it is decoded.
@@ -139,6 +147,7 @@ impl ClientState {
             request,
             phase: Phase::Connecting,
             rx: BytesMut::new(),
+            read_room: READ_ROOM,
             input_at: now,
             eof: false,
             reader: ResponseReader::new(&key),
@@ -166,23 +175,30 @@ impl ClientState {
 
     /// Like [`handle_input`](Self::handle_input), but `read` reads straight into the receive
     /// buffer, saving the copy. `read` gets an empty buffer whose spare capacity is the room to
-    /// fill: at least a quarter of [`READ_ROOM`], and all that a large frame still needs once its
-    /// header is in (up to the frame limit). It appends what it reads, for example with tokio's
+    /// fill: between a quarter of 1 KiB and [`READ_ROOM`] (more while reads fill it, less while
+    /// they bring small pieces), and all that a large frame still needs once its header is in (up
+    /// to the frame limit). It appends what it reads, for example with tokio's
     /// `AsyncReadExt::read_buf`; what it returns is passed through. Only appended bytes reach the
     /// connection.
     ///
     /// When nothing was appended (the read would block) and no input is pending, the receive
     /// buffer gives its memory back, so an idle connection holds none.
     pub fn handle_read<R>(&mut self, now: Instant, read: impl FnOnce(&mut BytesMut) -> R) -> R {
-        if self.rx.capacity() - self.rx.len() < READ_ROOM / 4 {
-            self.rx.reserve(READ_ROOM);
+        if self.rx.capacity() - self.rx.len() < self.read_room / 4 {
+            self.rx.reserve(self.read_room);
         }
         let start = self.rx.len();
         // `read` sees only the spare room: it cannot touch the bytes already received.
         let mut room = self.rx.split_off(start);
+        let offered = room.capacity();
         let result = read(&mut room);
         let appended = room.len();
         self.rx.unsplit(room);
+        if appended == offered {
+            self.read_room = (self.read_room * 4).min(READ_ROOM);
+        } else if appended > 0 && appended <= offered / 8 {
+            self.read_room = (self.read_room / 2).max(MIN_READ_ROOM);
+        }
         if appended == 0 {
             self.release_idle_rx();
         } else if self.accepts_input() {
@@ -351,20 +367,11 @@ impl ClientState {
         if let Some(event) = self.events.pop_front() {
             return Some(event);
         }
-        // Most events are small whole messages: decoded here without the general path.
-        if matches!(self.phase, Phase::Open) {
-            if let Some(message) = self.receiver.whole_message(&mut self.rx) {
-                return Some(Event::Message(message));
-            }
-        }
-        if matches!(self.phase, Phase::Open | Phase::Closing) {
-            if let Some(event) = self.read_frame() {
-                return Some(event);
-            }
-            // The end of the connection, if decoding reached it.
-            if let Some(event) = self.events.pop_front() {
-                return Some(event);
-            }
+        // Nothing to decode, the common case between reads: the decoders are skipped.
+        if !self.receiver.has_ready() && self.rx.is_empty() && !self.eof {
+            self.release_idle_rx();
+        } else if let Some(event) = self.decode_event() {
+            return Some(event);
         }
         if self.events.capacity() > KEEP_EVENTS {
             self.events.shrink_to(KEEP_EVENTS);
@@ -487,6 +494,27 @@ impl ClientState {
         if let Some((code, reason)) = self.pending_close.take() {
             self.send_close(code, &reason, now);
         }
+    }
+
+    /// The next event decoded from the input, if any.
+    #[inline]
+    fn decode_event(&mut self) -> Option<Event> {
+        // Most events are small whole messages: decoded here without the general path.
+        if matches!(self.phase, Phase::Open) {
+            if let Some(message) = self.receiver.whole_message(&mut self.rx) {
+                return Some(Event::Message(message));
+            }
+        }
+        if matches!(self.phase, Phase::Open | Phase::Closing) {
+            if let Some(event) = self.read_frame() {
+                return Some(event);
+            }
+            // The end of the connection, if decoding reached it.
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+        }
+        None
     }
 
     /// Decodes frames until one makes an event, the input runs out, or the connection ends.

@@ -86,6 +86,11 @@ impl Receiver {
         self.buffered() + self.ready.len()
     }
 
+    /// Whether frames split off the receive buffer are waiting to be handed out.
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     /// Releases memory held for a message in progress.
     pub(crate) fn clear(&mut self) {
         self.head = None;
