@@ -63,13 +63,14 @@ impl Scenario {
     }
 }
 
-const CLIENTS: [&str; 6] = [
+const CLIENTS: [&str; 7] = [
     "ws-proto-tokio",
     "tokio-tungstenite",
     "tokio-websockets",
     "fastwebsockets",
     "ws-proto-std",
     "raw",
+    "raw+mask",
 ];
 
 fn config() -> ws_proto::Config {
@@ -296,7 +297,21 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Duration> {
 
 // ---------------------------------------------------------------- raw (the floor)
 
-async fn raw(url: &str, sc: &Scenario) -> Res<Duration> {
+/// Gives the masked frame in `frame` a fresh key: its payload is masked again, in place, with
+/// the old key XOR the new one.
+fn remask(frame: &mut [u8], head_len: usize, i: usize) {
+    let new = (i as u32).wrapping_mul(0x9E37_79B9).to_ne_bytes();
+    let (head, payload) = frame.split_at_mut(head_len);
+    let old = &mut head[head_len - 4..];
+    let both = [0, 1, 2, 3].map(|j| old[j] ^ new[j]);
+    ws_proto::apply_mask(payload, both);
+    old.copy_from_slice(&new);
+}
+
+/// The same bytes with no WebSocket code. With `remask`, each frame sent gets a fresh masking
+/// key first, as §5.3 requires, masked in place with no copy: the floor for any client that
+/// sends as the RFC says.
+async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
     let mut tcp =
         TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
     tcp.set_nodelay(true)?;
@@ -321,10 +336,20 @@ async fn raw(url: &str, sc: &Scenario) -> Res<Duration> {
             let (unit, per) = frame_unit(2, sc.size, Some(key));
             start = Instant::now();
             let frame_len = unit.len() / per;
-            for _ in 0..sc.n / per {
-                tcp.write_all(&unit).await?;
+            let head_len = header_len(sc.size, true);
+            let mut unit = unit;
+            let mut sent = 0;
+            while sent < sc.n {
+                let frames = per.min(sc.n - sent);
+                let unit = &mut unit[..frames * frame_len];
+                if remask_each {
+                    for (i, frame) in unit.chunks_exact_mut(frame_len).enumerate() {
+                        remask(frame, head_len, sent + i);
+                    }
+                }
+                tcp.write_all(unit).await?;
+                sent += frames;
             }
-            tcp.write_all(&unit[..(sc.n % per) * frame_len]).await?;
             let mut ack = [0u8; ACK.len()];
             tcp.read_exact(&mut ack).await?;
         }
@@ -336,8 +361,12 @@ async fn raw(url: &str, sc: &Scenario) -> Res<Duration> {
             frame.extend_from_slice(&body);
             let reply = header_len(sc.size, false) + sc.size;
             let mut ack = [0u8; ACK.len()];
+            let head_len = header_len(sc.size, true);
             start = Instant::now();
-            for _ in 0..sc.n {
+            for i in 0..sc.n {
+                if remask_each {
+                    remask(&mut frame, head_len, i);
+                }
                 tcp.write_all(&frame).await?;
                 if matches!(sc.kind, Kind::Echo) {
                     tcp.read_exact(&mut buf[..reply]).await?;
@@ -395,6 +424,11 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Duration> {
     Ok(start.elapsed())
 }
 
+/// Whether `client` runs `sc`: raw+mask differs from raw only where the client sends frames.
+fn applies(client: &str, sc: &Scenario) -> bool {
+    client != "raw+mask" || !matches!(sc.kind, Kind::Recv { .. })
+}
+
 fn run(client: &str, url: &str, sc: &Scenario) -> Res<Duration> {
     match client {
         "ws-proto-std" => ws_proto_std(url, sc),
@@ -402,7 +436,8 @@ fn run(client: &str, url: &str, sc: &Scenario) -> Res<Duration> {
         "tokio-tungstenite" => rt().block_on(tokio_tungstenite(url, sc)),
         "tokio-websockets" => rt().block_on(tokio_websockets(url, sc)),
         "fastwebsockets" => rt().block_on(fastwebsockets(url, sc)),
-        "raw" => rt().block_on(raw(url, sc)),
+        "raw" => rt().block_on(raw(url, sc, false)),
+        "raw+mask" => rt().block_on(raw(url, sc, true)),
         _ => unreachable!(),
     }
 }
@@ -498,7 +533,7 @@ fn main() {
     for sc in &scenarios {
         let mut small = sc.clone();
         small.n = (sc.n / 50).max(1);
-        for c in &clients {
+        for c in clients.iter().filter(|c| applies(c, sc)) {
             let url = format!("{base}{}", small.path());
             if let Err(e) = run(c, &url, &small) {
                 eprintln!("warm-up {c} / {}: {e}", sc.name);
@@ -514,6 +549,9 @@ fn main() {
             for k in 0..clients.len() {
                 // Rotate the order every round so no client always runs first or last.
                 let ci = (k + round + si) % clients.len();
+                if !applies(clients[ci], sc) {
+                    continue;
+                }
                 let time = run(clients[ci], &url, sc)
                     .inspect_err(|e| eprintln!("{} / {}: {e}", clients[ci], sc.name));
                 times[si][ci].push(time.ok().map(|d| d.as_secs_f64()));
@@ -524,15 +562,15 @@ fn main() {
 
     println!(
         "rounds: {rounds}, scale: {scale}; median of the rounds; spread = (max - min) / median; \
-         paired vs raw: the median of each round's ratio to raw in that round, with the middle \
-         half of those ratios (25th to 75th percentile)"
+         vs raw and vs raw+mask: the median of each round's ratio to that floor in the same \
+         round, with the middle half of those ratios (25th to 75th percentile)"
     );
     for (si, sc) in scenarios.iter().enumerate() {
         println!();
         println!("### {} (n = {}, {} B each)", sc.name, sc.n, sc.size);
         println!();
         println!(
-            "| client | median | msg/s | payload | spread | vs best other crate | vs raw | paired vs raw |"
+            "| client | median | msg/s | payload | spread | vs best other crate | vs raw | vs raw+mask |"
         );
         println!("|---|---:|---:|---:|---:|---:|---:|---:|");
         let ok: Vec<Vec<f64>> = times[si]
@@ -543,16 +581,39 @@ fn main() {
             .iter()
             .map(|t| (!t.is_empty()).then(|| median(t)))
             .collect();
-        let raw_at = clients.iter().position(|c| *c == "raw");
-        let raw = raw_at.and_then(|i| medians[i]);
         // The best of the other crates: ws-proto's rows below 1.00x are faster than all of them.
         let best = clients
             .iter()
             .zip(&medians)
-            .filter(|(c, _)| **c != "raw" && !c.starts_with("ws-proto"))
+            .filter(|(c, _)| !c.starts_with("raw") && !c.starts_with("ws-proto"))
             .filter_map(|(_, m)| *m)
             .fold(f64::INFINITY, f64::min);
+        // Both runs of a round share the machine's state at that moment, so their ratio cancels
+        // much of the drift between rounds.
+        let paired = |ci: usize, floor: &str| {
+            let Some(f) = clients
+                .iter()
+                .position(|c| *c == floor)
+                .filter(|&f| f != ci)
+            else {
+                return "-".to_owned();
+            };
+            let pairs = times[si][ci].iter().zip(&times[si][f]);
+            let ratios: Vec<f64> = pairs.filter_map(|(a, b)| Some((*a)? / (*b)?)).collect();
+            if ratios.is_empty() {
+                return "-".to_owned();
+            }
+            format!(
+                "{:.2}x ({:.2}-{:.2})",
+                median(&ratios),
+                quantile(&ratios, 0.25),
+                quantile(&ratios, 0.75)
+            )
+        };
         for (ci, c) in clients.iter().enumerate() {
+            if !applies(c, sc) {
+                continue;
+            }
             let Some(m) = medians[ci] else {
                 println!("| {c} | failed | | | | | | |");
                 continue;
@@ -561,37 +622,19 @@ fn main() {
             let spread = (t.iter().cloned().fold(f64::MIN, f64::max)
                 - t.iter().cloned().fold(f64::MAX, f64::min))
                 / m;
-            let vs_best = if *c == "raw" || best.is_infinite() {
+            let vs_best = if c.starts_with("raw") || best.is_infinite() {
                 "-".to_owned()
             } else {
                 format!("{:.2}x", m / best)
             };
-            let vs_raw = raw.map_or("-".to_owned(), |r| format!("{:.2}x", m / r));
-            // Both runs of a round share the machine's state at that moment, so their ratio
-            // cancels much of the drift between rounds.
-            let paired: Vec<f64> = raw_at
-                .filter(|&r| r != ci)
-                .map(|r| {
-                    let pairs = times[si][ci].iter().zip(&times[si][r]);
-                    pairs.filter_map(|(a, b)| Some((*a)? / (*b)?)).collect()
-                })
-                .unwrap_or_default();
-            let paired = if paired.is_empty() {
-                "-".to_owned()
-            } else {
-                format!(
-                    "{:.2}x ({:.2}-{:.2})",
-                    median(&paired),
-                    quantile(&paired, 0.25),
-                    quantile(&paired, 0.75)
-                )
-            };
             println!(
-                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {vs_best} | {vs_raw} | {paired} |",
+                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {vs_best} | {} | {} |",
                 m * 1e3,
                 sc.n as f64 / m / 1e6,
                 human_rate(sc.payload_bytes() as f64 / m),
                 spread * 100.0,
+                paired(ci, "raw"),
+                paired(ci, "raw+mask"),
             );
         }
     }
