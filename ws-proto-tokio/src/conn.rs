@@ -322,6 +322,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.out.advance(n);
+            if self.out.is_empty() {
+                // Let go of the written chunk now: the core then owns its output buffer alone
+                // and appends the next frames in place, instead of allocating a new one.
+                self.out = Bytes::new();
+            }
             self.needs_flush = true;
         }
         if self.needs_flush {
