@@ -349,7 +349,12 @@ impl ClientState {
     /// Everything ready to write, as one contiguous chunk (many small sends become one write).
     /// Write all of it, in order, before the next chunk.
     #[must_use]
+    #[inline]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        // Adapters ask after every event and before every read: most often nothing is ready.
+        if self.sender.is_empty() {
+            return None;
+        }
         let (chunk, drained) = self.sender.take(self.config.send_high_water_mark);
         if drained && !matches!(self.phase, Phase::Closed) {
             self.events.push_back(Event::Drained);

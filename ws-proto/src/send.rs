@@ -65,6 +65,12 @@ impl Sender {
         self.out.len() + self.queued.len()
     }
 
+    /// Whether nothing is ready for the transport.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
     /// Whether the buffer is at or above `limit`; remembers it so a drain can be signalled.
     pub(crate) fn check_full(&mut self, limit: usize) -> bool {
         let full = self.buffered() >= limit;
