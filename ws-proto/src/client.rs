@@ -188,12 +188,22 @@ impl ClientState {
             self.rx.reserve(self.read_room);
         }
         let start = self.rx.len();
-        // `read` sees only the spare room: it cannot touch the bytes already received.
-        let mut room = self.rx.split_off(start);
+        // `read` sees only the spare room: it cannot touch the bytes already received. An empty
+        // buffer is all room, and lending it whole saves a split (the common case between
+        // messages).
+        let mut room = if start == 0 {
+            std::mem::take(&mut self.rx)
+        } else {
+            self.rx.split_off(start)
+        };
         let offered = room.capacity();
         let result = read(&mut room);
         let appended = room.len();
-        self.rx.unsplit(room);
+        if start == 0 {
+            self.rx = room;
+        } else {
+            self.rx.unsplit(room);
+        }
         if appended == offered {
             self.read_room = (self.read_room * 4).min(READ_ROOM);
         } else if appended > 0 && appended <= offered / 8 {
