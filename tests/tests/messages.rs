@@ -240,3 +240,57 @@ fn the_read_room_shrinks_for_small_reads_and_grows_back_for_full_ones() {
         .iter()
         .all(|e| *e == Event::Message(Message::Binary(bytes("request-response")))));
 }
+
+#[test]
+fn a_lent_room_comes_back_in_order_while_other_calls_go_on() {
+    let mut pair = Pair::open();
+    let big: Vec<u8> = (0..200_000).map(|i| (i % 249) as u8).collect();
+    let input = [frame(0x2, &big), frame(0x1, b"after")].concat();
+    // The 10-byte header and a little of the payload arrive through handle_input.
+    pair.client.handle_input(&input[..14], pair.now);
+    assert_eq!(pair.client.poll_event(), None);
+    let mut events = Vec::new();
+    let mut at = 14;
+    while at < input.len() {
+        let mut room = pair.client.lend_room();
+        assert!(room.is_empty() && room.capacity() >= 256);
+        // What another thread may do meanwhile: poll, send, ask for the deadline.
+        events.extend(std::iter::from_fn(|| pair.client.poll_event()));
+        pair.client.send_text("meanwhile").unwrap();
+        assert!(pair.client.poll_timeout().is_none());
+        let n = (input.len() - at).min(room.capacity()).min(50_000);
+        room.extend_from_slice(&input[at..at + n]);
+        at += n;
+        pair.client.handle_room(pair.now, room);
+    }
+    events.extend(std::iter::from_fn(|| pair.client.poll_event()));
+    let count = events.len();
+    assert!(
+        events
+            == [
+                Event::Message(Message::Binary(big.into())),
+                Event::Message(Message::Text("after".into())),
+            ],
+        "{count} events, not the two messages"
+    );
+    pair.drain();
+    let sent = pair.server_frames();
+    assert!(!sent.is_empty() && sent.iter().all(|f| f.payload == b"meanwhile"));
+}
+
+#[test]
+fn a_room_that_comes_back_empty_or_after_the_end_delivers_nothing() {
+    let mut pair = Pair::open();
+    // A read that would block.
+    let room = pair.client.lend_room();
+    pair.client.handle_room(pair.now, room);
+    assert_eq!(pair.client.received_buffered(), 0);
+    // The server's Close arrives while a read is out: what that read brings is dropped.
+    let mut room = pair.client.lend_room();
+    pair.server_send(&ws_proto_tests::close_frame(1000, ""));
+    room.extend_from_slice(&frame(0x1, b"late"));
+    pair.client.handle_room(pair.now, room);
+    assert_eq!(pair.client.received_buffered(), 0);
+    pair.server_eof();
+    assert!(matches!(&pair.take_events()[..], [Event::Closed(c)] if c.clean));
+}

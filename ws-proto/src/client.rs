@@ -184,24 +184,42 @@ impl ClientState {
     /// When nothing was appended (the read would block) and no input is pending, the receive
     /// buffer gives its memory back, so an idle connection holds none.
     pub fn handle_read<R>(&mut self, now: Instant, read: impl FnOnce(&mut BytesMut) -> R) -> R {
+        let mut room = self.lend_room();
+        let result = read(&mut room);
+        self.handle_room(now, room);
+        result
+    }
+
+    /// [`handle_read`](Self::handle_read) in two steps, for a read made without `&mut self`:
+    /// ws-proto-std reads with the connection unlocked, so that other threads can send
+    /// meanwhile. This lends the room `handle_read` would offer; append what is read and give it
+    /// back through [`handle_room`](Self::handle_room). Until then, feed no other input.
+    #[must_use]
+    #[inline]
+    pub fn lend_room(&mut self) -> BytesMut {
         if self.rx.capacity() - self.rx.len() < self.read_room / 4 {
             self.rx.reserve(self.read_room);
         }
-        let start = self.rx.len();
-        // `read` sees only the spare room: it cannot touch the bytes already received. An empty
-        // buffer is all room, and lending it whole saves a split (the common case between
+        // The reader sees only the spare room: it cannot touch the bytes already received. An
+        // empty buffer is all room, and lending it whole saves a split (the common case between
         // messages).
-        let mut room = if start == 0 {
+        if self.rx.is_empty() {
             std::mem::take(&mut self.rx)
         } else {
-            self.rx.split_off(start)
-        };
-        let offered = room.capacity();
-        let result = read(&mut room);
-        let appended = room.len();
-        if start == 0 {
+            self.rx.split_off(self.rx.len())
+        }
+    }
+
+    /// Takes back the room from [`lend_room`](Self::lend_room) with the bytes read appended
+    /// (none if the read would block), as `handle_read` does after its read.
+    #[inline]
+    pub fn handle_room(&mut self, now: Instant, room: BytesMut) {
+        let start = self.rx.len();
+        let (appended, offered) = (room.len(), room.capacity());
+        if self.rx.is_empty() {
             self.rx = room;
         } else {
+            // Joins without a copy: the room is the buffer's own tail.
             self.rx.unsplit(room);
         }
         if appended == offered {
@@ -216,7 +234,6 @@ impl ClientState {
         } else {
             self.rx.truncate(start);
         }
-        result
     }
 
     /// Whether input is taken. §1.4: after the server's Close, "the other peer ... [does not]
