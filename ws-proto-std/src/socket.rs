@@ -5,6 +5,8 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use bytes::BytesMut;
+
 use ws_proto::{ClientState, CloseCode, Event, Message, ReadyState, Response};
 
 use crate::error::Error;
@@ -53,6 +55,7 @@ impl std::fmt::Debug for dyn TransportDebug {
 
 #[derive(Debug)]
 struct ReadSide {
+    /// Ciphertext read for TLS; plain connections read into the core's own buffer instead.
     buf: Box<[u8]>,
     timeout: Option<Duration>,
 }
@@ -173,6 +176,7 @@ impl WebSocket {
         core: ClientState,
         tls: Option<Tls>,
     ) -> Result<WebSocket, Error> {
+        let is_tls = tls.is_some();
         let max_block = core
             .config()
             .get_close_timeout()
@@ -191,7 +195,7 @@ impl WebSocket {
                     response: None,
                 }),
                 reader: Mutex::new(ReadSide {
-                    buf: vec![0; READ_MIN].into_boxed_slice(),
+                    buf: vec![0; if is_tls { READ_MIN } else { 0 }].into_boxed_slice(),
                     timeout: None,
                 }),
                 max_block,
@@ -310,7 +314,7 @@ impl WebSocket {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         loop {
-            let timeout = {
+            let (timeout, room) = {
                 let mut st = self.lock();
                 let item = st.next_event();
                 // Polling the core can queue bytes (a Close that waited behind an event) even
@@ -326,7 +330,7 @@ impl WebSocket {
                     return Err(Error::AlreadyClosed);
                 }
                 let now = Instant::now();
-                match st.core.poll_timeout() {
+                let timeout = match st.core.poll_timeout() {
                     Some(deadline) if deadline <= now => {
                         st.core.handle_timeout(now);
                         self.write_out(st)?;
@@ -337,7 +341,11 @@ impl WebSocket {
                     // could be away.
                     Some(deadline) => (deadline - now).min(self.shared.max_block),
                     None => self.shared.max_block,
-                }
+                };
+                // A plain connection reads straight into the core's receive buffer: no copy,
+                // which matters for large messages. TLS reads ciphertext into `side.buf`.
+                let room = st.tls.is_none().then(|| st.core.lend_room());
+                (timeout, room)
             };
             if side.timeout != Some(timeout) {
                 // A failure here (a transport without timeouts) only delays the timers.
@@ -350,21 +358,23 @@ impl WebSocket {
                     side.timeout = Some(timeout);
                 }
             }
-            let result = self.shared.transport.read(&mut side.buf);
+            let mut room = room;
+            let result = match &mut room {
+                Some(room) => read_into(&*self.shared.transport, room).map(|n| (n, false)),
+                None => self.shared.transport.read(&mut side.buf).map(|n| (n, true)),
+            };
             let mut st = self.lock();
+            if let Some(room) = room {
+                // The room goes back whatever the result; what was read is in it.
+                st.core.handle_room(Instant::now(), room);
+            }
             match result {
-                Ok(0) => st.core.handle_eof(),
-                Ok(n) => {
-                    let now = Instant::now();
+                Ok((0, _)) => st.core.handle_eof(),
+                Ok((_, false)) => {}
+                Ok((n, true)) => {
                     let State { core, tls, .. } = &mut *st;
-                    let received = match tls {
-                        None => {
-                            core.handle_input(&side.buf[..n], now);
-                            Ok(())
-                        }
-                        Some(tls) => tls.receive(&side.buf[..n], core, now),
-                    };
-                    if let Err(e) = received {
+                    let tls = tls.as_mut().expect("only TLS reads into side.buf");
+                    if let Err(e) = tls.receive(&side.buf[..n], core, Instant::now()) {
                         st.fail(e);
                     }
                     side.adapt(n);
@@ -471,6 +481,15 @@ impl WebSocket {
             }
         }
     }
+}
+
+/// Reads once into the spare room of the empty `room`, at most `READ_MAX` bytes: `Read` needs
+/// initialized memory, so that much is zeroed first.
+fn read_into(transport: &dyn TransportDebug, room: &mut BytesMut) -> io::Result<usize> {
+    room.resize(room.capacity().min(READ_MAX), 0);
+    let result = transport.read(room);
+    room.truncate(*result.as_ref().unwrap_or(&0));
+    result
 }
 
 fn is_timeout(e: &io::Error) -> bool {
