@@ -124,6 +124,17 @@ impl Checked {
         self.drain();
     }
 
+    /// Like [`read_in_place`](Self::read_in_place), in two steps (`lend_room`, then
+    /// `handle_room`), with the client polled while the room is out, as another thread may.
+    pub fn read_lent(&mut self, bytes: &[u8]) {
+        let mut room = self.client.lend_room();
+        assert!(room.is_empty(), "the read sees only the spare room");
+        self.drain();
+        room.extend_from_slice(bytes);
+        self.client.handle_room(self.now, room);
+        self.drain();
+    }
+
     pub fn eof(&mut self) {
         self.client.handle_eof();
         self.drain();
@@ -193,9 +204,14 @@ pub fn same_events_however_split(start: Start, input: &[u8], eof: bool) -> Check
     for b in &all {
         bytewise.input(std::slice::from_ref(b));
     }
-    // Reads straight into the receive buffer, in pieces that fall anywhere in a frame.
-    for piece in all.chunks(97) {
-        in_place.read_in_place(piece);
+    // Reads straight into the receive buffer, in pieces that fall anywhere in a frame; every
+    // other one lent out and polled meanwhile.
+    for (i, piece) in all.chunks(97).enumerate() {
+        if i % 2 == 0 {
+            in_place.read_in_place(piece);
+        } else {
+            in_place.read_lent(piece);
+        }
     }
     if eof {
         whole.eof();
