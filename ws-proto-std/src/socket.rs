@@ -115,6 +115,23 @@ impl State {
         Some(item)
     }
 
+    /// A data message the core has decoded, taken directly: unlike other events, it needs no
+    /// bookkeeping and no write (decoding one queues no bytes). Another event goes to the queue
+    /// for `next_event`.
+    fn next_message(&mut self) -> Option<Message> {
+        if !self.events.is_empty() || self.ended {
+            return None;
+        }
+        match self.core.poll_event()? {
+            Event::Message(message) => Some(message),
+            event => {
+                self.ended = matches!(event, Event::Closed(_));
+                self.events.push_back(Ok(event));
+                None
+            }
+        }
+    }
+
     /// Moves the core's events into the queue. A failure already queued stands for the end.
     fn collect_events(&mut self) {
         while let Some(event) = self.core.poll_event() {
@@ -282,6 +299,9 @@ impl WebSocket {
     /// otherwise the failure. Use [`read_event`](Self::read_event) to see every event.
     pub fn read(&self) -> Result<Message, Error> {
         loop {
+            if let Some(message) = self.lock().next_message() {
+                return Ok(message);
+            }
             match self.read_event()? {
                 Event::Message(message) => return Ok(message),
                 Event::Closed(closed) => return Err(closed_error(*closed)),

@@ -436,3 +436,44 @@ fn feeds_then_one_flush_make_one_write() {
     assert!(matches!(ws.read(), Err(Error::Closed { .. })));
     server.join().unwrap();
 }
+
+#[test]
+fn read_answers_pings_between_messages_and_ends_with_the_close() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        ws.send(tungstenite::Message::text("first")).unwrap();
+        ws.send(tungstenite::Message::Ping(b"are you there".to_vec().into()))
+            .unwrap();
+        ws.send(tungstenite::Message::binary(vec![9; 70_000]))
+            .unwrap();
+        // Everything the client sends before the Close: the pong, then whatever it echoes.
+        let mut seen = Vec::new();
+        loop {
+            match ws.read().unwrap() {
+                tungstenite::Message::Text(t) if t.as_str() == "got both" => break,
+                other => seen.push(other),
+            }
+        }
+        ws.close(Some(CloseFrame {
+            code: 4001.into(),
+            reason: "bye".into(),
+        }))
+        .unwrap();
+        while ws.read().is_ok() {}
+        seen
+    });
+    let ws = Builder::new(&url).connect().unwrap();
+    assert_eq!(ws.read().unwrap(), text("first"));
+    assert_eq!(ws.read().unwrap(), Message::Binary(vec![9; 70_000].into()));
+    ws.send_text("got both").unwrap();
+    assert!(matches!(
+        ws.read(),
+        Err(Error::Closed { code, reason }) if code == CloseCode::new(4001) && reason == "bye"
+    ));
+    assert!(matches!(ws.read(), Err(Error::AlreadyClosed)));
+    assert_eq!(
+        server.join().unwrap(),
+        [tungstenite::Message::Pong(b"are you there".to_vec().into())]
+    );
+}
