@@ -334,7 +334,7 @@ impl WebSocket {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         loop {
-            let (timeout, room) = {
+            let (timeout, mut room) = {
                 let mut st = self.lock();
                 let item = st.next_event();
                 // Polling the core can queue bytes (a Close that waited behind an event) even
@@ -378,7 +378,6 @@ impl WebSocket {
                     side.timeout = Some(timeout);
                 }
             }
-            let mut room = room;
             let result = match &mut room {
                 Some(room) => read_into(&*self.shared.transport, room).map(|n| (n, false)),
                 None => self.shared.transport.read(&mut side.buf).map(|n| (n, true)),
