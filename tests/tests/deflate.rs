@@ -255,3 +255,23 @@ fn regression_error_does_not_depend_on_the_split() {
     };
     assert_eq!(c.error, Some(Error::Protocol(ProtocolError::InvalidUtf8)));
 }
+
+#[test]
+fn an_owned_message_is_compressed_like_any_other() {
+    let mut pair = deflate_pair("permessage-deflate; client_no_context_takeover", |_| {});
+    let long = "compressible, ".repeat(10_000);
+    pair.client
+        .send_message(Message::Text(long.clone().into()))
+        .unwrap();
+    pair.drain();
+    let frames = pair.server_frames();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].rsv, 0b100);
+    assert!(frames[0].payload.len() < long.len() / 10);
+    let mut receiver = deflate_pair("permessage-deflate; server_no_context_takeover", |_| {});
+    receiver.server_send(&raw_frame(0xC1, &frames[0].payload));
+    assert_eq!(
+        receiver.take_events(),
+        [Event::Message(Message::Text(long.as_str().into()))]
+    );
+}

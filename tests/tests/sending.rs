@@ -1,6 +1,7 @@
 //! The send path: masking, batching, the queue before open, the high-water mark and drain.
 
-use ws_proto::{Config, Event, MessageType, SendError};
+use bytes::Bytes;
+use ws_proto::{Config, Event, Message, MessageType, SendError};
 use ws_proto_tests::{frame, Pair};
 
 #[test]
@@ -131,4 +132,134 @@ fn default_message_type_and_local_misuse() {
         frames.iter().map(|f| f.opcode).collect::<Vec<_>>(),
         [0x1, 0x9]
     );
+}
+
+/// The chunks `poll_transmit` hands out until `None`.
+fn chunks(client: &mut ws_proto::ClientState) -> Vec<Bytes> {
+    std::iter::from_fn(|| client.poll_transmit()).collect()
+}
+
+/// The opcodes and payloads of the client frames in `chunks`, in order; asserts whole, masked,
+/// minimal frames.
+fn frames_in(chunks: &[Bytes]) -> Vec<(u8, Vec<u8>)> {
+    let mut buf = bytes::BytesMut::from(&chunks.concat()[..]);
+    let frames = ws_proto_tests::parse_client_frames(&mut buf);
+    assert!(buf.is_empty(), "whole frames only");
+    frames.into_iter().map(|f| (f.opcode, f.payload)).collect()
+}
+
+fn pattern(len: usize, modulo: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % modulo) as u8).collect()
+}
+
+#[test]
+fn an_owned_large_payload_is_masked_in_place_and_not_copied() {
+    let mut pair = Pair::open();
+    let large = pattern(100_000, 251);
+    let text = "é".repeat(40_000);
+    let (large_sent, text_sent) = (Bytes::from(large.clone()), text.clone());
+    let (large_at, text_at) = (large_sent.as_ptr(), text_sent.as_ptr());
+    pair.client.send_text("before").unwrap();
+    pair.client
+        .send_message(Message::Binary(large_sent))
+        .unwrap();
+    pair.client
+        .send_message(Message::Text(text_sent.into()))
+        .unwrap();
+    pair.client.send_binary(b"after").unwrap();
+    // Headers: 2 + 4 for "before", 10 + 4 for each 64-bit length, 2 + 4 for "after".
+    let want = (6 + 6) + (14 + 100_000) + (14 + 80_000) + (6 + 5);
+    assert_eq!(pair.client.buffered_amount(), want);
+
+    let chunks = chunks(&mut pair.client);
+    let lens: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+    assert_eq!(lens, [12 + 14, 100_000, 14, 80_000, 11]);
+    // The payloads went out from the memory they were sent in.
+    assert_eq!(
+        (chunks[1].as_ptr(), chunks[3].as_ptr()),
+        (large_at, text_at)
+    );
+    assert_eq!(pair.client.buffered_amount(), 0);
+    let frames = frames_in(&chunks);
+    assert_eq!(
+        frames.iter().map(|f| (f.0, f.1.len())).collect::<Vec<_>>(),
+        [(0x1, 6), (0x2, 100_000), (0x1, 80_000), (0x2, 5)]
+    );
+    assert!(frames[1].1 == large && frames[2].1 == text.as_bytes());
+}
+
+#[test]
+fn a_shared_or_small_owned_payload_is_copied_and_left_as_it_was() {
+    let mut pair = Pair::open();
+    let shared = Bytes::from(pattern(100_000, 241));
+    let kept = shared.clone();
+    pair.client.send_message(Message::Binary(shared)).unwrap();
+    pair.client
+        .send_message(Message::Binary(Bytes::from(pattern(1000, 7))))
+        .unwrap();
+    let chunks = chunks(&mut pair.client);
+    assert_eq!(chunks.len(), 1, "both copied into one buffer");
+    assert!(
+        kept[..] == pattern(100_000, 241)[..],
+        "the shared copy is untouched"
+    );
+    let frames = frames_in(&chunks);
+    assert!(frames == [(0x2, pattern(100_000, 241)), (0x2, pattern(1000, 7))]);
+}
+
+#[test]
+fn owned_payloads_queued_before_open_keep_their_place() {
+    let mut pair = Pair::new(Config::default());
+    pair.client.send_text("one").unwrap();
+    pair.client
+        .send_message(Message::Binary(Bytes::from(pattern(70_000, 13))))
+        .unwrap();
+    pair.client.send_text("two").unwrap();
+    assert!(
+        chunks(&mut pair.client).is_empty(),
+        "nothing before the 101"
+    );
+    let response = ws_proto_tests::accept_response(&pair.key(), "");
+    pair.client.handle_input(response.as_bytes(), pair.now);
+    assert!(matches!(pair.client.poll_event(), Some(Event::Open(_))));
+    pair.client
+        .send_message(Message::Binary(Bytes::from(pattern(80_000, 17))))
+        .unwrap();
+    pair.client.send_text("three").unwrap();
+    let chunks = chunks(&mut pair.client);
+    let lens: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+    assert_eq!(lens, [9 + 14, 70_000, 9 + 14, 80_000, 11]);
+    let frames = frames_in(&chunks);
+    assert!(
+        frames
+            == [
+                (0x1, b"one".to_vec()),
+                (0x2, pattern(70_000, 13)),
+                (0x1, b"two".to_vec()),
+                (0x2, pattern(80_000, 17)),
+                (0x1, b"three".to_vec()),
+            ]
+    );
+}
+
+#[test]
+fn an_owned_payload_counts_toward_the_high_water_mark() {
+    let mut config = Config::default();
+    config.send_high_water_mark(100_000);
+    let mut pair = Pair::open_with(config);
+    pair.client
+        .send_message(Message::Binary(Bytes::from(pattern(100_000, 3))))
+        .unwrap();
+    assert!(!pair.client.is_writable());
+    assert_eq!(
+        pair.client
+            .send_message(Message::Binary(Bytes::from(pattern(10, 3)))),
+        Err(SendError::BufferFull {
+            buffered: 100_014,
+            limit: 100_000
+        })
+    );
+    pair.drain();
+    assert_eq!(pair.take_events(), [Event::Drained]);
+    assert_eq!(pair.server_frames().len(), 1);
 }

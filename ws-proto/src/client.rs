@@ -12,7 +12,7 @@ use crate::error::{Error, ProtocolError, SendError, Timeout};
 use crate::event::{Closed, Event};
 use crate::frame::OpCode;
 use crate::handshake::{Parsed, PendingRejection, Response, ResponseReader};
-use crate::message::MessageType;
+use crate::message::{Message, MessageType};
 use crate::recv::{Received, Receiver};
 use crate::request::Request;
 use crate::rng::Rng;
@@ -325,6 +325,21 @@ impl ClientState {
         self.send_frame(OpCode::Binary, data)
     }
 
+    /// Sends `message`, taking its payload. A payload of 64 KiB or more that nothing else
+    /// shares (one built in a `Vec` or `BytesMut` and converted, say) is masked where it lies and
+    /// handed to [`poll_transmit`](Self::poll_transmit) as a chunk of its own, after its header:
+    /// it is not copied. Any other payload is copied, as by `send_text` and `send_binary`.
+    pub fn send_message(&mut self, message: Message) -> Result<(), SendError> {
+        let limit = self.accept_send()?;
+        let (opcode, payload) = match message {
+            Message::Text(text) => (OpCode::Text, text.into_bytes()),
+            Message::Binary(data) => (OpCode::Binary, data),
+        };
+        self.sender.message_owned(opcode, payload);
+        self.sender.check_full(limit);
+        Ok(())
+    }
+
     /// Sends a message of the configured default type ([`Config::default_message_type`]).
     /// With text as the default, `data` must be UTF-8.
     pub fn send(&mut self, data: &[u8]) -> Result<(), SendError> {
@@ -373,8 +388,10 @@ impl ClientState {
 
     // ---- polls ----
 
-    /// Everything ready to write, as one contiguous chunk (many small sends become one write).
-    /// Write all of it, in order, before the next chunk.
+    /// The next bytes to write. Frames sent one after another come out together, as one chunk
+    /// (many small sends become one write), except that a payload
+    /// [`send_message`](Self::send_message) did not copy is a chunk of its own. Write each chunk
+    /// whole, in order, and call again until `None`.
     #[must_use]
     #[inline]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
@@ -621,6 +638,19 @@ impl ClientState {
     }
 
     fn send_frame(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), SendError> {
+        let limit = self.accept_send()?;
+        if opcode.is_control() {
+            self.sender.frame(opcode, payload);
+        } else {
+            self.sender.message(opcode, payload);
+        }
+        self.sender.check_full(limit);
+        Ok(())
+    }
+
+    /// Whether a send may go ahead: not after a Close, not above the high-water mark. Returns
+    /// the mark.
+    fn accept_send(&mut self) -> Result<usize, SendError> {
         match self.phase {
             Phase::Closed => return Err(SendError::Closed),
             _ if self.close_sent || self.pending_close.is_some() => return Err(SendError::Closing),
@@ -633,13 +663,7 @@ impl ClientState {
                 limit,
             });
         }
-        if opcode.is_control() {
-            self.sender.frame(opcode, payload);
-        } else {
-            self.sender.message(opcode, payload);
-        }
-        self.sender.check_full(limit);
-        Ok(())
+        Ok(limit)
     }
 
     fn send_close(&mut self, code: CloseCode, reason: &str, now: Instant) {

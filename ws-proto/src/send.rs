@@ -1,5 +1,8 @@
-//! The send path: masked frame encoding into one contiguous output buffer, the queue of sends
+//! The send path: masked frame encoding into the output (frames gathered in one buffer, and a
+//! large payload the caller gave away masked in place as a chunk of its own), the queue of sends
 //! made before the handshake completes, the high-water mark, and compression when negotiated.
+
+use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
@@ -15,6 +18,10 @@ const KEEP_CAPACITY: usize = 1 << 10;
 /// in L1 cache, instead of being copied and then masked in a second pass over memory.
 const MASK_BLOCK: usize = 4 << 10;
 
+/// Owned payloads of at least this size are masked in place and sent as a chunk of their own,
+/// after their header: the copy saved is worth the extra write.
+const OWN_CHUNK: usize = 64 << 10;
+
 /// The largest payload with a 2-byte header (§5.2: a 7-bit length), framed on the stack.
 const SMALL_PAYLOAD: usize = 125;
 
@@ -22,13 +29,73 @@ const SMALL_PAYLOAD: usize = 125;
 #[cfg(feature = "deflate")]
 const RSV1: u8 = 0b100;
 
+/// Encoded bytes in order: complete chunks, then the buffer that gathers frames.
+#[derive(Debug, Default)]
+struct Output {
+    /// Complete chunks, oldest first; all of them go before `open`.
+    sealed: VecDeque<Bytes>,
+    /// The total length of `sealed`.
+    sealed_len: usize,
+    /// Frames written since the last sealed chunk.
+    open: BytesMut,
+}
+
+impl Output {
+    fn len(&self) -> usize {
+        self.sealed_len + self.open.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `chunk` after everything written so far.
+    fn push(&mut self, chunk: Bytes) {
+        if !self.open.is_empty() {
+            let frames = self.open.split().freeze();
+            self.sealed_len += frames.len();
+            self.sealed.push_back(frames);
+        }
+        self.sealed_len += chunk.len();
+        self.sealed.push_back(chunk);
+    }
+
+    /// Moves everything in `later` after what is here.
+    fn append(&mut self, mut later: Output) {
+        if self.is_empty() {
+            *self = later;
+            return;
+        }
+        for chunk in later.sealed.drain(..) {
+            self.push(chunk);
+        }
+        self.open.extend_from_slice(&later.open);
+    }
+
+    /// The oldest chunk; a drained gathering buffer gives back memory it grew for a burst.
+    fn take(&mut self) -> Option<Bytes> {
+        if let Some(chunk) = self.sealed.pop_front() {
+            self.sealed_len -= chunk.len();
+            return Some(chunk);
+        }
+        if self.open.is_empty() {
+            return None;
+        }
+        let chunk = self.open.split().freeze();
+        if self.open.capacity() > KEEP_CAPACITY {
+            self.open = BytesMut::new();
+        }
+        Some(chunk)
+    }
+}
+
 /// Encodes outgoing frames.
 #[derive(Debug)]
 pub(crate) struct Sender {
     /// Bytes ready for the transport, in order.
-    out: BytesMut,
+    out: Output,
     /// Frames sent before the handshake completed; moved to `out` when it does.
-    queued: BytesMut,
+    queued: Output,
     /// Whether frames go to `queued` (until the handshake completes).
     holding: bool,
     rng: Rng,
@@ -41,8 +108,8 @@ pub(crate) struct Sender {
 impl Sender {
     pub(crate) fn new(rng: Rng) -> Self {
         Sender {
-            out: BytesMut::new(),
-            queued: BytesMut::new(),
+            out: Output::default(),
+            queued: Output::default(),
             holding: true,
             rng,
             full: false,
@@ -57,18 +124,12 @@ impl Sender {
 
     /// The buffer the handshake request is written to.
     pub(crate) fn raw(&mut self) -> &mut BytesMut {
-        &mut self.out
+        &mut self.out.open
     }
 
     /// Bytes accepted but not yet handed to the transport.
     pub(crate) fn buffered(&self) -> usize {
         self.out.len() + self.queued.len()
-    }
-
-    /// Whether nothing is ready for the transport.
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.out.is_empty()
     }
 
     /// Whether the buffer is at or above `limit`; remembers it so a drain can be signalled.
@@ -81,10 +142,8 @@ impl Sender {
     /// Releases the frames queued before the handshake, ahead of anything sent after.
     pub(crate) fn release_queue(&mut self) {
         self.holding = false;
-        if !self.queued.is_empty() {
-            let queued = std::mem::take(&mut self.queued);
-            self.out.extend_from_slice(&queued);
-        }
+        let queued = std::mem::take(&mut self.queued);
+        self.out.append(queued);
     }
 
     /// Compresses data messages from now on, as negotiated.
@@ -98,9 +157,9 @@ impl Sender {
         #[cfg(feature = "deflate")]
         if let Some(deflater) = self.deflater.as_mut().filter(|d| d.wants(payload.len())) {
             let dst = if self.holding {
-                &mut self.queued
+                &mut self.queued.open
             } else {
-                &mut self.out
+                &mut self.out.open
             };
             let rng = &mut self.rng;
             return deflater.compress(payload, |compressed| {
@@ -113,23 +172,69 @@ impl Sender {
     /// Encodes one uncompressed frame.
     pub(crate) fn frame(&mut self, opcode: OpCode, payload: &[u8]) {
         let dst = if self.holding {
-            &mut self.queued
+            &mut self.queued.open
         } else {
-            &mut self.out
+            &mut self.out.open
         };
         write_frame(dst, &mut self.rng, opcode, 0, payload);
     }
 
-    /// Hands out everything ready, as one contiguous chunk. Returns whether the buffer drained
-    /// below `limit` after having been full.
+    /// Encodes one data message whose payload the caller gave away. A large payload that
+    /// nothing else shares is masked in place and becomes a chunk of its own, after its header:
+    /// no copy. Anything else (shared, small, or to be compressed) is copied as usual.
+    pub(crate) fn message_owned(&mut self, opcode: OpCode, payload: Bytes) {
+        #[cfg(feature = "deflate")]
+        if self
+            .deflater
+            .as_ref()
+            .is_some_and(|d| d.wants(payload.len()))
+        {
+            return self.message(opcode, &payload);
+        }
+        if payload.len() < OWN_CHUNK {
+            return self.frame(opcode, &payload);
+        }
+        let mut payload = match payload.try_into_mut() {
+            Ok(payload) => payload,
+            Err(shared) => return self.frame(opcode, &shared),
+        };
+        let key = self.rng.next_u32().to_ne_bytes();
+        let header = FrameHeader {
+            fin: true,
+            rsv: 0,
+            opcode,
+            mask: Some(key),
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.write_to(&mut head);
+        apply_mask(&mut payload, key);
+        let dst = self.dst();
+        dst.open.extend_from_slice(&head[..head_len]);
+        dst.push(payload.freeze());
+    }
+
+    /// Where frames go: the queue until the handshake completes, then the output.
+    fn dst(&mut self) -> &mut Output {
+        if self.holding {
+            &mut self.queued
+        } else {
+            &mut self.out
+        }
+    }
+
+    /// Whether nothing is ready for the transport.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// Hands out the next chunk: the frames gathered since the last chunk of its own, or such
+    /// a chunk. Returns whether the buffer drained below `limit` after having been full.
     pub(crate) fn take(&mut self, limit: usize) -> (Option<Bytes>, bool) {
-        if self.out.is_empty() {
+        let Some(chunk) = self.out.take() else {
             return (None, false);
-        }
-        let chunk = self.out.split().freeze();
-        if self.out.capacity() > KEEP_CAPACITY {
-            self.out = BytesMut::new();
-        }
+        };
         let drained = self.full && self.buffered() < limit;
         if drained {
             self.full = false;
