@@ -244,6 +244,11 @@ impl WebSocket {
     pub fn send_text(&self, text: &str) -> Result<(), Error> {
         self.command(|core| core.send_text(text))
     }
+    /// Sends `message`, taking its payload: one of 64 KiB or more that nothing else shares
+    /// (built in a `Vec`, say) is masked where it lies and written from there, with no copy.
+    pub fn send_message(&self, message: Message) -> Result<(), Error> {
+        self.command(|core| core.send_message(message))
+    }
 
     /// Sends a binary message.
     pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {

@@ -258,11 +258,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             )
     }
 
-    pub(crate) fn start_send(&mut self, message: &Message) -> Result<(), Error> {
-        match message {
-            Message::Text(text) => self.send_text(text),
-            Message::Binary(data) => self.send_binary(data),
-        }
+    /// Queues `message`; a large payload nothing else shares is sent without a copy.
+    pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
+        self.core.send_message(message).map_err(Error::Send)
     }
 
     pub(crate) fn send_text(&mut self, text: &str) -> Result<(), Error> {

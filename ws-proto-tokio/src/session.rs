@@ -189,7 +189,7 @@ impl Session {
 
     /// Sends a message of either type.
     pub fn send_message(&mut self, message: &Message) -> Result<(), Error> {
-        self.with_socket(|s| s.conn_mut().start_send(message))
+        self.with_socket(|s| s.conn_mut().start_send(message.clone()))
     }
 
     /// Sends a ping (at most 125 bytes).

@@ -67,7 +67,8 @@ pub struct WsWriter<T> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> WsWriter<T> {
-    /// Sends a message and writes it out.
+    /// Sends a message and writes it out; a large payload nothing else shares is not copied
+    /// (see [`WebSocket::send`](crate::WebSocket::send)).
     ///
     /// Cancel-safe: dropped while waiting for buffer space, the message was not queued; dropped
     /// while writing, it is queued whole and goes out with the next flush, send or read.
@@ -93,7 +94,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsWriter<T> {
     /// Cancel-safe: a dropped call has not queued the message.
     pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
         poll_fn(|cx| lock(&self.shared).poll_ready(cx)).await?;
-        lock(&self.shared).start_send(&message)
+        lock(&self.shared).start_send(message)
     }
 
     /// Queues a text message from a borrowed string; see [`feed`](Self::feed).
@@ -146,7 +147,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WsWriter<T> {
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        lock(&self.shared).start_send(&item)
+        lock(&self.shared).start_send(item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

@@ -114,7 +114,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         poll_fn(|cx| poll_item(self.conn.poll_incoming(cx))).await
     }
 
-    /// Sends a message and writes it out.
+    /// Sends a message and writes it out. A payload of 64 KiB or more that nothing else shares
+    /// (built in a `Vec` or `BytesMut`, say) is masked where it lies and written from there, with
+    /// no copy ([`ClientState::send_message`](ws_proto::ClientState::send_message)).
     ///
     /// Cancel-safe: if the call is dropped while waiting for buffer space, the message was not
     /// queued; if dropped while writing, the message is queued whole and goes out with the next
@@ -144,7 +146,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         if !self.conn.accepts_sends() {
             poll_fn(|cx| self.conn.poll_ready(cx)).await?;
         }
-        self.conn.start_send(&message)
+        self.conn.start_send(message)
     }
 
     /// Queues a text message from a borrowed string; see [`feed`](Self::feed). The text is
@@ -232,7 +234,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<T> {
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        self.get_mut().conn.start_send(&item)
+        self.get_mut().conn.start_send(item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {

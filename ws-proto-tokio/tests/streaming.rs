@@ -269,3 +269,51 @@ async fn feeds_then_one_flush_make_one_write() {
         assert_eq!(ws.next().await.unwrap().unwrap(), Event::Message(message));
     }
 }
+
+#[tokio::test]
+async fn owned_large_payloads_go_out_whole_between_small_ones() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .connect()
+        .await
+        .unwrap();
+    // Owned and unshared: masked in place and written from its own memory (see the core's
+    // sending tests); shared: copied; small: copied. The echo proves every byte arrived masked
+    // correctly and in order.
+    let large: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let shared = bytes::Bytes::from(vec![7u8; 200_000]);
+    let sent = [
+        Message::Text("first".into()),
+        Message::Binary(large.clone().into()),
+        Message::Text("é".repeat(50_000).into()),
+        Message::Binary(shared.clone()),
+        Message::Binary(bytes::Bytes::from_static(b"last")),
+    ];
+    for message in sent.iter().cloned() {
+        ws.feed(message).await.unwrap();
+    }
+    SinkExt::flush(&mut ws).await.unwrap();
+    // The clones held here made these two shared, so send them again owned alone.
+    ws.send(Message::Binary(large.clone().into()))
+        .await
+        .unwrap();
+    ws.send(Message::Text("é".repeat(50_000).into()))
+        .await
+        .unwrap();
+    assert!(
+        shared.iter().all(|&b| b == 7),
+        "a shared payload is left as it was"
+    );
+    let expected: Vec<Message> = sent
+        .into_iter()
+        .chain([
+            Message::Binary(large.into()),
+            Message::Text("é".repeat(50_000).into()),
+        ])
+        .collect();
+    for (i, message) in expected.into_iter().enumerate() {
+        let got = ws.next().await.unwrap().unwrap();
+        assert!(got == Event::Message(message), "echo {i} differs");
+    }
+}
