@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
+use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use ws_proto::{CloseCode, SendError};
+use ws_proto::{CloseCode, Message, SendError};
 use ws_proto_fuzz::Checked;
 
 #[derive(Debug, Arbitrary)]
@@ -18,6 +19,13 @@ enum Op {
     SendText(String),
     SendBinary(Vec<u8>),
     SendPing(Vec<u8>),
+    /// `send_message` with a payload of its own, grown past 64 KiB (the size sent without a
+    /// copy) when `large`, and kept shared by a clone here when `shared`.
+    SendOwned {
+        data: Vec<u8>,
+        large: bool,
+        shared: bool,
+    },
     Close(u16, String),
 }
 
@@ -51,6 +59,22 @@ fuzz_target!(|ops: Vec<Op>| {
                 .map(|()| (0x1, text.into_bytes())),
             Op::SendBinary(data) => run.client.send_binary(&data).map(|()| (0x2, data)),
             Op::SendPing(data) => run.client.send_ping(&data).map(|()| (0x9, data)),
+            Op::SendOwned {
+                mut data,
+                large,
+                shared,
+            } => {
+                if large {
+                    data.resize(data.len() + (64 << 10), 0xA5);
+                }
+                let payload = Bytes::from(data.clone());
+                let kept = shared.then(|| payload.clone());
+                let result = run.client.send_message(Message::Binary(payload));
+                if let Some(kept) = kept {
+                    assert!(kept == data, "a shared payload was changed");
+                }
+                result.map(|()| (0x2, data))
+            }
             Op::Close(code, reason) => {
                 let r = run.client.close(CloseCode::new(code), &reason, run.now);
                 if r.is_err() {

@@ -35,6 +35,9 @@ enum Kind {
     SendEach,
     /// `n` round trips: send one message, receive its echo.
     Echo,
+    /// Like `SendEach`, but each message is first copied into a new buffer that is then given
+    /// to the client: an application that builds every message in its own memory.
+    SendOwned,
 }
 
 #[derive(Clone, Debug)]
@@ -54,7 +57,9 @@ impl Scenario {
                 self.size,
                 if text { 1 } else { 2 }
             ),
-            Kind::SendBatched | Kind::SendEach => format!("/send?n={}&size={}", self.n, self.size),
+            Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+                format!("/send?n={}&size={}", self.n, self.size)
+            }
             Kind::Echo => format!("/echo?n={}&size={}", self.n, self.size),
         }
     }
@@ -96,7 +101,7 @@ fn check(got: usize, want: usize) -> Res<()> {
 // ---------------------------------------------------------------- ws-proto-tokio
 
 async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Duration> {
-    use ws_proto_tokio::Event;
+    use ws_proto_tokio::{Event, Message};
     let (mut ws, _) = ws_proto_tokio::Builder::new(url)
         .config(config())
         .connect()
@@ -114,11 +119,12 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Duration> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach => {
+        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
-                ws.feed_binary(&data).await?;
-                if matches!(sc.kind, Kind::SendEach) {
-                    ws.flush().await?;
+                match sc.kind {
+                    Kind::SendOwned => ws.send(Message::Binary(data.to_vec().into())).await?,
+                    Kind::SendEach => ws.send_binary(&data).await?,
+                    _ => ws.feed_binary(&data).await?,
                 }
             }
             ws.flush().await?;
@@ -157,10 +163,14 @@ async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Duration> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach => {
+        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
-                ws.feed(Message::Binary(data.clone())).await?;
-                if matches!(sc.kind, Kind::SendEach) {
+                let message = match sc.kind {
+                    Kind::SendOwned => Message::Binary(data.to_vec().into()),
+                    _ => Message::Binary(data.clone()),
+                };
+                ws.feed(message).await?;
+                if !matches!(sc.kind, Kind::SendBatched) {
                     ws.flush().await?;
                 }
             }
@@ -202,10 +212,14 @@ async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Duration> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach => {
+        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
-                ws.feed(Message::binary(data.clone())).await?;
-                if matches!(sc.kind, Kind::SendEach) {
+                let message = match sc.kind {
+                    Kind::SendOwned => Message::binary(data.to_vec()),
+                    _ => Message::binary(data.clone()),
+                };
+                ws.feed(message).await?;
+                if !matches!(sc.kind, Kind::SendBatched) {
                     ws.flush().await?;
                 }
             }
@@ -270,12 +284,17 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Duration> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach => {
+        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
-                scratch.copy_from_slice(&data);
-                ws.write_frame(Frame::binary(Payload::BorrowedMut(&mut scratch)))
-                    .await?;
-                if matches!(sc.kind, Kind::SendEach) {
+                if matches!(sc.kind, Kind::SendOwned) {
+                    ws.write_frame(Frame::binary(Payload::Owned(data.to_vec())))
+                        .await?;
+                } else {
+                    scratch.copy_from_slice(&data);
+                    ws.write_frame(Frame::binary(Payload::BorrowedMut(&mut scratch)))
+                        .await?;
+                }
+                if !matches!(sc.kind, Kind::SendBatched) {
                     ws.flush().await?;
                 }
             }
@@ -353,7 +372,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
             let mut ack = [0u8; ACK.len()];
             tcp.read_exact(&mut ack).await?;
         }
-        Kind::SendEach | Kind::Echo => {
+        Kind::SendEach | Kind::SendOwned | Kind::Echo => {
             let mut frame = Vec::new();
             header(2, sc.size, Some(key), &mut frame);
             let mut body = payload(sc.size, false);
@@ -364,15 +383,23 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
             let head_len = header_len(sc.size, true);
             start = Instant::now();
             for i in 0..sc.n {
-                if remask_each {
-                    remask(&mut frame, head_len, i);
+                if matches!(sc.kind, Kind::SendOwned) {
+                    let mut owned = frame.clone();
+                    if remask_each {
+                        remask(&mut owned, head_len, i);
+                    }
+                    tcp.write_all(&owned).await?;
+                } else {
+                    if remask_each {
+                        remask(&mut frame, head_len, i);
+                    }
+                    tcp.write_all(&frame).await?;
                 }
-                tcp.write_all(&frame).await?;
                 if matches!(sc.kind, Kind::Echo) {
                     tcp.read_exact(&mut buf[..reply]).await?;
                 }
             }
-            if matches!(sc.kind, Kind::SendEach) {
+            if !matches!(sc.kind, Kind::Echo) {
                 tcp.read_exact(&mut ack).await?;
             }
         }
@@ -411,6 +438,12 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Duration> {
         Kind::SendEach => {
             for _ in 0..sc.n {
                 ws.send_binary(&data)?;
+            }
+            ws.read()?;
+        }
+        Kind::SendOwned => {
+            for _ in 0..sc.n {
+                ws.send_message(ws_proto::Message::Binary(data.clone().into()))?;
             }
             ws.read()?;
         }
@@ -515,6 +548,12 @@ fn main() {
         Scenario {
             name: "send 1 MiB binary",
             kind: Kind::SendEach,
+            n: n(1000),
+            size: 1 << 20,
+        },
+        Scenario {
+            name: "send 1 MiB binary, each in a new buffer",
+            kind: Kind::SendOwned,
             n: n(1000),
             size: 1 << 20,
         },
