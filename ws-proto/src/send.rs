@@ -41,10 +41,12 @@ struct Output {
 }
 
 impl Output {
+    #[inline]
     fn len(&self) -> usize {
         self.sealed_len + self.open.len()
     }
 
+    #[inline]
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -62,6 +64,10 @@ impl Output {
 
     /// Moves everything in `later` after what is here.
     fn append(&mut self, mut later: Output) {
+        if later.is_empty() {
+            // Keeps this buffer's memory (the request's) for the frames to come.
+            return;
+        }
         if self.is_empty() {
             *self = later;
             return;
@@ -73,8 +79,12 @@ impl Output {
     }
 
     /// The oldest chunk; a drained gathering buffer gives back memory it grew for a burst.
+    #[inline]
     fn take(&mut self) -> Option<Bytes> {
-        if let Some(chunk) = self.sealed.pop_front() {
+        // Sealed chunks are never empty, so a zero length means there are none: the common
+        // case skips the queue.
+        if self.sealed_len > 0 {
+            let chunk = self.sealed.pop_front()?;
             self.sealed_len -= chunk.len();
             return Some(chunk);
         }
