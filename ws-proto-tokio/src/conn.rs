@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Instant;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{
@@ -22,6 +22,12 @@ use ws_proto::{
 
 use crate::error::Error;
 use crate::wake::{Side, Wakers};
+
+/// The most one read takes, even when a large frame has room for more. Receiving 1 MiB messages
+/// on loopback took 1.10x the raw client's time with reads as large as the frame's room and
+/// 1.07x with this cap, the raw client's read size and ws-proto-std's (faster in 14 of 16
+/// alternating runs).
+const READ_MAX: usize = 64 << 10;
 
 /// What the core reported, with the end of the connection in the adapter's terms.
 #[derive(Debug)]
@@ -173,7 +179,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         let read = self.core.handle_read(now(), |buf| {
             // `read_buf` fills the buffer's spare capacity (tokio handles the uninitialized
             // memory), and dropping the future after one poll is cancel-safe.
-            std::pin::pin!(io.read_buf(buf)).poll(cx)
+            let mut limited = (&mut *buf).limit(READ_MAX);
+            std::pin::pin!(io.read_buf(&mut limited)).poll(cx)
         });
         match ready!(read) {
             Ok(0) => self.core.handle_eof(),
