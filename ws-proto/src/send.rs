@@ -166,11 +166,7 @@ impl Sender {
     pub(crate) fn message(&mut self, opcode: OpCode, payload: &[u8]) {
         #[cfg(feature = "deflate")]
         if let Some(deflater) = self.deflater.as_mut().filter(|d| d.wants(payload.len())) {
-            let dst = if self.holding {
-                &mut self.queued.open
-            } else {
-                &mut self.out.open
-            };
+            let dst = &mut dst(self.holding, &mut self.out, &mut self.queued).open;
             let rng = &mut self.rng;
             return deflater.compress(payload, |compressed| {
                 write_frame(dst, rng, opcode, RSV1, compressed)
@@ -181,12 +177,8 @@ impl Sender {
 
     /// Encodes one uncompressed frame.
     pub(crate) fn frame(&mut self, opcode: OpCode, payload: &[u8]) {
-        let dst = if self.holding {
-            &mut self.queued.open
-        } else {
-            &mut self.out.open
-        };
-        write_frame(dst, &mut self.rng, opcode, 0, payload);
+        let dst = dst(self.holding, &mut self.out, &mut self.queued);
+        write_frame(&mut dst.open, &mut self.rng, opcode, 0, payload);
     }
 
     /// Encodes one data message whose payload the caller gave away. A large payload that
@@ -219,18 +211,9 @@ impl Sender {
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.write_to(&mut head);
         apply_mask(&mut payload, key);
-        let dst = self.dst();
+        let dst = dst(self.holding, &mut self.out, &mut self.queued);
         dst.open.extend_from_slice(&head[..head_len]);
         dst.push(payload.freeze());
-    }
-
-    /// Where frames go: the queue until the handshake completes, then the output.
-    fn dst(&mut self) -> &mut Output {
-        if self.holding {
-            &mut self.queued
-        } else {
-            &mut self.out
-        }
     }
 
     /// Whether nothing is ready for the transport.
@@ -250,6 +233,17 @@ impl Sender {
             self.full = false;
         }
         (Some(chunk), drained)
+    }
+}
+
+/// Where frames go: the queue until the handshake completes (`holding`), then the output. A
+/// function of the fields, not of the `Sender`, so the rng and the deflater stay borrowable.
+#[inline]
+fn dst<'a>(holding: bool, out: &'a mut Output, queued: &'a mut Output) -> &'a mut Output {
+    if holding {
+        queued
+    } else {
+        out
     }
 }
 

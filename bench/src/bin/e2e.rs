@@ -383,18 +383,18 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
             let head_len = header_len(sc.size, true);
             start = Instant::now();
             for i in 0..sc.n {
-                if matches!(sc.kind, Kind::SendOwned) {
-                    let mut owned = frame.clone();
-                    if remask_each {
-                        remask(&mut owned, head_len, i);
-                    }
-                    tcp.write_all(&owned).await?;
+                // SendOwned: a new copy of the frame each time, as the clients get.
+                let mut owned;
+                let frame = if matches!(sc.kind, Kind::SendOwned) {
+                    owned = frame.clone();
+                    &mut owned
                 } else {
-                    if remask_each {
-                        remask(&mut frame, head_len, i);
-                    }
-                    tcp.write_all(&frame).await?;
+                    &mut frame
+                };
+                if remask_each {
+                    remask(frame, head_len, i);
                 }
+                tcp.write_all(frame).await?;
                 if matches!(sc.kind, Kind::Echo) {
                     tcp.read_exact(&mut buf[..reply]).await?;
                 }
