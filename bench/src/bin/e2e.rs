@@ -25,6 +25,51 @@ use ws_proto_bench::{frame_unit, header, header_len, payload, start_server, ACK}
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// What one run of a scenario took, in seconds: wall time, and the CPU time of the client's
+/// thread (user and kernel). CPU time leaves out waiting (for the server, for a wake-up), which
+/// on a noisy VM swings wall times by tens of percent, so it compares the work clients do.
+#[derive(Clone, Copy, Debug)]
+struct Times {
+    wall: f64,
+    cpu: f64,
+}
+
+/// Starts timing on the client's thread; `stop` must run on the same thread.
+struct Stopwatch {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: thread_cpu(),
+        }
+    }
+
+    fn stop(self) -> Times {
+        Times {
+            wall: self.wall.elapsed().as_secs_f64(),
+            cpu: (thread_cpu() - self.cpu).as_secs_f64(),
+        }
+    }
+}
+
+/// The calling thread's CPU time so far. The async clients run on current-thread runtimes and
+/// ws-proto-std blocks, so each client's work is all on the thread that runs it.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec, and CLOCK_THREAD_CPUTIME_ID is a clock every
+    // Linux kernel has.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     /// Receive `n` messages of `size` bytes.
@@ -100,14 +145,14 @@ fn check(got: usize, want: usize) -> Res<()> {
 
 // ---------------------------------------------------------------- ws-proto-tokio
 
-async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Duration> {
+async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
     use ws_proto_tokio::{Event, Message};
     let (mut ws, _) = ws_proto_tokio::Builder::new(url)
         .config(config())
         .connect()
         .await?;
     let data = Bytes::from(payload(sc.size, false));
-    let start = Instant::now();
+    let start = Stopwatch::start();
     match sc.kind {
         Kind::Recv { .. } => {
             let (mut got, mut count) = (0, 0);
@@ -137,19 +182,19 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Duration> {
             }
         }
     }
-    Ok(start.elapsed())
+    Ok(start.stop())
 }
 
 // ---------------------------------------------------------------- tokio-tungstenite
 
-async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Duration> {
+async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Times> {
     use tokio_tungstenite::tungstenite::Message;
     let tcp =
         TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
     tcp.set_nodelay(true)?;
     let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
     let data = Bytes::from(payload(sc.size, false));
-    let start = Instant::now();
+    let start = Stopwatch::start();
     match sc.kind {
         Kind::Recv { .. } => {
             let (mut got, mut count) = (0, 0);
@@ -184,12 +229,12 @@ async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Duration> {
             }
         }
     }
-    Ok(start.elapsed())
+    Ok(start.stop())
 }
 
 // ---------------------------------------------------------------- tokio-websockets
 
-async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Duration> {
+async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Times> {
     use tokio_websockets::Message;
     let tcp =
         TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
@@ -199,7 +244,7 @@ async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Duration> {
         .connect_on(tcp)
         .await?;
     let data = Bytes::from(payload(sc.size, false));
-    let start = Instant::now();
+    let start = Stopwatch::start();
     match sc.kind {
         Kind::Recv { .. } => {
             let (mut got, mut count) = (0, 0);
@@ -233,7 +278,7 @@ async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Duration> {
             }
         }
     }
-    Ok(start.elapsed())
+    Ok(start.stop())
 }
 
 // ---------------------------------------------------------------- fastwebsockets
@@ -258,7 +303,7 @@ async fn manual_handshake(tcp: &mut TcpStream, url: &str) -> Res<()> {
     Ok(())
 }
 
-async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Duration> {
+async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
     use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket};
     let mut tcp =
         TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
@@ -271,7 +316,7 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Duration> {
     let data = payload(sc.size, false);
     // Masking happens in place: a borrowed `&[u8]` would be copied into a fresh Vec per frame.
     let mut scratch = data.clone();
-    let start = Instant::now();
+    let start = Stopwatch::start();
     match sc.kind {
         Kind::Recv { .. } => {
             let (mut got, mut count) = (0, 0);
@@ -311,7 +356,7 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Duration> {
             }
         }
     }
-    Ok(start.elapsed())
+    Ok(start.stop())
 }
 
 // ---------------------------------------------------------------- raw (the floor)
@@ -330,7 +375,7 @@ fn remask(frame: &mut [u8], head_len: usize, i: usize) {
 /// The same bytes with no WebSocket code. With `remask`, each frame sent gets a fresh masking
 /// key first, as §5.3 requires, masked in place with no copy: the floor for any client that
 /// sends as the RFC says.
-async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
+async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
     let mut tcp =
         TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
     tcp.set_nodelay(true)?;
@@ -341,7 +386,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
     match sc.kind {
         Kind::Recv { .. } => {
             let total = sc.n * (header_len(sc.size, false) + sc.size);
-            start = Instant::now();
+            start = Stopwatch::start();
             let mut got = 0;
             while got < total {
                 let n = tcp.read(&mut buf).await?;
@@ -353,7 +398,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
         }
         Kind::SendBatched => {
             let (unit, per) = frame_unit(2, sc.size, Some(key));
-            start = Instant::now();
+            start = Stopwatch::start();
             let frame_len = unit.len() / per;
             let head_len = header_len(sc.size, true);
             let mut unit = unit;
@@ -381,7 +426,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
             let reply = header_len(sc.size, false) + sc.size;
             let mut ack = [0u8; ACK.len()];
             let head_len = header_len(sc.size, true);
-            start = Instant::now();
+            start = Stopwatch::start();
             for i in 0..sc.n {
                 // SendOwned: a new copy of the frame each time, as the clients get.
                 let mut owned;
@@ -404,15 +449,15 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Duration> {
             }
         }
     }
-    Ok(start.elapsed())
+    Ok(start.stop())
 }
 
 // ---------------------------------------------------------------- ws-proto-std (blocking)
 
-fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Duration> {
+fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
     let ws = ws_proto_std::Builder::new(url).config(config()).connect()?;
     let data = payload(sc.size, false);
-    let start = Instant::now();
+    let start = Stopwatch::start();
     match sc.kind {
         Kind::Recv { .. } => {
             let mut got = 0;
@@ -454,7 +499,7 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Duration> {
             }
         }
     }
-    Ok(start.elapsed())
+    Ok(start.stop())
 }
 
 /// Whether `client` runs `sc`: raw+mask differs from raw only where the client sends frames.
@@ -462,7 +507,7 @@ fn applies(client: &str, sc: &Scenario) -> bool {
     client != "raw+mask" || !matches!(sc.kind, Kind::Recv { .. })
 }
 
-fn run(client: &str, url: &str, sc: &Scenario) -> Res<Duration> {
+fn run(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
     match client {
         "ws-proto-std" => ws_proto_std(url, sc),
         "ws-proto-tokio" => rt().block_on(ws_proto_tokio(url, sc)),
@@ -507,6 +552,17 @@ fn human_rate(bytes_per_s: f64) -> String {
         format!("{:.2} GB/s", bytes_per_s / 1e9)
     } else {
         format!("{:.0} MB/s", bytes_per_s / 1e6)
+    }
+}
+
+/// A duration per message, in the unit that suits it.
+fn human_time(secs: f64) -> String {
+    if secs >= 1e-3 {
+        format!("{:.2} ms", secs * 1e3)
+    } else if secs >= 1e-6 {
+        format!("{:.2} us", secs * 1e6)
+    } else {
+        format!("{:.0} ns", secs * 1e9)
     }
 }
 
@@ -581,7 +637,7 @@ fn main() {
     }
 
     // times[scenario][client][round], None where the run failed.
-    let mut times = vec![vec![Vec::<Option<f64>>::new(); clients.len()]; scenarios.len()];
+    let mut times = vec![vec![Vec::<Option<Times>>::new(); clients.len()]; scenarios.len()];
     for round in 0..rounds {
         for (si, sc) in scenarios.iter().enumerate() {
             let url = format!("{base}{}", sc.path());
@@ -593,7 +649,7 @@ fn main() {
                 }
                 let time = run(clients[ci], &url, sc)
                     .inspect_err(|e| eprintln!("{} / {}: {e}", clients[ci], sc.name));
-                times[si][ci].push(time.ok().map(|d| d.as_secs_f64()));
+                times[si][ci].push(time.ok());
             }
         }
         eprintln!("round {}/{rounds} done", round + 1);
@@ -602,31 +658,49 @@ fn main() {
     println!(
         "rounds: {rounds}, scale: {scale}; median of the rounds; spread = (max - min) / median; \
          vs raw and vs raw+mask: the median of each round's ratio to that floor in the same \
-         round, with the middle half of those ratios (25th to 75th percentile)"
+         round, with the middle half of those ratios (25th to 75th percentile); CPU: the client \
+         thread's CPU time (user and kernel) per message, median of the rounds"
     );
     for (si, sc) in scenarios.iter().enumerate() {
         println!();
         println!("### {} (n = {}, {} B each)", sc.name, sc.n, sc.size);
         println!();
         println!(
-            "| client | median | msg/s | payload | spread | vs best other crate | vs raw | vs raw+mask |"
+            "| client | median | msg/s | payload | spread | vs best other crate | vs raw | \
+             vs raw+mask | CPU | CPU vs best other crate |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-        let ok: Vec<Vec<f64>> = times[si]
-            .iter()
-            .map(|t| t.iter().flatten().copied().collect())
-            .collect();
-        let medians: Vec<Option<f64>> = ok
-            .iter()
-            .map(|t| (!t.is_empty()).then(|| median(t)))
-            .collect();
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let of = |ci: usize, pick: fn(&Times) -> f64| -> Vec<f64> {
+            times[si][ci].iter().flatten().map(pick).collect()
+        };
+        let medians = |pick: fn(&Times) -> f64| -> Vec<Option<f64>> {
+            (0..clients.len())
+                .map(|ci| {
+                    Some(of(ci, pick))
+                        .filter(|t| !t.is_empty())
+                        .map(|t| median(&t))
+                })
+                .collect()
+        };
+        let wall = medians(|t| t.wall);
+        let cpu = medians(|t| t.cpu);
         // The best of the other crates: ws-proto's rows below 1.00x are faster than all of them.
-        let best = clients
-            .iter()
-            .zip(&medians)
-            .filter(|(c, _)| !c.starts_with("raw") && !c.starts_with("ws-proto"))
-            .filter_map(|(_, m)| *m)
-            .fold(f64::INFINITY, f64::min);
+        let best = |medians: &[Option<f64>]| {
+            clients
+                .iter()
+                .zip(medians)
+                .filter(|(c, _)| !c.starts_with("raw") && !c.starts_with("ws-proto"))
+                .filter_map(|(_, m)| *m)
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (best_wall, best_cpu) = (best(&wall), best(&cpu));
+        let vs_best = |c: &str, m: f64, best: f64| {
+            if c.starts_with("raw") || best.is_infinite() {
+                "-".to_owned()
+            } else {
+                format!("{:.2}x", m / best)
+            }
+        };
         // Both runs of a round share the machine's state at that moment, so their ratio cancels
         // much of the drift between rounds.
         let paired = |ci: usize, floor: &str| {
@@ -638,7 +712,9 @@ fn main() {
                 return "-".to_owned();
             };
             let pairs = times[si][ci].iter().zip(&times[si][f]);
-            let ratios: Vec<f64> = pairs.filter_map(|(a, b)| Some((*a)? / (*b)?)).collect();
+            let ratios: Vec<f64> = pairs
+                .filter_map(|(a, b)| Some(a.as_ref()?.wall / b.as_ref()?.wall))
+                .collect();
             if ratios.is_empty() {
                 return "-".to_owned();
             }
@@ -653,27 +729,25 @@ fn main() {
             if !applies(c, sc) {
                 continue;
             }
-            let Some(m) = medians[ci] else {
-                println!("| {c} | failed | | | | | | |");
+            let (Some(m), Some(cm)) = (wall[ci], cpu[ci]) else {
+                println!("| {c} | failed | | | | | | | | |");
                 continue;
             };
-            let t = &ok[ci];
+            let t = of(ci, |t| t.wall);
             let spread = (t.iter().cloned().fold(f64::MIN, f64::max)
                 - t.iter().cloned().fold(f64::MAX, f64::min))
                 / m;
-            let vs_best = if c.starts_with("raw") || best.is_infinite() {
-                "-".to_owned()
-            } else {
-                format!("{:.2}x", m / best)
-            };
             println!(
-                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {vs_best} | {} | {} |",
+                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {} | {} | {} | {} | {} |",
                 m * 1e3,
                 sc.n as f64 / m / 1e6,
                 human_rate(sc.payload_bytes() as f64 / m),
                 spread * 100.0,
+                vs_best(c, m, best_wall),
                 paired(ci, "raw"),
                 paired(ci, "raw+mask"),
+                human_time(cm / sc.n as f64),
+                vs_best(c, cm, best_cpu),
             );
         }
     }
