@@ -1,5 +1,6 @@
 //! Heap held by one connection, measured with a counting allocator: an idle connection holds
-//! close to nothing, and permessage-deflate's zlib state exists only while it is needed.
+//! close to nothing, permessage-deflate's zlib state exists only while it is needed, and a
+//! stream of small messages the application drops reuses one receive buffer.
 //!
 //! One test function: the counter is global, so measurements must not run in parallel.
 #![allow(unsafe_code)]
@@ -14,12 +15,15 @@ use ws_proto_tests::{parse_client_frames, raw_frame, request_key};
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+/// Calls to `alloc` and `realloc`.
+static ALLOCATIONS: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: every call is forwarded unchanged to the system allocator, which upholds the
 // `GlobalAlloc` contract; the only addition is an atomic counter of live bytes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::SeqCst);
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -28,6 +32,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::SeqCst);
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -94,8 +99,44 @@ fn compressed_message() -> Vec<u8> {
     parse_client_frames(&mut wire).remove(0).payload
 }
 
+/// Reads of nearly a whole room of 16-byte messages, each read ending inside a frame, with every
+/// message handed out and dropped before the next read. Returns the allocations made by the
+/// last `reads - warm_up` reads.
+fn allocations_while_streaming(client: &mut ClientState, reads: usize, warm_up: usize) -> isize {
+    let frame = raw_frame(0x82, &[7; 16]);
+    let mut stream = frame.iter().copied().cycle();
+    let mut allocations = 0;
+    for read in 0..reads {
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let mut room = client.lend_room();
+        // Short of the whole room (so it neither grows nor shrinks), but enough that the next
+        // read has to reserve room again.
+        let n = room.capacity() - 100;
+        room.extend(stream.by_ref().take(n));
+        client.handle_room(Instant::now(), room);
+        while let Some(event) = client.poll_event() {
+            assert!(
+                matches!(&event, Event::Message(m) if m.len() == 16),
+                "{event:?}"
+            );
+        }
+        if read >= warm_up {
+            allocations += ALLOCATIONS.load(Ordering::SeqCst) - before;
+        }
+    }
+    allocations
+}
+
 #[test]
 fn heap_held_by_a_connection() {
+    let (mut client, _) = open(None, "");
+    let allocations = allocations_while_streaming(&mut client, 60, 10);
+    assert_eq!(
+        allocations, 0,
+        "allocations in 50 reads of dropped messages"
+    );
+    drop(client);
+
     let payload = compressed_message();
 
     let (client, idle) = open(None, "");

@@ -165,8 +165,17 @@ impl Receiver {
         }
         let (text, head_len, len) =
             small_frame(&self.ready).expect("`ready` holds only frames `whole_run` accepted");
-        let payload = self.ready.slice(head_len..head_len + len);
-        self.ready.advance(head_len + len);
+        let payload = if head_len + len == self.ready.len() {
+            // The run's last frame takes over its share of the buffer, so once the application
+            // drops its messages the buffer is free to be reused for the next read.
+            let mut last = std::mem::take(&mut self.ready);
+            last.advance(head_len);
+            last
+        } else {
+            let payload = self.ready.slice(head_len..head_len + len);
+            self.ready.advance(head_len + len);
+            payload
+        };
         Some(if text {
             Message::Text(Utf8Bytes::from_validated(payload))
         } else {
