@@ -80,8 +80,10 @@ pub(crate) struct Conn<T> {
     /// The chunk taken from the core, minus what has been written.
     out: Bytes,
     needs_flush: bool,
-    timer: Pin<Box<Sleep>>,
-    armed: Option<Instant>,
+    /// The core's deadline and its tokio timer; `None` while the core has none. A timer left
+    /// registered (the handshake's, once open) would bound every wait for I/O, wake the task
+    /// for nothing when it expires, and hold its memory while the connection idles.
+    timer: Option<(Instant, Pin<Box<Sleep>>)>,
     wakers: Arc<Wakers>,
     proxy: Waker,
     /// A transport failure, reported in place of the core's end-of-stream.
@@ -103,8 +105,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             core,
             out: Bytes::new(),
             needs_flush: false,
-            timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
-            armed: None,
+            timer: None,
             proxy: Waker::from(wakers.clone()),
             wakers,
             io_error: None,
@@ -364,18 +365,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
 
     /// Ready once `deadline` has passed; pending (with the timer armed) before, or when `None`.
     fn poll_deadline(&mut self, deadline: Option<Instant>, cx: &mut Context<'_>) -> Poll<()> {
-        if deadline != self.armed {
-            if let Some(at) = deadline {
-                self.timer
-                    .as_mut()
-                    .reset(tokio::time::Instant::from_std(at));
-            }
-            self.armed = deadline;
+        let Some(at) = deadline else {
+            self.timer = None;
+            return Poll::Pending;
+        };
+        let tokio_at = tokio::time::Instant::from_std(at);
+        let (armed, sleep) = self
+            .timer
+            .get_or_insert_with(|| (at, Box::pin(tokio::time::sleep_until(tokio_at))));
+        if *armed != at {
+            sleep.as_mut().reset(tokio_at);
+            *armed = at;
         }
-        match self.armed {
-            Some(_) => self.timer.as_mut().poll(cx),
-            None => Poll::Pending,
-        }
+        sleep.as_mut().poll(cx)
     }
 
     /// The transport failed: the core ends the connection, and the stream reports `e` as the
