@@ -7,7 +7,7 @@
 //! stay queued in the core until a poll takes one. A dropped future therefore loses nothing.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
@@ -80,6 +80,9 @@ pub(crate) struct Conn<T> {
     core: ClientState,
     /// The chunk taken from the core, minus what has been written.
     out: Bytes,
+    /// The core's chunk after `out`, if it had one then: both go in one vectored write, so a
+    /// large payload sent without a copy leaves with its header instead of after it.
+    next: Bytes,
     needs_flush: bool,
     /// The core's deadline and its tokio timer; `None` while the core has none. A timer left
     /// registered (the handshake's, once open) would bound every wait for I/O, wake the task
@@ -105,6 +108,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             io,
             core,
             out: Bytes::new(),
+            next: Bytes::new(),
             needs_flush: false,
             timer: None,
             proxy: Waker::from(wakers.clone()),
@@ -324,15 +328,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                     None => break,
                 }
             }
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.out))?;
+            if self.next.is_empty() {
+                if let Some(chunk) = self.core.poll_transmit() {
+                    self.next = chunk;
+                }
+            }
+            let io = Pin::new(&mut self.io);
+            let n = ready!(if self.next.is_empty() {
+                io.poll_write(cx, &self.out)
+            } else {
+                let both = [IoSlice::new(&self.out), IoSlice::new(&self.next)];
+                io.poll_write_vectored(cx, &both)
+            })?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.out.advance(n);
+            let first = n.min(self.out.len());
+            self.out.advance(first);
+            self.next.advance(n - first);
             if self.out.is_empty() {
                 // Let go of the written chunk now: the core then owns its output buffer alone
                 // and appends the next frames in place, instead of allocating a new one.
-                self.out = Bytes::new();
+                self.out = std::mem::take(&mut self.next);
             }
             self.needs_flush = true;
         }

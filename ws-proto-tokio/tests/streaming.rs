@@ -3,9 +3,10 @@
 
 mod common;
 
+use std::io::IoSlice;
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -197,10 +198,25 @@ async fn sends_before_open_go_first_in_order() {
     }
 }
 
-/// A TCP stream that counts its writes.
+/// A TCP stream that records how many bytes each write offered and takes at most `limit` of
+/// them, so writes end anywhere, in the middle of a frame or of a chunk.
 struct Counted {
     tcp: TcpStream,
-    writes: Arc<AtomicUsize>,
+    offered: Arc<Mutex<Vec<usize>>>,
+    limit: usize,
+}
+
+impl Counted {
+    async fn connect(addr: SocketAddr, limit: usize) -> (Self, Arc<Mutex<Vec<usize>>>) {
+        let offered = Arc::new(Mutex::new(Vec::new()));
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let counted = Counted {
+            tcp,
+            offered: offered.clone(),
+            limit,
+        };
+        (counted, offered)
+    }
 }
 
 impl AsyncRead for Counted {
@@ -215,12 +231,34 @@ impl AsyncRead for Counted {
 
 impl AsyncWrite for Counted {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        Pin::new(&mut self.tcp).poll_write(cx, buf)
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.offered
+            .lock()
+            .unwrap()
+            .push(bufs.iter().map(|b| b.len()).sum());
+        let mut left = self.limit;
+        let mut taken = Vec::new();
+        for buf in bufs {
+            let n = buf.len().min(left);
+            taken.push(IoSlice::new(&buf[..n]));
+            left -= n;
+        }
+        Pin::new(&mut self.tcp).poll_write_vectored(cx, &taken)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -237,28 +275,25 @@ async fn feeds_then_one_flush_make_one_write() {
     let (listener, addr) = common::listen().await;
     tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
 
-    let writes = Arc::new(AtomicUsize::new(0));
-    let tcp = Counted {
-        tcp: TcpStream::connect(addr).await.unwrap(),
-        writes: writes.clone(),
-    };
+    let (tcp, offered) = Counted::connect(addr, usize::MAX).await;
+    let writes = || offered.lock().unwrap().len();
     let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
         .connect_with(tcp)
         .await
         .unwrap();
-    let before = writes.load(Ordering::SeqCst);
+    let before = writes();
     for s in ["a", "b", "c", "d"] {
         ws.feed(Message::Text(s.into())).await.unwrap();
     }
     // The borrowing feeds queue the same way.
     ws.feed_text("e").await.unwrap();
     ws.feed_binary(b"f").await.unwrap();
-    assert_eq!(writes.load(Ordering::SeqCst), before, "feed wrote");
+    assert_eq!(writes(), before, "feed wrote");
     SinkExt::flush(&mut ws).await.unwrap();
-    assert_eq!(writes.load(Ordering::SeqCst), before + 1);
+    assert_eq!(writes(), before + 1);
     // A send is a feed and a flush: one more write.
     ws.send_binary(b"g").await.unwrap();
-    assert_eq!(writes.load(Ordering::SeqCst), before + 2);
+    assert_eq!(writes(), before + 2);
     let mut expected: Vec<Message> = ["a", "b", "c", "d", "e"]
         .into_iter()
         .map(|s| Message::Text(s.into()))
@@ -313,6 +348,70 @@ async fn owned_large_payloads_go_out_whole_between_small_ones() {
         ])
         .collect();
     for (i, message) in expected.into_iter().enumerate() {
+        let got = ws.next().await.unwrap().unwrap();
+        assert!(got == Event::Message(message), "echo {i} differs");
+    }
+}
+
+#[tokio::test]
+async fn an_owned_large_payload_goes_out_with_its_header_in_one_write() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+    let (tcp, offered) = Counted::connect(addr, usize::MAX).await;
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .connect_with(tcp)
+        .await
+        .unwrap();
+    let before = offered.lock().unwrap().len();
+    let large: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    ws.send(Message::Binary(large.clone().into()))
+        .await
+        .unwrap();
+    // The header (2 bytes, an 8-byte length, the 4-byte key) and the payload, masked where it
+    // lies, are offered in one vectored write.
+    assert_eq!(offered.lock().unwrap()[before], 14 + (1 << 20));
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(Message::Binary(large.into()))
+    );
+}
+
+#[tokio::test]
+async fn writes_that_end_anywhere_deliver_every_byte_in_order() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+    // 777 bytes a write: writes end inside headers, payloads and vectored pairs of chunks.
+    let (tcp, offered) = Counted::connect(addr, 777).await;
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .connect_with(tcp)
+        .await
+        .unwrap();
+    let large = |seed: u32| -> Message {
+        let payload: Vec<u8> = (0..300_000u32).map(|i| (i * seed % 253) as u8).collect();
+        Message::Binary(payload.into())
+    };
+    let sent = [
+        Message::Text("first".into()),
+        large(3),
+        large(5),
+        Message::Binary(bytes::Bytes::from_static(b"between")),
+        large(7),
+        Message::Text("é".repeat(40_000).into()),
+        Message::Text("last".into()),
+    ];
+    // These clones share their payloads with `sent`, so the large ones are copied into the
+    // core's buffer; the two fed after them are owned alone and go out as chunks of their own.
+    for message in sent.iter().cloned() {
+        ws.feed(message).await.unwrap();
+    }
+    for seed in [11, 13] {
+        ws.feed(large(seed)).await.unwrap();
+    }
+    SinkExt::flush(&mut ws).await.unwrap();
+    // Writes were offered more than they took: they ended inside what they were given.
+    assert!(offered.lock().unwrap().iter().any(|&n| n > 777));
+    let expected = sent.into_iter().chain([large(11), large(13)]);
+    for (i, message) in expected.enumerate() {
         let got = ws.next().await.unwrap().unwrap();
         assert!(got == Event::Message(message), "echo {i} differs");
     }
