@@ -1,7 +1,7 @@
 //! [`WebSocket`]: a connection driven by blocking reads and writes, shareable across threads.
 
 use std::collections::VecDeque;
-use std::io;
+use std::io::{self, IoSlice};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -491,8 +491,19 @@ impl WebSocket {
                 }
                 return Ok(());
             };
+            // A chunk sent without a copy follows its header as a chunk of its own: both go in
+            // one gathering write.
+            let next = match chunk {
+                Transmit::Plain(_) => st.core.poll_transmit(),
+                Transmit::Tls(_) => None,
+            };
             drop(st);
-            let written = self.shared.transport.write_all(chunk.as_bytes());
+            let transport = &self.shared.transport;
+            let written = match &next {
+                None => transport.write_all(chunk.as_bytes()),
+                Some(next) => transport
+                    .write_all_vectored(&mut [IoSlice::new(chunk.as_bytes()), IoSlice::new(next)]),
+            };
             st = self.lock();
             if let Err(e) = written {
                 st.writing = false;

@@ -1,6 +1,6 @@
 //! The byte pipe under a connection, usable from a reading and a writing thread at once.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -16,6 +16,12 @@ pub trait Transport: Send + Sync + 'static {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
     /// Writes all of `buf`.
     fn write_all(&self, buf: &[u8]) -> io::Result<()>;
+    /// Writes all of `bufs`, in order. Streams that gather (`writev`) should do it in as few
+    /// writes as they can: a frame's header and a large payload sent without a copy then leave
+    /// together. The default writes one slice after another with [`write_all`](Self::write_all).
+    fn write_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        bufs.iter().try_for_each(|buf| self.write_all(buf))
+    }
     /// Bounds how long the next [`read`](Self::read) blocks (`None`: forever). This is how
     /// timers (keepalive, pong and close timeouts) fire while a thread is blocked reading.
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
@@ -30,6 +36,10 @@ impl Transport for TcpStream {
 
     fn write_all(&self, buf: &[u8]) -> io::Result<()> {
         (&mut &*self).write_all(buf)
+    }
+
+    fn write_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        write_all_gathered(&mut &*self, bufs)
     }
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -49,6 +59,10 @@ impl Transport for std::os::unix::net::UnixStream {
 
     fn write_all(&self, buf: &[u8]) -> io::Result<()> {
         (&mut &*self).write_all(buf)
+    }
+
+    fn write_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        write_all_gathered(&mut &*self, bufs)
     }
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -90,6 +104,12 @@ impl<S: Read + Write + Send + 'static> Transport for Locked<S> {
         stream.flush()
     }
 
+    fn write_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+        let mut stream = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        write_all_gathered(&mut *stream, bufs)?;
+        stream.flush()
+    }
+
     fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
         Ok(())
     }
@@ -99,5 +119,79 @@ impl<S: Read + Write + Send + 'static> Transport for Locked<S> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .flush()
+    }
+}
+
+/// `Write::write_all_vectored`, which std has not stabilized: gathering writes until every
+/// slice is out.
+fn write_all_gathered(stream: &mut impl Write, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match stream.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stream that takes at most 7 bytes a write, gathering across slices, and counts writes.
+    #[derive(Default)]
+    struct Trickle {
+        written: Vec<u8>,
+        writes: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.write_vectored(&[IoSlice::new(buf)])
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.writes += 1;
+            let before = self.written.len();
+            for buf in bufs {
+                let n = buf.len().min(before + 7 - self.written.len());
+                self.written.extend_from_slice(&buf[..n]);
+            }
+            Ok(self.written.len() - before)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn gathered_writes_resume_inside_any_slice() {
+        let (a, c): (Vec<u8>, Vec<u8>) = ((0..50).collect(), (50..123).collect());
+        let mut stream = Trickle::default();
+        let mut bufs = [IoSlice::new(&a), IoSlice::new(&[]), IoSlice::new(&c)];
+        write_all_gathered(&mut stream, &mut bufs).unwrap();
+        assert_eq!(stream.written, (0..123).collect::<Vec<u8>>());
+        assert_eq!(stream.writes, 123_usize.div_ceil(7));
+    }
+
+    #[test]
+    fn a_stream_that_takes_nothing_fails_the_write() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Ok(0)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let err = write_all_gathered(&mut Full, &mut [IoSlice::new(b"x")]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WriteZero);
+        // Nothing to write is no write at all.
+        write_all_gathered(&mut Full, &mut [IoSlice::new(&[])]).unwrap();
     }
 }

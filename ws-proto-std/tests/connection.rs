@@ -378,10 +378,22 @@ fn an_invalid_request_is_refused_before_connecting() {
     assert!(matches!(err, Error::Request(_)), "{err:?}");
 }
 
-/// A TCP transport that counts its writes.
+/// A TCP transport that records how many bytes each write was given.
 struct CountingTcp {
     stream: std::net::TcpStream,
-    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    offered: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl CountingTcp {
+    fn connect(addr: std::net::SocketAddr) -> (Self, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
+        let offered = std::sync::Arc::default();
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        let transport = CountingTcp {
+            stream,
+            offered: std::sync::Arc::clone(&offered),
+        };
+        (transport, offered)
+    }
 }
 
 impl ws_proto_std::Transport for CountingTcp {
@@ -389,9 +401,13 @@ impl ws_proto_std::Transport for CountingTcp {
         ws_proto_std::Transport::read(&self.stream, buf)
     }
     fn write_all(&self, buf: &[u8]) -> std::io::Result<()> {
-        self.writes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.offered.lock().unwrap().push(buf.len());
         ws_proto_std::Transport::write_all(&self.stream, buf)
+    }
+    fn write_all_vectored(&self, bufs: &mut [std::io::IoSlice<'_>]) -> std::io::Result<()> {
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.offered.lock().unwrap().push(len);
+        ws_proto_std::Transport::write_all_vectored(&self.stream, bufs)
     }
     fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
         ws_proto_std::Transport::set_read_timeout(&self.stream, timeout)
@@ -406,32 +422,41 @@ fn feeds_then_one_flush_make_one_write() {
     let (listener, url) = server::listen();
     let addr = listener.local_addr().unwrap();
     let server = server::spawn(listener, |l| server::echo(server::accept(&l)));
-    let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let transport = CountingTcp {
-        stream: std::net::TcpStream::connect(addr).unwrap(),
-        writes: writes.clone(),
-    };
+    let (transport, offered) = CountingTcp::connect(addr);
+    let writes = || offered.lock().unwrap().len();
     let ws = Builder::new(&url).connect_transport(transport).unwrap();
-    let before = writes.load(std::sync::atomic::Ordering::SeqCst);
+    let before = writes();
     for i in 0..100 {
         ws.feed_text(&format!("m{i}")).unwrap();
     }
     ws.feed_binary(&[1, 2, 3]).unwrap();
-    assert_eq!(
-        writes.load(std::sync::atomic::Ordering::SeqCst),
-        before,
-        "feeding writes nothing"
-    );
+    assert_eq!(writes(), before, "feeding writes nothing");
     ws.flush().unwrap();
-    assert_eq!(
-        writes.load(std::sync::atomic::Ordering::SeqCst),
-        before + 1,
-        "one flush, one write"
-    );
+    assert_eq!(writes(), before + 1, "one flush, one write");
     for i in 0..100 {
         assert_eq!(ws.read().unwrap(), text(&format!("m{i}")));
     }
     assert_eq!(ws.read().unwrap(), Message::Binary(vec![1, 2, 3].into()));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { .. })));
+    server.join().unwrap();
+}
+
+#[test]
+fn an_owned_large_payload_goes_out_with_its_header_in_one_write() {
+    let (listener, url) = server::listen();
+    let addr = listener.local_addr().unwrap();
+    let server = server::spawn(listener, |l| server::echo(server::accept(&l)));
+    let (transport, offered) = CountingTcp::connect(addr);
+    let ws = Builder::new(&url).connect_transport(transport).unwrap();
+    let before = offered.lock().unwrap().len();
+    let large: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+    ws.send_message(Message::Binary(large.clone().into()))
+        .unwrap();
+    // The header (2 bytes, an 8-byte length, the 4-byte key) and the payload, masked where it
+    // lies, in one gathering write.
+    assert_eq!(offered.lock().unwrap()[before..], [14 + (1 << 20)]);
+    assert_eq!(ws.read().unwrap(), Message::Binary(large.into()));
     ws.close(CloseCode::NORMAL, "").unwrap();
     assert!(matches!(ws.read(), Err(Error::Closed { .. })));
     server.join().unwrap();
