@@ -38,7 +38,7 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4]) {
 }
 
 /// Writes `src` masked with `key` into `dst`, which has the same length: one pass instead of a
-/// copy and then masking in place, for payloads small enough to be framed on the stack.
+/// copy and then masking in place.
 #[inline]
 pub(crate) fn mask_into(dst: &mut [u8], src: &[u8], key: [u8; 4]) {
     debug_assert_eq!(dst.len(), src.len());
