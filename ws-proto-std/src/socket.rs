@@ -17,7 +17,7 @@ use crate::transport::Transport;
 /// message arrives in few reads) and shrinks back after a short read, so a connection blocked
 /// in a read while idle holds the small one.
 const READ_MIN: usize = 4 << 10;
-const READ_MAX: usize = 64 << 10;
+const READ_MAX: usize = 256 << 10;
 
 /// An open (or opening) WebSocket connection.
 ///
@@ -560,7 +560,7 @@ mod tests {
             READ_MIN,
             16 << 10,
             64 << 10,
-            64 << 10,
+            READ_MAX,
             30 << 10,
             100,
             2 << 10,
@@ -568,6 +568,6 @@ mod tests {
             side.adapt(n);
             sizes.push(side.buf.len() >> 10);
         }
-        assert_eq!(sizes, [16, 64, 64, 64, 64, 4, 4]);
+        assert_eq!(sizes, [16, 64, 256, 256, 256, 4, 4]);
     }
 }

@@ -24,8 +24,10 @@ use crate::timer::{Timer, Timers};
 const KEEP_RX_CAPACITY: usize = 1 << 10;
 
 /// The most room [`ClientState::handle_read`] reserves when less than a quarter of it is left:
-/// large enough that a burst of small messages arrives in few reads.
-pub const READ_ROOM: usize = 32 << 10;
+/// large enough that a burst of small messages arrives in few reads. (Receiving 1 KiB messages
+/// over loopback, reads of up to 256 KiB took a quarter less CPU per message than reads of up
+/// to 32 KiB.)
+pub const READ_ROOM: usize = 256 << 10;
 
 /// The least room `handle_read` reserves, once reads bring only small pieces: within
 /// `KEEP_RX_CAPACITY`, so the buffer is kept between the reads of a request-response exchange
