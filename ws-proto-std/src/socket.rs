@@ -19,6 +19,9 @@ use crate::transport::Transport;
 const READ_MIN: usize = 4 << 10;
 const READ_MAX: usize = 256 << 10;
 
+/// Chunks shorter than this are written together with the core's next chunk.
+const JOIN_BELOW: usize = 4 << 10;
+
 /// An open (or opening) WebSocket connection.
 ///
 /// Cloning is cheap and gives another handle to the same connection, so one thread can
@@ -491,11 +494,12 @@ impl WebSocket {
                 }
                 return Ok(());
             };
-            // A chunk sent without a copy follows its header as a chunk of its own: both go in
-            // one gathering write.
+            // A payload sent without a copy follows its header as a chunk of its own: a short
+            // chunk goes in one gathering write with the next. Only a short one, so that what
+            // is held here, outside the core's buffered amount, is at most one large chunk.
             let next = match chunk {
-                Transmit::Plain(_) => st.core.poll_transmit(),
-                Transmit::Tls(_) => None,
+                Transmit::Plain(ref short) if short.len() < JOIN_BELOW => st.core.poll_transmit(),
+                _ => None,
             };
             drop(st);
             let transport = &self.shared.transport;

@@ -30,6 +30,12 @@ use crate::wake::{Side, Wakers};
 /// frame's room by 3%.
 const READ_MAX: usize = 256 << 10;
 
+/// A chunk shorter than this goes out in one vectored write with the core's next chunk: most
+/// often it ends with the header of a payload sent without a copy. Only a short chunk takes the
+/// next one along, so the bytes held here, outside the core's buffered amount, are at most one
+/// large chunk, as with one chunk at a time.
+const JOIN_BELOW: usize = 4 << 10;
+
 /// What the core reported, with the end of the connection in the adapter's terms.
 #[derive(Debug)]
 pub(crate) enum Incoming {
@@ -80,8 +86,8 @@ pub(crate) struct Conn<T> {
     core: ClientState,
     /// The chunk taken from the core, minus what has been written.
     out: Bytes,
-    /// The core's chunk after `out`, if it had one then: both go in one vectored write, so a
-    /// large payload sent without a copy leaves with its header instead of after it.
+    /// The core's chunk after a short `out`, if it had one then: both go in one vectored write,
+    /// so a large payload sent without a copy leaves with its header instead of after it.
     next: Bytes,
     needs_flush: bool,
     /// The core's deadline and its tokio timer; `None` while the core has none. A timer left
@@ -328,7 +334,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                     None => break,
                 }
             }
-            if self.next.is_empty() {
+            if self.next.is_empty() && self.out.len() < JOIN_BELOW {
                 if let Some(chunk) = self.core.poll_transmit() {
                     self.next = chunk;
                 }
