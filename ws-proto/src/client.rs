@@ -29,6 +29,11 @@ const KEEP_RX_CAPACITY: usize = 1 << 10;
 /// to 32 KiB.)
 pub const READ_ROOM: usize = 256 << 10;
 
+/// The room of a new connection's first reads: the handshake's response fits many times over,
+/// and a stream of messages grows it to `READ_ROOM` in two full reads. Starting at `READ_ROOM`
+/// would reserve 256 KiB for every handshake.
+const FIRST_READ_ROOM: usize = 32 << 10;
+
 /// The least room `handle_read` reserves, once reads bring only small pieces: within
 /// `KEEP_RX_CAPACITY`, so the buffer is kept between the reads of a request-response exchange
 /// instead of being allocated for each and released when the next would block.
@@ -149,7 +154,7 @@ impl ClientState {
             request,
             phase: Phase::Connecting,
             rx: BytesMut::new(),
-            read_room: READ_ROOM,
+            read_room: FIRST_READ_ROOM,
             input_at: now,
             eof: false,
             reader: ResponseReader::new(&key),
