@@ -9,7 +9,8 @@
 //!   `poll_transmit` per batch, as the tokio adapter's feed-then-flush does.
 //! - `mask/apply_mask/SIZE` next to `mask/copy/SIZE`, a plain `copy_from_slice` of the same
 //!   size: the physical limit of a pass over the bytes.
-//! - `utf8/{ascii,multibyte}/SIZE`: `std::str::from_utf8`, the bulk of the text validator.
+//! - `utf8/{ascii,multibyte}/{simdutf8,std}/SIZE`: `simdutf8::compat::from_utf8`, the bulk of
+//!   the core's incremental text validator, beside `std::str::from_utf8`.
 //! - `handshake/build` (ClientState::new + the request) and `handshake/validate` (plus feeding
 //!   the 101 and taking `Open`).
 //!
@@ -216,12 +217,15 @@ fn utf8(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(size as u64));
         let ascii = vec![b'a'; size];
         let multi = multibyte_payload(size);
-        group.bench_function(BenchmarkId::new("ascii", name), |b| {
-            b.iter(|| std::str::from_utf8(black_box(&ascii)).is_ok())
-        });
-        group.bench_function(BenchmarkId::new("multibyte", name), |b| {
-            b.iter(|| std::str::from_utf8(black_box(&multi)).is_ok())
-        });
+        for (kind, text) in [("ascii", &ascii), ("multibyte", &multi)] {
+            // What the core validates text with, beside the standard library's validator.
+            group.bench_function(BenchmarkId::new(format!("{kind}/simdutf8"), name), |b| {
+                b.iter(|| simdutf8::compat::from_utf8(black_box(text)).is_ok())
+            });
+            group.bench_function(BenchmarkId::new(format!("{kind}/std"), name), |b| {
+                b.iter(|| std::str::from_utf8(black_box(text)).is_ok())
+            });
+        }
     }
     group.finish();
 }
