@@ -3,6 +3,9 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -171,4 +174,37 @@ async fn connect_timeout_covers_a_stalled_tls_handshake() {
         err.to_string(),
         format!("connecting to 127.0.0.1:{} timed out after 2s", addr.port())
     );
+}
+
+/// Counts the wake-ups of the task it stands for.
+struct CountWakes(AtomicUsize);
+
+impl Wake for CountWakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_connection_without_keepalive_keeps_no_timer() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let ws = common::accept(&listener).await;
+        // Open and silent.
+        std::future::pending::<()>().await;
+        drop(ws);
+    });
+    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+        .connect()
+        .await
+        .unwrap();
+    let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+    let waker = Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    assert!(ws.poll_next_unpin(&mut cx).is_pending());
+    // Well past the handshake's 10 s timeout, which no longer applies once open: nothing may
+    // wake the reader.
+    tokio::time::advance(60 * SECOND).await;
+    assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+    assert!(ws.poll_next_unpin(&mut cx).is_pending());
 }
