@@ -18,7 +18,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use ws_proto::{accept_key, ClientState, Config, Event, Request};
+use ws_proto::{accept_key, ClientState, Config, Event, Output, Request, Transmit};
 
 /// Bytes of frames per pre-built server write buffer (the buffer is written repeatedly).
 const UNIT_BYTES: usize = 1 << 20;
@@ -343,7 +343,7 @@ pub fn open_core(config: Config, extensions: Option<&str>) -> ClientState {
     let request = Request::new("ws://memory.example/socket").unwrap();
     let mut client = ClientState::new(request, config, [9; 32], Instant::now());
     let req = client.poll_transmit().unwrap();
-    let text = std::str::from_utf8(&req).unwrap();
+    let text = std::str::from_utf8(req.head()).unwrap();
     let key = text
         .lines()
         .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
@@ -357,12 +357,29 @@ pub fn open_core(config: Config, extensions: Option<&str>) -> ClientState {
         accept_key(key)
     );
     drop(req);
-    client.handle_input(response.as_bytes(), Instant::now());
-    match client.poll_event() {
-        Some(Event::Open(_)) => {}
-        other => panic!("not open: {other:?}"),
-    }
-    while client.poll_event().is_some() {}
-    while client.poll_transmit().is_some() {}
     client
+        .handle_input(response.as_bytes(), Instant::now())
+        .unwrap();
+    let mut events = Vec::new();
+    drain(&mut client, drop, |e| events.push(e));
+    assert!(
+        matches!(events[..], [Event::Open(_)]),
+        "not open: {events:?}"
+    );
+    client
+}
+
+/// The core's drain: every output until the deadline, transmits and events to the callbacks.
+pub fn drain(
+    client: &mut ClientState,
+    mut on_transmit: impl FnMut(Transmit),
+    mut on_event: impl FnMut(Event),
+) {
+    loop {
+        match client.poll_output() {
+            Output::Transmit(transmit) => on_transmit(transmit),
+            Output::Event(event) => on_event(event),
+            Output::Timeout(_) => return,
+        }
+    }
 }

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use ws_proto::{ClientState, Config, Event, Request};
+use bytes::{BufMut, BytesMut};
+use ws_proto::{ClientState, Config, Event, InputError, Output, Request};
 pub use ws_proto_tests::{accept_response, parse_client_frames, request_key};
 
 /// Small limits, so the memory invariant is tight.
@@ -25,7 +25,7 @@ pub struct Checked {
     pub client: ClientState,
     pub now: Instant,
     pub events: Vec<Event>,
-    /// Every byte handed out by `poll_transmit`.
+    /// Every byte handed out as a transmit.
     pub wire: Vec<u8>,
     /// The length of the handshake request at the start of `wire`.
     pub request_len: usize,
@@ -68,31 +68,31 @@ impl Checked {
         self.accept_with("")
     }
 
-    /// Drains output and events until neither has more, asserting the invariants.
+    /// Drains the outputs until the deadline, asserting the invariants.
     pub fn drain(&mut self) {
         let mut closed_now = false;
         loop {
-            // Events first: decoding a frame can queue bytes (a pong, a Close echo).
-            let mut polled = 0;
-            while let Some(event) = self.client.poll_event() {
-                assert!(
-                    self.closed_at.is_none() && !closed_now,
-                    "event after Closed: {event:?}"
-                );
-                closed_now = matches!(event, Event::Closed(_));
-                self.events.push(event);
-                polled += 1;
-            }
             let before = self.client.buffered_amount();
-            let mut handed = 0;
-            while let Some(chunk) = self.client.poll_transmit() {
-                handed += chunk.len();
-                self.wire.extend_from_slice(&chunk);
-            }
-            // The buffered amount is exactly what was accepted and not yet handed out.
-            assert_eq!(handed, before - self.client.buffered_amount());
-            if handed == 0 && polled == 0 {
-                break;
+            match self.client.poll_output() {
+                Output::Transmit(transmit) => {
+                    assert!(!transmit.is_empty(), "an empty transmit");
+                    // The buffered amount is exactly what was accepted and not yet handed out.
+                    assert_eq!(transmit.len(), before - self.client.buffered_amount());
+                    self.wire.extend_from_slice(&transmit.to_vec());
+                }
+                Output::Event(event) => {
+                    assert!(
+                        self.closed_at.is_none() && !closed_now,
+                        "event after Closed: {event:?}"
+                    );
+                    closed_now = matches!(event, Event::Closed(_));
+                    self.events.push(event);
+                }
+                Output::Timeout(deadline) => {
+                    assert_eq!(deadline, self.client.poll_timeout());
+                    assert!(!closed_now || deadline.is_none(), "a deadline after Closed");
+                    break;
+                }
             }
         }
         match self.closed_at {
@@ -111,32 +111,56 @@ impl Checked {
     }
 
     pub fn input(&mut self, bytes: &[u8]) {
-        self.client.handle_input(bytes, self.now);
+        self.client
+            .handle_input(bytes, self.now)
+            .expect("no lease is out");
         self.drain();
     }
 
-    /// Like [`input`](Self::input), read straight into the receive buffer.
+    /// Like [`input`](Self::input), read straight into the receive buffer through a lease.
     pub fn read_in_place(&mut self, bytes: &[u8]) {
-        self.client.handle_read(self.now, |buf| {
-            assert!(buf.is_empty(), "the read sees only the spare room");
-            buf.extend_from_slice(bytes);
-        });
+        let mut lease = self.client.lease_read().expect("no lease is out");
+        assert!(lease.is_empty(), "the read sees only the spare room");
+        assert!(bytes.len() <= lease.room(), "pieces fit the least room");
+        lease.buf_mut().put_slice(bytes);
+        self.client
+            .handle_lease(lease, self.now)
+            .expect("the connection's own lease");
         self.drain();
     }
 
-    /// Like [`read_in_place`](Self::read_in_place), in two steps (`lend_room`, then
-    /// `handle_room`), with the client polled while the room is out, as another thread may.
+    /// Like [`read_in_place`](Self::read_in_place), with the client drained while the lease is
+    /// out, as another thread may, and other input refused meanwhile without effect.
     pub fn read_lent(&mut self, bytes: &[u8]) {
-        let mut room = self.client.lend_room();
-        assert!(room.is_empty(), "the read sees only the spare room");
+        let mut lease = self.client.lease_read().expect("no lease is out");
+        assert!(lease.is_empty(), "the read sees only the spare room");
         self.drain();
-        room.extend_from_slice(bytes);
-        self.client.handle_room(self.now, room);
+        let held = self.client.received_buffered();
+        assert_eq!(
+            self.client.handle_input(bytes, self.now),
+            Err(InputError::LeaseOutstanding)
+        );
+        assert_eq!(self.client.handle_eof(), Err(InputError::LeaseOutstanding));
+        assert_eq!(
+            self.client.received_buffered(),
+            held,
+            "a refused input changed nothing"
+        );
+        let n = lease
+            .fill_with(|room| {
+                room[..bytes.len()].copy_from_slice(bytes);
+                Ok::<_, ()>(bytes.len())
+            })
+            .expect("the read succeeded");
+        assert_eq!((n, lease.len()), (bytes.len(), bytes.len()));
+        self.client
+            .handle_lease(lease, self.now)
+            .expect("the connection's own lease");
         self.drain();
     }
 
     pub fn eof(&mut self) {
-        self.client.handle_eof();
+        self.client.handle_eof().expect("no lease is out");
         self.drain();
         assert!(
             self.client.is_closed(),
@@ -205,7 +229,7 @@ pub fn same_events_however_split(start: Start, input: &[u8], eof: bool) -> Check
         bytewise.input(std::slice::from_ref(b));
     }
     // Reads straight into the receive buffer, in pieces that fall anywhere in a frame; every
-    // other one lent out and polled meanwhile.
+    // other lease drained meanwhile.
     for (i, piece) in all.chunks(97).enumerate() {
         if i % 2 == 0 {
             in_place.read_in_place(piece);

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-use bytes::{Bytes, BytesMut};
-use ws_proto::{accept_key, ClientState, Config, Event, Request};
+use bytes::{BufMut, Bytes, BytesMut};
+use ws_proto::{accept_key, ClientState, Config, Event, Output, Request};
 
 /// A fixed seed, so request bytes and masking keys are reproducible.
 pub const SEED: [u8; 32] = [42; 32];
@@ -213,27 +213,36 @@ impl Pair {
 
     /// The server sends `bytes` in one read.
     pub fn server_send(&mut self, bytes: &[u8]) {
-        self.client.handle_input(bytes, self.now);
+        self.client
+            .handle_input(bytes, self.now)
+            .expect("no lease is out");
         self.drain();
     }
 
     /// The server sends `bytes` in one read, which goes straight into the client's receive
-    /// buffer ([`ClientState::handle_read`](ws_proto::ClientState::handle_read)).
+    /// buffer through a [`ReadLease`](ws_proto::ReadLease). `bytes` must fit the lease's room.
     pub fn server_send_in_place(&mut self, bytes: &[u8]) {
-        let appended = self.client.handle_read(self.now, |buf| {
-            assert!(buf.is_empty(), "the read sees only the spare room");
-            // At least a quarter of the smallest room (1 KiB) the client reserves.
-            assert!(buf.capacity() >= 256);
-            buf.extend_from_slice(bytes);
-            buf.len()
-        });
-        assert_eq!(appended, bytes.len());
+        let mut lease = self.client.lease_read().expect("no lease is out");
+        assert!(lease.is_empty(), "the read sees only the spare room");
+        // At least a quarter of the smallest room (1 KiB) the client reserves.
+        assert!(lease.room() >= 256);
+        assert!(
+            bytes.len() <= lease.room(),
+            "{} > {}",
+            bytes.len(),
+            lease.room()
+        );
+        lease.buf_mut().put_slice(bytes);
+        assert_eq!(lease.len(), bytes.len());
+        self.client
+            .handle_lease(lease, self.now)
+            .expect("the connection's own lease");
         self.drain();
     }
 
     /// The server ends the stream.
     pub fn server_eof(&mut self) {
-        self.client.handle_eof();
+        self.client.handle_eof().expect("no lease is out");
         self.drain();
     }
 
@@ -251,23 +260,13 @@ impl Pair {
         self.now = end;
     }
 
-    /// Collects the client's output and events until neither has more: polling an event can
-    /// queue output (a Close that waited behind earlier events) and handing out output can
-    /// queue an event (`Drained`).
+    /// Collects the client's outputs, bytes and events, until it reports its deadline.
     pub fn drain(&mut self) {
         loop {
-            let mut progressed = false;
-            // Events first: decoding a frame can queue bytes (a pong, a Close echo).
-            while let Some(event) = self.client.poll_event() {
-                self.events.push(event);
-                progressed = true;
-            }
-            while let Some(bytes) = self.client.poll_transmit() {
-                self.to_server.extend_from_slice(&bytes);
-                progressed = true;
-            }
-            if !progressed {
-                return;
+            match self.client.poll_output() {
+                Output::Transmit(transmit) => self.to_server.put(transmit),
+                Output::Event(event) => self.events.push(event),
+                Output::Timeout(_) => return,
             }
         }
     }

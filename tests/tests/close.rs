@@ -59,11 +59,14 @@ fn client_initiated_close_waits_for_the_server_close_and_eof() {
     pair.drain();
     let frames = pair.server_frames();
     assert_eq!(frames[0].payload, close_body(1000, "done"));
+    // Closing again is safe and sends nothing more; data is refused.
     assert_eq!(
-        pair.client.close(CloseCode::NORMAL, "", pair.now),
-        Err(SendError::Closing)
+        pair.client.close(CloseCode::GOING_AWAY, "again", pair.now),
+        Ok(())
     );
     assert_eq!(pair.client.send_binary(b"x"), Err(SendError::Closing));
+    pair.drain();
+    assert!(pair.server_frames().is_empty(), "one Close frame only");
     // Messages the server sent before seeing our Close are still delivered.
     pair.server_send(&frame(0x1, b"in flight"));
     // A ping after our Close gets no pong: nothing may follow our Close frame.
@@ -199,7 +202,7 @@ fn replies_to_earlier_messages_go_before_a_close_from_the_same_read() {
         let mut input = frame(0x1, b"echo me");
         input.extend(&tail);
         input.extend(frame(0x1, b"never delivered"));
-        pair.client.handle_input(&input, pair.now);
+        pair.client.handle_input(&input, pair.now).unwrap();
         assert!(
             pair.client.poll_transmit().is_none(),
             "the Close waits for the message event"
@@ -232,8 +235,8 @@ fn eof_right_after_a_queued_close_is_a_clean_close() {
     let mut pair = Pair::open();
     let mut input = frame(0x1, b"last");
     input.extend(close_frame(1000, "done"));
-    pair.client.handle_input(&input, pair.now);
-    pair.client.handle_eof();
+    pair.client.handle_input(&input, pair.now).unwrap();
+    pair.client.handle_eof().unwrap();
     pair.drain();
     let events = pair.take_events();
     assert_eq!(events[0], Event::Message(Message::Text("last".into())));

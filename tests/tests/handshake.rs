@@ -67,7 +67,7 @@ fn the_key_is_16_fresh_random_bytes() {
             [1; 32],
             std::time::Instant::now(),
         );
-        ws_proto_tests::request_key(&c.poll_transmit().unwrap())
+        ws_proto_tests::request_key(c.poll_transmit().unwrap().head())
     };
     assert_ne!(key, other);
 }

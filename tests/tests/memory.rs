@@ -9,6 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
+use bytes::BufMut;
 use ws_proto::{accept_key, ClientState, Config, DeflateConfig, Event, Request};
 use ws_proto_tests::{parse_client_frames, raw_frame, request_key};
 
@@ -59,10 +60,12 @@ fn open(deflate: Option<DeflateConfig>, extension: &str) -> (ClientState, isize)
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n{extension}\r\n",
-        accept_key(&request_key(&request))
+        accept_key(&request_key(request.head()))
     );
     drop(request);
-    client.handle_input(response.as_bytes(), Instant::now());
+    client
+        .handle_input(response.as_bytes(), Instant::now())
+        .unwrap();
     let opened: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
     assert!(matches!(opened[..], [Event::Open(_)]), "{opened:?}");
     drop(opened);
@@ -76,7 +79,9 @@ fn exchange(client: &mut ClientState, compressed_from_server: &[u8]) {
     while let Some(bytes) = client.poll_transmit() {
         drop(bytes);
     }
-    client.handle_input(&raw_frame(0xC1, compressed_from_server), Instant::now());
+    client
+        .handle_input(&raw_frame(0xC1, compressed_from_server), Instant::now())
+        .unwrap();
     let got: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
     assert!(
         matches!(&got[..], [Event::Message(m)] if m.len() == message.len()),
@@ -93,8 +98,8 @@ fn compressed_message() -> Vec<u8> {
     );
     sender.send_text(&"abcdefghijklmnop".repeat(4096)).unwrap();
     let mut wire = bytes::BytesMut::new();
-    while let Some(bytes) = sender.poll_transmit() {
-        wire.extend_from_slice(&bytes);
+    while let Some(transmit) = sender.poll_transmit() {
+        wire.put(transmit);
     }
     parse_client_frames(&mut wire).remove(0).payload
 }
@@ -108,12 +113,14 @@ fn allocations_while_streaming(client: &mut ClientState, reads: usize, warm_up: 
     let mut allocations = 0;
     for read in 0..reads {
         let before = ALLOCATIONS.load(Ordering::SeqCst);
-        let mut room = client.lend_room();
+        let mut lease = client.lease_read().unwrap();
         // Short of the whole room (so it neither grows nor shrinks), but enough that the next
         // read has to reserve room again.
-        let n = room.capacity() - 100;
-        room.extend(stream.by_ref().take(n));
-        client.handle_room(Instant::now(), room);
+        let n = lease.room() - 100;
+        for b in stream.by_ref().take(n) {
+            lease.buf_mut().put_u8(b);
+        }
+        client.handle_lease(lease, Instant::now()).unwrap();
         while let Some(event) = client.poll_event() {
             assert!(
                 matches!(&event, Event::Message(m) if m.len() == 16),

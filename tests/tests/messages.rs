@@ -1,6 +1,9 @@
 //! Receiving messages: single frames, fragmentation, control frames between fragments, auto-pong.
 
-use ws_proto::{Event, Message};
+use std::time::Duration;
+
+use bytes::BufMut;
+use ws_proto::{Event, InputError, Message};
 use ws_proto_tests::{bytes, frame, raw_frame, Pair};
 
 #[test]
@@ -153,7 +156,7 @@ fn a_run_of_small_messages_then_whatever_ends_it() {
     // While the run is handed out, its undelivered bytes count as received and buffered.
     let mut pair = Pair::open();
     let input = run();
-    pair.client.handle_input(&input, pair.now);
+    pair.client.handle_input(&input, pair.now).unwrap();
     assert_eq!(pair.client.received_buffered(), input.len());
     assert!(pair.client.poll_event().is_some());
     assert_eq!(pair.client.received_buffered(), input.len() - 3);
@@ -178,7 +181,8 @@ fn reads_in_place() {
         ]
     );
     // A read that would block: the empty receive buffer gives its room back.
-    pair.client.handle_read(pair.now, |_| ());
+    let lease = pair.client.lease_read().unwrap();
+    pair.client.handle_lease(lease, pair.now).unwrap();
     assert_eq!(pair.client.received_buffered(), 0);
     // After the server's Close, what a read brings is dropped, as with `handle_input`.
     pair.server_send_in_place(&ws_proto_tests::close_frame(1000, ""));
@@ -191,14 +195,13 @@ fn reads_in_place() {
 /// Reads `bytes` in place (as much of them as the room offered takes) and returns the room
 /// offered and the bytes taken.
 fn read_some(pair: &mut Pair, bytes: &[u8]) -> (usize, usize) {
-    let got = pair.client.handle_read(pair.now, |buf| {
-        let offered = buf.capacity();
-        let n = bytes.len().min(offered);
-        buf.extend_from_slice(&bytes[..n]);
-        (offered, n)
-    });
+    let mut lease = pair.client.lease_read().unwrap();
+    let offered = lease.room();
+    let n = bytes.len().min(offered);
+    lease.buf_mut().put_slice(&bytes[..n]);
+    pair.client.handle_lease(lease, pair.now).unwrap();
     pair.drain();
-    got
+    (offered, n)
 }
 
 #[test]
@@ -247,26 +250,34 @@ fn the_read_room_shrinks_for_small_reads_and_grows_back_for_full_ones() {
 }
 
 #[test]
-fn a_lent_room_comes_back_in_order_while_other_calls_go_on() {
+fn a_lease_comes_back_in_order_while_other_calls_go_on() {
     let mut pair = Pair::open();
     let big: Vec<u8> = (0..200_000).map(|i| (i % 249) as u8).collect();
     let input = [frame(0x2, &big), frame(0x1, b"after")].concat();
     // The 10-byte header and a little of the payload arrive through handle_input.
-    pair.client.handle_input(&input[..14], pair.now);
+    pair.client.handle_input(&input[..14], pair.now).unwrap();
     assert_eq!(pair.client.poll_event(), None);
     let mut events = Vec::new();
     let mut at = 14;
     while at < input.len() {
-        let mut room = pair.client.lend_room();
-        assert!(room.is_empty() && room.capacity() >= 256);
+        let mut lease = pair.client.lease_read().unwrap();
+        assert!(lease.is_empty() && lease.room() >= 256);
         // What another thread may do meanwhile: poll, send, ask for the deadline.
         events.extend(std::iter::from_fn(|| pair.client.poll_event()));
         pair.client.send_text("meanwhile").unwrap();
         assert!(pair.client.poll_timeout().is_none());
-        let n = (input.len() - at).min(room.capacity()).min(50_000);
-        room.extend_from_slice(&input[at..at + n]);
+        // `Read::read` into initialized room, reporting less than it was offered.
+        let n = lease
+            .fill_with(|room| {
+                let n = (input.len() - at).min(room.len()).min(50_000);
+                room[..n].copy_from_slice(&input[at..at + n]);
+                room[n..].fill(0xEE);
+                Ok::<_, ()>(n)
+            })
+            .unwrap();
+        assert_eq!(lease.len(), n);
         at += n;
-        pair.client.handle_room(pair.now, room);
+        pair.client.handle_lease(lease, pair.now).unwrap();
     }
     events.extend(std::iter::from_fn(|| pair.client.poll_event()));
     let count = events.len();
@@ -284,18 +295,59 @@ fn a_lent_room_comes_back_in_order_while_other_calls_go_on() {
 }
 
 #[test]
-fn a_room_that_comes_back_empty_or_after_the_end_delivers_nothing() {
+fn no_other_input_is_taken_while_a_lease_is_out() {
+    let mut pair = Pair::open();
+    let mut lease = pair.client.lease_read().unwrap();
+    // Bytes read after the lease's would be taken before them: refused, and nothing changes.
+    assert_eq!(
+        pair.client.handle_input(&frame(0x1, b"second"), pair.now),
+        Err(InputError::LeaseOutstanding)
+    );
+    assert_eq!(pair.client.handle_eof(), Err(InputError::LeaseOutstanding));
+    assert_eq!(
+        pair.client.lease_read().map(|_| ()),
+        Err(InputError::LeaseOutstanding)
+    );
+    assert_eq!(pair.client.received_buffered(), 0);
+    lease.buf_mut().put_slice(&frame(0x1, b"first"));
+    // A lease from another connection is refused; its bytes are dropped.
+    let mut other = Pair::open();
+    let foreign = other.client.lease_read().unwrap();
+    assert_eq!(
+        pair.client.handle_lease(foreign, pair.now),
+        Err(InputError::UnknownLease)
+    );
+    pair.client.handle_lease(lease, pair.now).unwrap();
+    pair.server_send(&frame(0x1, b"second"));
+    assert_eq!(
+        pair.take_events(),
+        [
+            Event::Message(Message::Text("first".into())),
+            Event::Message(Message::Text("second".into())),
+        ]
+    );
+}
+
+#[test]
+fn a_lease_that_comes_back_empty_or_after_the_end_delivers_nothing() {
     let mut pair = Pair::open();
     // A read that would block.
-    let room = pair.client.lend_room();
-    pair.client.handle_room(pair.now, room);
+    let lease = pair.client.lease_read().unwrap();
+    pair.client.handle_lease(lease, pair.now).unwrap();
     assert_eq!(pair.client.received_buffered(), 0);
-    // The server's Close arrives while a read is out: what that read brings is dropped.
-    let mut room = pair.client.lend_room();
-    pair.server_send(&ws_proto_tests::close_frame(1000, ""));
-    room.extend_from_slice(&frame(0x1, b"late"));
-    pair.client.handle_room(pair.now, room);
+    // The server's Close, then a read that brings more: what follows the Close is dropped.
+    pair.server_send_in_place(&ws_proto_tests::close_frame(1000, ""));
+    let mut lease = pair.client.lease_read().unwrap();
+    lease.buf_mut().put_slice(&frame(0x1, b"late"));
+    pair.client.handle_lease(lease, pair.now).unwrap();
     assert_eq!(pair.client.received_buffered(), 0);
-    pair.server_eof();
+    // The close timeout ends the connection while a read is out: its bytes are dropped too.
+    let mut lease = pair.client.lease_read().unwrap();
+    pair.advance(Duration::from_secs(60));
     assert!(matches!(&pair.take_events()[..], [Event::Closed(c)] if c.clean));
+    lease.buf_mut().put_slice(&frame(0x1, b"later"));
+    pair.client.handle_lease(lease, pair.now).unwrap();
+    pair.drain();
+    assert_eq!(pair.client.received_buffered(), 0);
+    assert!(pair.take_events().is_empty());
 }

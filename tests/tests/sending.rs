@@ -1,7 +1,7 @@
 //! The send path: masking, batching, the queue before open, the high-water mark and drain.
 
 use bytes::Bytes;
-use ws_proto::{Config, Event, Message, MessageType, SendError};
+use ws_proto::{Config, Event, Message, MessageType, SendError, Transmit};
 use ws_proto_tests::{frame, Pair};
 
 #[test]
@@ -32,9 +32,10 @@ fn many_small_sends_become_one_contiguous_write() {
     for i in 0..100 {
         pair.client.send_text(&format!("m{i}")).unwrap();
     }
-    let chunk = pair.client.poll_transmit().expect("one chunk");
+    let transmit = pair.client.poll_transmit().expect("one transmit");
     assert!(pair.client.poll_transmit().is_none());
-    let mut buf = bytes::BytesMut::from(&chunk[..]);
+    assert!(transmit.body().is_empty());
+    let mut buf = bytes::BytesMut::from(transmit.head());
     let frames = ws_proto_tests::parse_client_frames(&mut buf);
     assert_eq!(frames.len(), 100);
     assert_eq!(frames[99].payload, b"m99");
@@ -54,7 +55,7 @@ fn sends_before_open_are_queued_in_order_and_go_first() {
     // before the pong too: the output follows the order of the events.
     let mut input = ws_proto_tests::accept_response(&pair.key(), "").into_bytes();
     input.extend(frame(0x9, b"srv"));
-    pair.client.handle_input(&input, pair.now);
+    pair.client.handle_input(&input, pair.now).unwrap();
     // The user reacts to Open by sending: after the queue.
     assert!(matches!(pair.client.poll_event(), Some(Event::Open(_))));
     pair.client.send_text("four").unwrap();
@@ -134,15 +135,24 @@ fn default_message_type_and_local_misuse() {
     );
 }
 
-/// The chunks `poll_transmit` hands out until `None`.
-fn chunks(client: &mut ws_proto::ClientState) -> Vec<Bytes> {
+/// The transmits `poll_transmit` hands out until `None`.
+fn transmits(client: &mut ws_proto::ClientState) -> Vec<Transmit> {
     std::iter::from_fn(|| client.poll_transmit()).collect()
 }
 
-/// The opcodes and payloads of the client frames in `chunks`, in order; asserts whole, masked,
-/// minimal frames.
-fn frames_in(chunks: &[Bytes]) -> Vec<(u8, Vec<u8>)> {
-    let mut buf = bytes::BytesMut::from(&chunks.concat()[..]);
+/// The lengths of each transmit's head and body.
+fn shape(transmits: &[Transmit]) -> Vec<(usize, usize)> {
+    transmits
+        .iter()
+        .map(|t| (t.head().len(), t.body().len()))
+        .collect()
+}
+
+/// The opcodes and payloads of the client frames in `transmits`, in order; asserts whole,
+/// masked, minimal frames.
+fn frames_in(transmits: &[Transmit]) -> Vec<(u8, Vec<u8>)> {
+    let wire: Vec<u8> = transmits.iter().flat_map(Transmit::to_vec).collect();
+    let mut buf = bytes::BytesMut::from(&wire[..]);
     let frames = ws_proto_tests::parse_client_frames(&mut buf);
     assert!(buf.is_empty(), "whole frames only");
     frames.into_iter().map(|f| (f.opcode, f.payload)).collect()
@@ -171,16 +181,19 @@ fn an_owned_large_payload_is_masked_in_place_and_not_copied() {
     let want = (6 + 6) + (14 + 100_000) + (14 + 80_000) + (6 + 5);
     assert_eq!(pair.client.buffered_amount(), want);
 
-    let chunks = chunks(&mut pair.client);
-    let lens: Vec<usize> = chunks.iter().map(Bytes::len).collect();
-    assert_eq!(lens, [12 + 14, 100_000, 14, 80_000, 11]);
+    // Each uncopied payload leaves with the frames before it and its own header.
+    let transmits = transmits(&mut pair.client);
+    assert_eq!(
+        shape(&transmits),
+        [(12 + 14, 100_000), (14, 80_000), (11, 0)]
+    );
     // The payloads went out from the memory they were sent in.
     assert_eq!(
-        (chunks[1].as_ptr(), chunks[3].as_ptr()),
+        (transmits[0].body().as_ptr(), transmits[1].body().as_ptr()),
         (large_at, text_at)
     );
     assert_eq!(pair.client.buffered_amount(), 0);
-    let frames = frames_in(&chunks);
+    let frames = frames_in(&transmits);
     assert_eq!(
         frames.iter().map(|f| (f.0, f.1.len())).collect::<Vec<_>>(),
         [(0x1, 6), (0x2, 100_000), (0x1, 80_000), (0x2, 5)]
@@ -197,13 +210,17 @@ fn a_shared_or_small_owned_payload_is_copied_and_left_as_it_was() {
     pair.client
         .send_message(Message::Binary(Bytes::from(pattern(1000, 7))))
         .unwrap();
-    let chunks = chunks(&mut pair.client);
-    assert_eq!(chunks.len(), 1, "both copied into one buffer");
+    let transmits = transmits(&mut pair.client);
+    assert_eq!(
+        shape(&transmits),
+        [(100_014 + 1_008, 0)],
+        "both copied into one buffer"
+    );
     assert!(
         kept[..] == pattern(100_000, 241)[..],
         "the shared copy is untouched"
     );
-    let frames = frames_in(&chunks);
+    let frames = frames_in(&transmits);
     assert!(frames == [(0x2, pattern(100_000, 241)), (0x2, pattern(1000, 7))]);
 }
 
@@ -216,20 +233,24 @@ fn owned_payloads_queued_before_open_keep_their_place() {
         .unwrap();
     pair.client.send_text("two").unwrap();
     assert!(
-        chunks(&mut pair.client).is_empty(),
+        transmits(&mut pair.client).is_empty(),
         "nothing before the 101"
     );
     let response = ws_proto_tests::accept_response(&pair.key(), "");
-    pair.client.handle_input(response.as_bytes(), pair.now);
+    pair.client
+        .handle_input(response.as_bytes(), pair.now)
+        .unwrap();
     assert!(matches!(pair.client.poll_event(), Some(Event::Open(_))));
     pair.client
         .send_message(Message::Binary(Bytes::from(pattern(80_000, 17))))
         .unwrap();
     pair.client.send_text("three").unwrap();
-    let chunks = chunks(&mut pair.client);
-    let lens: Vec<usize> = chunks.iter().map(Bytes::len).collect();
-    assert_eq!(lens, [9 + 14, 70_000, 9 + 14, 80_000, 11]);
-    let frames = frames_in(&chunks);
+    let transmits = transmits(&mut pair.client);
+    assert_eq!(
+        shape(&transmits),
+        [(9 + 14, 70_000), (9 + 14, 80_000), (11, 0)]
+    );
+    let frames = frames_in(&transmits);
     assert!(
         frames
             == [

@@ -144,6 +144,14 @@ impl From<RequestError> for Error {
     }
 }
 
+/// The adapter hands back every read lease before any other input, so a refused input would be
+/// a bug in it: reported as a failed read rather than panicked on.
+impl From<ws_proto::InputError> for Error {
+    fn from(e: ws_proto::InputError) -> Self {
+        Error::Read(io::Error::other(e))
+    }
+}
+
 impl From<SendError> for Error {
     fn from(e: SendError) -> Self {
         Error::Send(e)

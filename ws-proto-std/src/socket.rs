@@ -5,22 +5,12 @@ use std::io::{self, IoSlice};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-
-use ws_proto::{ClientState, CloseCode, Event, Message, ReadyState, Response};
+use bytes::Buf;
+use ws_proto::{ClientState, CloseCode, Event, Message, ReadSize, ReadyState, Response, Transmit};
 
 use crate::error::Error;
 use crate::tls::Tls;
 use crate::transport::Transport;
-
-/// The read buffer's smallest and largest sizes. It grows while reads fill it (a burst or a big
-/// message arrives in few reads) and shrinks back after a short read, so a connection blocked
-/// in a read while idle holds the small one.
-const READ_MIN: usize = 4 << 10;
-const READ_MAX: usize = 256 << 10;
-
-/// Chunks shorter than this are written together with the core's next chunk.
-const JOIN_BELOW: usize = 4 << 10;
 
 /// An open (or opening) WebSocket connection.
 ///
@@ -58,26 +48,11 @@ impl std::fmt::Debug for dyn TransportDebug {
 
 #[derive(Debug)]
 struct ReadSide {
-    /// Ciphertext read for TLS; plain connections read into the core's own buffer instead.
-    buf: Box<[u8]>,
+    /// Ciphertext read for TLS, sized by the core's read-size policy; plain connections read
+    /// into the core's own buffer instead.
+    buf: Vec<u8>,
+    size: ReadSize,
     timeout: Option<Duration>,
-}
-
-impl ReadSide {
-    /// Sizes the buffer for the next read after one of `n` bytes.
-    fn adapt(&mut self, n: usize) {
-        let len = self.buf.len();
-        let next = if n == len {
-            (len * 4).min(READ_MAX)
-        } else if n < READ_MIN / 4 {
-            READ_MIN
-        } else {
-            len
-        };
-        if next != len {
-            self.buf = vec![0; next].into_boxed_slice();
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -155,14 +130,16 @@ impl State {
             self.ended = true;
             self.events.push_back(Err(error));
         }
-        self.core.handle_eof();
+        // Refused only while the reader has a lease out (a write failed meanwhile): the
+        // transport is shut down next, so that read returns and the reader reports the end.
+        let _ = self.core.handle_eof();
         self.collect_events();
     }
 
     /// The next bytes to write, if any.
-    fn next_transmit(&mut self) -> Option<Transmit> {
+    fn next_transmit(&mut self) -> Option<Outgoing> {
         match &mut self.tls {
-            None => self.core.poll_transmit().map(Transmit::Plain),
+            None => self.core.poll_transmit().map(Outgoing::Plain),
             Some(tls) => tls
                 .transmit(&mut self.core)
                 .or_else(|| {
@@ -171,21 +148,27 @@ impl State {
                     self.core.is_closed().then(|| tls.close())?;
                     tls.transmit(&mut self.core)
                 })
-                .map(Transmit::Tls),
+                .map(Outgoing::Tls),
         }
     }
 }
 
-enum Transmit {
-    Plain(bytes::Bytes),
+/// Bytes for the transport: the core's own, or TLS records.
+enum Outgoing {
+    Plain(Transmit),
     Tls(Vec<u8>),
 }
 
-impl Transmit {
-    fn as_bytes(&self) -> &[u8] {
+impl Outgoing {
+    /// Writes all of it: a frame's header and its uncopied payload in one gathering write.
+    fn write_to(&self, transport: &dyn TransportDebug) -> io::Result<()> {
         match self {
-            Transmit::Plain(b) => b,
-            Transmit::Tls(v) => v,
+            Outgoing::Plain(transmit) => {
+                let mut slices = [IoSlice::new(&[]); 2];
+                let n = transmit.chunks_vectored(&mut slices);
+                transport.write_all_vectored(&mut slices[..n])
+            }
+            Outgoing::Tls(records) => transport.write_all(records),
         }
     }
 }
@@ -196,7 +179,6 @@ impl WebSocket {
         core: ClientState,
         tls: Option<Tls>,
     ) -> Result<WebSocket, Error> {
-        let is_tls = tls.is_some();
         let max_block = core
             .config()
             .get_close_timeout()
@@ -215,7 +197,8 @@ impl WebSocket {
                     response: None,
                 }),
                 reader: Mutex::new(ReadSide {
-                    buf: vec![0; if is_tls { READ_MIN } else { 0 }].into_boxed_slice(),
+                    buf: Vec::new(),
+                    size: ReadSize::default(),
                     timeout: None,
                 }),
                 max_block,
@@ -342,7 +325,7 @@ impl WebSocket {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         loop {
-            let (timeout, mut room) = {
+            let (timeout, mut lease) = {
                 let mut st = self.lock();
                 let item = st.next_event();
                 // Polling the core can queue bytes (a Close that waited behind an event) even
@@ -371,9 +354,13 @@ impl WebSocket {
                     None => self.shared.max_block,
                 };
                 // A plain connection reads straight into the core's receive buffer: no copy,
-                // which matters for large messages. TLS reads ciphertext into `side.buf`.
-                let room = st.tls.is_none().then(|| st.core.lend_room());
-                (timeout, room)
+                // which matters for large messages. TLS reads ciphertext into `side.buf`. This
+                // thread holds the reader lock, so no other lease is out.
+                let lease = match st.tls {
+                    None => Some(st.core.lease_read()?),
+                    Some(_) => None,
+                };
+                (timeout, lease)
             };
             if side.timeout != Some(timeout) {
                 // A failure here (a transport without timeouts) only delays the timers.
@@ -386,25 +373,31 @@ impl WebSocket {
                     side.timeout = Some(timeout);
                 }
             }
-            let result = match &mut room {
-                Some(room) => read_into(&*self.shared.transport, room).map(|n| (n, false)),
-                None => self.shared.transport.read(&mut side.buf).map(|n| (n, true)),
+            let transport = &*self.shared.transport;
+            let result = match &mut lease {
+                Some(lease) => lease.fill_with(|room| transport.read(room)),
+                None => {
+                    let size = side.size.get();
+                    side.buf.resize(size, 0);
+                    transport.read(&mut side.buf)
+                }
             };
             let mut st = self.lock();
-            if let Some(room) = room {
-                // The room goes back whatever the result; what was read is in it.
-                st.core.handle_room(Instant::now(), room);
+            if let Some(lease) = lease {
+                // The lease goes back whatever the result; what was read is in it.
+                st.core.handle_lease(lease, Instant::now())?;
             }
             match result {
-                Ok((0, _)) => st.core.handle_eof(),
-                Ok((_, false)) => {}
-                Ok((n, true)) => {
+                Ok(0) => st.core.handle_eof()?,
+                Ok(n) => {
                     let State { core, tls, .. } = &mut *st;
-                    let tls = tls.as_mut().expect("only TLS reads into side.buf");
-                    if let Err(e) = tls.receive(&side.buf[..n], core, Instant::now()) {
-                        st.fail(e);
+                    if let Some(tls) = tls {
+                        let offered = side.buf.len();
+                        side.size.record(n, offered);
+                        if let Err(e) = tls.receive(&side.buf[..n], core, Instant::now()) {
+                            st.fail(e);
+                        }
                     }
-                    side.adapt(n);
                 }
                 Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => st.fail(Error::Read(e)),
@@ -484,7 +477,7 @@ impl WebSocket {
         }
         st.writing = true;
         loop {
-            let Some(chunk) = st.next_transmit() else {
+            let Some(outgoing) = st.next_transmit() else {
                 st.writing = false;
                 if (st.ended || st.core.is_closed()) && !st.shut {
                     st.shut = true;
@@ -494,20 +487,8 @@ impl WebSocket {
                 }
                 return Ok(());
             };
-            // A payload sent without a copy follows its header as a chunk of its own: a short
-            // chunk goes in one gathering write with the next. Only a short one, so that what
-            // is held here, outside the core's buffered amount, is at most one large chunk.
-            let next = match chunk {
-                Transmit::Plain(ref short) if short.len() < JOIN_BELOW => st.core.poll_transmit(),
-                _ => None,
-            };
             drop(st);
-            let transport = &self.shared.transport;
-            let written = match &next {
-                None => transport.write_all(chunk.as_bytes()),
-                Some(next) => transport
-                    .write_all_vectored(&mut [IoSlice::new(chunk.as_bytes()), IoSlice::new(next)]),
-            };
+            let written = outgoing.write_to(&*self.shared.transport);
             st = self.lock();
             if let Err(e) = written {
                 st.writing = false;
@@ -520,15 +501,6 @@ impl WebSocket {
             }
         }
     }
-}
-
-/// Reads once into the spare room of the empty `room`, at most `READ_MAX` bytes: `Read` needs
-/// initialized memory, so that much is zeroed first.
-fn read_into(transport: &dyn TransportDebug, room: &mut BytesMut) -> io::Result<usize> {
-    room.resize(room.capacity().min(READ_MAX), 0);
-    let result = transport.read(room);
-    room.truncate(*result.as_ref().unwrap_or(&0));
-    result
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -546,32 +518,5 @@ pub(crate) fn closed_error(closed: ws_proto::Closed) -> Error {
             code: closed.code,
             reason: closed.reason,
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_read_buffer_grows_while_reads_fill_it_and_shrinks_after_a_short_one() {
-        let mut side = ReadSide {
-            buf: vec![0; READ_MIN].into_boxed_slice(),
-            timeout: None,
-        };
-        let mut sizes = Vec::new();
-        for n in [
-            READ_MIN,
-            16 << 10,
-            64 << 10,
-            READ_MAX,
-            30 << 10,
-            100,
-            2 << 10,
-        ] {
-            side.adapt(n);
-            sizes.push(side.buf.len() >> 10);
-        }
-        assert_eq!(sizes, [16, 64, 256, 256, 256, 4, 4]);
     }
 }

@@ -90,12 +90,12 @@ impl Tls {
             loop {
                 match reader.fill_buf() {
                     Ok([]) => {
-                        core.handle_eof();
+                        core.handle_eof()?;
                         return Ok(());
                     }
                     Ok(plaintext) => {
                         let n = plaintext.len();
-                        core.handle_input(plaintext, now);
+                        core.handle_input(plaintext, now)?;
                         reader.consume(n);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -107,12 +107,14 @@ impl Tls {
     }
 
     /// The next ciphertext to write: pending TLS records first (handshake, alerts), then the
-    /// core's next chunk, encrypted.
+    /// core's next transmit, encrypted.
     pub(crate) fn transmit(&mut self, core: &mut ClientState) -> Option<Vec<u8>> {
         if !self.conn.wants_write() {
-            let chunk = core.poll_transmit()?;
+            let transmit = core.poll_transmit()?;
             // Cannot fail: the buffer limit is off, so rustls takes all of it.
-            self.conn.writer().write_all(&chunk).ok()?;
+            let mut writer = self.conn.writer();
+            writer.write_all(transmit.head()).ok()?;
+            writer.write_all(transmit.body()).ok()?;
         }
         let mut out = Vec::new();
         while self.conn.wants_write() {

@@ -13,28 +13,15 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Instant;
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{
-    ClientState, CloseCode, Config, Event, Message, ReadyState, Request, Response, SendError,
+    ClientState, CloseCode, Config, Event, Message, Output, Request, Response, SendError, Transmit,
 };
 
 use crate::error::Error;
 use crate::wake::{Side, Wakers};
-
-/// The most one read takes, even when a large frame has room for more: each read's copy stays
-/// short, and a large frame still arrives in few reads. Receiving 1 MiB messages on loopback,
-/// 256 KiB reads took 4-13% less CPU than 64 KiB ones on an AMD EPYC VM (three series of
-/// alternating runs); on the Intel VM measured before, 64 KiB reads beat reads as large as the
-/// frame's room by 3%.
-const READ_MAX: usize = 256 << 10;
-
-/// A chunk shorter than this goes out in one vectored write with the core's next chunk: most
-/// often it ends with the header of a payload sent without a copy. Only a short chunk takes the
-/// next one along, so the bytes held here, outside the core's buffered amount, are at most one
-/// large chunk, as with one chunk at a time.
-const JOIN_BELOW: usize = 4 << 10;
 
 /// What the core reported, with the end of the connection in the adapter's terms.
 #[derive(Debug)]
@@ -84,11 +71,8 @@ pub(crate) fn seed() -> Result<[u8; 32], Error> {
 pub(crate) struct Conn<T> {
     io: T,
     core: ClientState,
-    /// The chunk taken from the core, minus what has been written.
-    out: Bytes,
-    /// The core's chunk after a short `out`, if it had one then: both go in one vectored write,
-    /// so a large payload sent without a copy leaves with its header instead of after it.
-    next: Bytes,
+    /// The transmit taken from the core, minus what has been written.
+    out: Transmit,
     needs_flush: bool,
     /// The core's deadline and its tokio timer; `None` while the core has none. A timer left
     /// registered (the handshake's, once open) would bound every wait for I/O, wake the task
@@ -113,8 +97,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         Ok(Conn {
             io,
             core,
-            out: Bytes::new(),
-            next: Bytes::new(),
+            out: Transmit::default(),
             needs_flush: false,
             timer: None,
             proxy: Waker::from(wakers.clone()),
@@ -154,7 +137,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         self.poll_incoming_io(cx)
     }
 
-    /// [`poll_incoming`](Self::poll_incoming) once no decoded event is waiting.
+    /// [`poll_incoming`](Self::poll_incoming) once no decoded event is waiting: the core's
+    /// drain, with the transport's readiness in between.
     fn poll_incoming_io(&mut self, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
         self.wakers.register(Side::Read, cx.waker());
         let proxy = self.proxy.clone();
@@ -166,41 +150,67 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             if self.finishing.is_some() {
                 return self.poll_finish(cx).map(Some);
             }
-            if let Some(event) = self.core.poll_event() {
-                if let Some(incoming) = self.on_event(event) {
-                    return Poll::Ready(Some(incoming));
+            // While a write is blocked, events are still taken and reads still made: two peers
+            // that each wait for the other to read before reading would never move again.
+            let output = match self.poll_write_out(cx) {
+                Poll::Ready(Ok(())) => self.core.poll_output(),
+                Poll::Ready(Err(e)) => {
+                    self.fail(e);
+                    continue;
                 }
-                continue;
+                Poll::Pending => match self.core.poll_event() {
+                    Some(event) => Output::Event(event),
+                    None => Output::Timeout(self.core.poll_timeout()),
+                },
+            };
+            match output {
+                // Written at the top of the loop.
+                Output::Transmit(transmit) => self.out = transmit,
+                Output::Event(event) => {
+                    if let Some(incoming) = self.on_event(event) {
+                        return Poll::Ready(Some(incoming));
+                    }
+                }
+                Output::Timeout(deadline) => {
+                    if self.poll_deadline(deadline, cx).is_ready() {
+                        self.core.handle_timeout(now());
+                        continue;
+                    }
+                    ready!(self.poll_read_input(cx));
+                }
             }
-            if let Poll::Ready(Err(e)) = self.poll_write_out(cx) {
-                self.fail(e);
-                continue;
-            }
-            let deadline = self.core.poll_timeout();
-            if self.poll_deadline(deadline, cx).is_ready() {
-                self.core.handle_timeout(now());
-                continue;
-            }
-            ready!(self.poll_read_input(cx));
         }
     }
 
     /// Reads once from the transport straight into the core's receive buffer.
     fn poll_read_input(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let io = &mut self.io;
-        let read = self.core.handle_read(now(), |buf| {
-            // `read_buf` fills the buffer's spare capacity (tokio handles the uninitialized
-            // memory), and dropping the future after one poll is cancel-safe.
-            let mut limited = (&mut *buf).limit(READ_MAX);
-            std::pin::pin!(io.read_buf(&mut limited)).poll(cx)
-        });
-        match ready!(read) {
+        let mut lease = match self.core.lease_read() {
+            Ok(lease) => lease,
+            Err(e) => {
+                self.fail(io::Error::other(e));
+                return Poll::Ready(());
+            }
+        };
+        // `read_buf` fills the lease's spare room (tokio handles the uninitialized memory), and
+        // dropping the future after one poll is cancel-safe: the lease goes back either way.
+        let read = std::pin::pin!(self.io.read_buf(&mut lease.buf_mut())).poll(cx);
+        if let Err(e) = self.core.handle_lease(lease, now()) {
+            self.fail(io::Error::other(e));
+            return Poll::Ready(());
+        }
+        let result = match ready!(read) {
             Ok(0) => self.core.handle_eof(),
-            Ok(_) => {}
+            Ok(_) => Ok(()),
             // TLS peers that end without close_notify: the WebSocket close handshake already
             // tells a complete connection from a truncated one.
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.core.handle_eof(),
-            Err(e) => self.fail(e),
+            Err(e) => {
+                self.fail(e);
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            self.fail(io::Error::other(e));
         }
         Poll::Ready(())
     }
@@ -246,8 +256,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         }
     }
 
-    /// Ready when a message can be accepted: the send buffer is below its high-water mark, or
-    /// the connection is closing and `start_send` will say so.
+    /// Ready when a message can be accepted, or when the connection is closing and
+    /// `start_send` will say so: anything but a full buffer.
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         if self.accepts_sends() {
             return Poll::Ready(Ok(()));
@@ -260,7 +270,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 return Poll::Ready(Ok(()));
             }
             ready!(self.poll_write_out(cx)).map_err(|e| self.fail_copy(e))?;
-            if !self.core.is_writable() {
+            if !self.accepts_sends() {
                 // Queued before the handshake: only the stream's `Open` releases the queue, and
                 // it wakes this side when it does.
                 return Poll::Pending;
@@ -268,13 +278,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         }
     }
 
-    /// A send would be accepted, or refused at once because the connection is closing.
+    /// Whether a send would not have to wait: it is accepted, or refused for good.
     pub(crate) fn accepts_sends(&self) -> bool {
-        self.core.is_writable()
-            || matches!(
-                self.core.ready_state(),
-                ReadyState::Closing | ReadyState::Closed
-            )
+        !matches!(self.core.check_send(), Err(SendError::BufferFull { .. }))
     }
 
     /// Queues `message`; a large payload nothing else shares is sent without a copy.
@@ -322,7 +328,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         self.poll_flush(cx)
     }
 
-    /// Writes the core's output, chunk by chunk, then flushes the transport.
+    /// Writes the core's transmits, a frame's header and its uncopied payload in one vectored
+    /// write, then flushes the transport.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.shut {
             return Poll::Ready(Ok(()));
@@ -330,32 +337,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         loop {
             if self.out.is_empty() {
                 match self.core.poll_transmit() {
-                    Some(chunk) => self.out = chunk,
+                    Some(transmit) => self.out = transmit,
                     None => break,
                 }
             }
-            if self.next.is_empty() && self.out.len() < JOIN_BELOW {
-                if let Some(chunk) = self.core.poll_transmit() {
-                    self.next = chunk;
-                }
-            }
-            let io = Pin::new(&mut self.io);
-            let n = ready!(if self.next.is_empty() {
-                io.poll_write(cx, &self.out)
-            } else {
-                let both = [IoSlice::new(&self.out), IoSlice::new(&self.next)];
-                io.poll_write_vectored(cx, &both)
-            })?;
+            let mut slices = [IoSlice::new(&[]); 2];
+            let n = match self.out.chunks_vectored(&mut slices) {
+                1 => ready!(Pin::new(&mut self.io).poll_write(cx, &slices[0]))?,
+                count => ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?,
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            let first = n.min(self.out.len());
-            self.out.advance(first);
-            self.next.advance(n - first);
+            self.out.advance(n);
             if self.out.is_empty() {
-                // Let go of the written chunk now: the core then owns its output buffer alone
-                // and appends the next frames in place, instead of allocating a new one.
-                self.out = std::mem::take(&mut self.next);
+                // Let go of the written transmit now: the core then owns its output buffer
+                // alone and appends the next frames in place, instead of allocating a new one.
+                self.out = Transmit::default();
             }
             self.needs_flush = true;
         }
@@ -408,7 +406,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// cause.
     fn fail(&mut self, e: io::Error) {
         self.io_error.get_or_insert(e);
-        self.core.handle_eof();
+        // Never refused: every lease is handed back within the poll that took it.
+        let _ = self.core.handle_eof();
         self.wakers.wake_side(Side::Read);
     }
 

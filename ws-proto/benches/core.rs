@@ -3,8 +3,8 @@
 //! `cargo bench -p ws-proto` (add `--features deflate` to build the core as the adapters do;
 //! compression is never negotiated here). Groups:
 //!
-//! - `recv/{binary,text}/SIZE`: server frames fed through `handle_input` in 64 KiB reads (the
-//!   std adapter's read size), every event drained with `poll_event` after each read.
+//! - `recv/{binary,text}/SIZE`: server frames fed through `handle_input` in 64 KiB reads, the
+//!   outputs drained with `poll_output` after each read.
 //! - `send/binary/SIZE`: `send_binary` (encode + mask into the output buffer) and one
 //!   `poll_transmit` per batch, as the tokio adapter's feed-then-flush does.
 //! - `mask/apply_mask/SIZE` next to `mask/copy/SIZE`, a plain `copy_from_slice` of the same
@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ws_proto::{accept_key, ClientState, Config, Event, Request};
+use ws_proto::{accept_key, ClientState, Config, Event, Output, Request};
 
 const SIZES: [(usize, &str); 4] = [
     (16, "16B"),
@@ -45,7 +45,7 @@ fn config() -> Config {
 fn handshake_pair() -> (Request, Vec<u8>) {
     let request = Request::new("ws://bench.example/socket").unwrap();
     let mut client = ClientState::new(request.clone(), config(), SEED, Instant::now());
-    let bytes = client.poll_transmit().unwrap();
+    let bytes = client.poll_transmit().unwrap().to_vec();
     let text = std::str::from_utf8(&bytes).unwrap();
     let key = text
         .lines()
@@ -65,10 +65,12 @@ fn open_client() -> ClientState {
     let now = Instant::now();
     let mut client = ClientState::new(request, config(), SEED, now);
     let _ = client.poll_transmit();
-    client.handle_input(&response, now);
-    assert!(matches!(client.poll_event(), Some(Event::Open(_))));
-    while client.poll_event().is_some() {}
-    while client.poll_transmit().is_some() {}
+    client.handle_input(&response, now).unwrap();
+    assert!(matches!(
+        client.poll_output(),
+        Output::Event(Event::Open(_))
+    ));
+    while !matches!(client.poll_output(), Output::Timeout(_)) {}
     client
 }
 
@@ -142,11 +144,17 @@ fn recv(c: &mut Criterion) {
                 b.iter(|| {
                     let mut got = 0;
                     for read in wire.chunks(READ) {
-                        client.handle_input(read, now);
-                        while let Some(event) = client.poll_event() {
-                            if let Event::Message(m) = event {
-                                got += m.len();
-                                black_box(&m);
+                        client.handle_input(read, now).unwrap();
+                        loop {
+                            match client.poll_output() {
+                                Output::Event(Event::Message(m)) => {
+                                    got += m.len();
+                                    black_box(&m);
+                                }
+                                Output::Timeout(_) => break,
+                                other => {
+                                    let _ = black_box(other);
+                                }
                             }
                         }
                     }
@@ -172,12 +180,18 @@ fn send(c: &mut Criterion) {
                     client.send_binary(black_box(&payload)).unwrap();
                 }
                 let mut wire = 0;
-                while let Some(chunk) = client.poll_transmit() {
-                    wire += chunk.len();
-                    black_box(&chunk);
+                loop {
+                    match client.poll_output() {
+                        Output::Transmit(transmit) => {
+                            wire += transmit.len();
+                            black_box(&transmit);
+                        }
+                        Output::Timeout(_) => break wire,
+                        Output::Event(event) => {
+                            black_box(event);
+                        }
+                    }
                 }
-                while client.poll_event().is_some() {}
-                wire
             })
         });
     }
@@ -244,8 +258,8 @@ fn handshake(c: &mut Criterion) {
         b.iter(|| {
             let mut client = ClientState::new(request.clone(), config(), SEED, now);
             let _ = client.poll_transmit();
-            client.handle_input(black_box(&response), now);
-            let open = matches!(client.poll_event(), Some(Event::Open(_)));
+            client.handle_input(black_box(&response), now).unwrap();
+            let open = matches!(client.poll_output(), Output::Event(Event::Open(_)));
             assert!(open);
             client
         })

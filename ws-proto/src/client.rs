@@ -1,46 +1,45 @@
 //! `ClientState`: the sans-IO WebSocket client connection.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use base64::Engine as _;
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use crate::close::{close_body, truncate_reason, CloseCode, MAX_REASON_LEN};
+use crate::closing::Closing;
 use crate::config::Config;
-use crate::error::{Error, ProtocolError, SendError, Timeout};
+use crate::error::{Error, InputError, ProtocolError, SendError, Timeout};
 use crate::event::{Closed, Event};
-use crate::frame::OpCode;
+use crate::frame::{OpCode, MAX_CONTROL_PAYLOAD};
 use crate::handshake::{Parsed, PendingRejection, Response, ResponseReader};
+use crate::lease::ReadLease;
 use crate::message::{Message, MessageType};
+use crate::output::Output;
+use crate::read_size::{ReadSize, MIN_READ_ROOM, READ_ROOM};
 use crate::recv::{Received, Receiver};
 use crate::request::Request;
 use crate::rng::Rng;
 use crate::send::Sender;
 use crate::timer::{Timer, Timers};
+use crate::transmit::Transmit;
 
 /// A receive buffer above this capacity is released once empty, so an idle connection holds
 /// little memory. (Received messages keep their own share of it alive as long as they need.)
-const KEEP_RX_CAPACITY: usize = 1 << 10;
-
-/// The most room [`ClientState::handle_read`] reserves when less than a quarter of it is left:
-/// large enough that a burst of small messages arrives in few reads. (Receiving 1 KiB messages
-/// over loopback, reads of up to 256 KiB took a quarter less CPU per message than reads of up
-/// to 32 KiB.)
-pub const READ_ROOM: usize = 256 << 10;
-
-/// The room of a new connection's first reads: the handshake's response fits many times over,
-/// and a stream of messages grows it to `READ_ROOM` in two full reads. Starting at `READ_ROOM`
-/// would reserve 256 KiB for every handshake.
-const FIRST_READ_ROOM: usize = 32 << 10;
-
-/// The least room `handle_read` reserves, once reads bring only small pieces: within
-/// `KEEP_RX_CAPACITY`, so the buffer is kept between the reads of a request-response exchange
-/// instead of being allocated for each and released when the next would block.
-const MIN_READ_ROOM: usize = KEEP_RX_CAPACITY;
+/// Within the least read room, so the buffer is kept between the reads of a request-response
+/// exchange.
+const KEEP_RX_CAPACITY: usize = MIN_READ_ROOM;
 
 /// The event queue is shrunk back once drained past this many entries.
 const KEEP_EVENTS: usize = 8;
+
+/// A number for each connection made in this process, so that a lease handed to the wrong
+/// connection is told from its own.
+fn next_connection_number() -> u64 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    u64::from(NEXT.fetch_add(1, Ordering::Relaxed))
+}
 
 /// The connection's state as the browser API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,12 +54,12 @@ pub enum ReadyState {
     Closed,
 }
 
+/// The connection's life; the closing handshake within `Open` is [`Closing`]'s.
 #[derive(Debug)]
 enum Phase {
     Connecting,
     Rejecting(PendingRejection),
     Open,
-    Closing,
     Closed,
 }
 
@@ -70,27 +69,33 @@ enum Phase {
 /// Methods fall into four groups:
 ///
 /// - **inputs** tell it what happened: [`handle_input`](Self::handle_input) (bytes read from the
-///   transport), [`handle_eof`](Self::handle_eof) (the transport's read side ended) and
-///   [`handle_timeout`](Self::handle_timeout) (the deadline from `poll_timeout` passed; calling it
-///   early or twice is harmless).
+///   transport, copied in), [`lease_read`](Self::lease_read) then
+///   [`handle_lease`](Self::handle_lease) (bytes read straight into the receive buffer),
+///   [`handle_eof`](Self::handle_eof) (the transport's read side ended) and
+///   [`handle_timeout`](Self::handle_timeout) (the deadline passed; calling it early or twice is
+///   harmless).
 /// - **commands** ask it to do something: [`send_text`](Self::send_text),
-///   [`send_binary`](Self::send_binary), [`send`](Self::send), [`send_ping`](Self::send_ping) and
-///   [`close`](Self::close). A refused command returns `Err` and changes nothing.
-/// - **polls** give what it produced, and must be drained after every input or command:
-///   [`poll_event`](Self::poll_event) until `None`, then [`poll_transmit`](Self::poll_transmit)
-///   (bytes to write, in order) until `None`, and again while either gave something: frames
-///   are decoded as events are polled, and decoding or acting on an event can queue bytes (a
-///   pong, a Close echo, an answer). Then [`poll_timeout`](Self::poll_timeout) (when to call
-///   `handle_timeout` next).
+///   [`send_binary`](Self::send_binary), [`send_message`](Self::send_message),
+///   [`send`](Self::send), [`send_ping`](Self::send_ping) and [`close`](Self::close). A refused
+///   command returns `Err` and changes nothing.
+/// - **the drain**: after every input or command, call [`poll_output`](Self::poll_output) until
+///   it returns [`Output::Timeout`], writing each [`Output::Transmit`] in order and handling each
+///   [`Output::Event`] (commands issued meanwhile join the same queue). Frames are decoded as the
+///   queue is drained, so an answer to a message goes out before a Close that arrived after it.
+///   Two partial polls serve loops that read and write apart: [`poll_transmit`](Self::poll_transmit)
+///   takes only bytes (for a writer) and [`poll_event`](Self::poll_event) only events (for a
+///   reader whose transport cannot take bytes right now); what one leaves, `poll_output` yields.
 /// - **getters**: [`ready_state`](Self::ready_state), [`buffered_amount`](Self::buffered_amount),
-///   [`is_writable`](Self::is_writable), [`subprotocol`](Self::subprotocol).
+///   [`is_writable`](Self::is_writable), [`check_send`](Self::check_send),
+///   [`subprotocol`](Self::subprotocol), [`poll_timeout`](Self::poll_timeout).
 ///
 /// Time is an argument: every method that can move a deadline takes `now`.
 ///
 /// A violation by the server never panics and never returns an error from an input: the client
 /// queues the right Close frame (1002, 1007, 1009) and emits [`Event::Closed`] with the typed
-/// cause. `Closed` is emitted exactly once and nothing follows it; after it, `poll_transmit` may
-/// still return a final Close frame to write before closing the transport.
+/// cause. `Closed` is emitted exactly once and nothing follows it but the final Close frame's
+/// transmit, if one is due; once the drain reaches `Output::Timeout` after `Closed`, close the
+/// transport.
 pub struct ClientState {
     config: Config,
     request: Request,
@@ -99,13 +104,13 @@ pub struct ClientState {
     /// a violation takes effect only after the events before it were polled, and what the user
     /// sends in answer to those (an echo of the last message) goes out before the client's Close.
     rx: BytesMut,
-    /// The room `handle_read` reserves: it grows while reads fill what they are offered and
-    /// shrinks while they bring a small part of it.
-    read_room: usize,
+    /// The room `lease_read` offers.
+    read_size: ReadSize,
+    /// The latest lease handed out (this connection's number, then the lease's), and whether
+    /// it is still out.
+    lease: (u64, bool),
     /// When the latest input arrived: the time a Close decoded later was received.
     input_at: Instant,
-    /// The transport's read side ended; acted on once the input before it is decoded.
-    eof: bool,
     reader: ResponseReader,
     receiver: Receiver,
     sender: Sender,
@@ -113,12 +118,7 @@ pub struct ClientState {
     events: VecDeque<Event>,
     timers: Timers,
     subprotocol: Option<String>,
-    /// A Close frame went out (ours or our echo).
-    close_sent: bool,
-    /// The server's Close: its code (1005 when it had none) and reason.
-    close_received: Option<(CloseCode, String)>,
-    /// A close requested before the handshake completed, sent right after it.
-    pending_close: Option<(CloseCode, String)>,
+    closing: Closing,
 }
 
 impl std::fmt::Debug for ClientState {
@@ -132,8 +132,8 @@ impl std::fmt::Debug for ClientState {
 }
 
 impl ClientState {
-    /// Starts a connection: the handshake request is ready in [`poll_transmit`](Self::poll_transmit)
-    /// and the handshake timeout runs from `now`.
+    /// Starts a connection: the handshake request is the first output and the handshake
+    /// timeout runs from `now`.
     ///
     /// `seed` keys the generator of the handshake key and the masking keys; it must come from a
     /// cryptographically secure source (the adapters use the OS) and never be reused.
@@ -154,99 +154,105 @@ impl ClientState {
             request,
             phase: Phase::Connecting,
             rx: BytesMut::new(),
-            read_room: FIRST_READ_ROOM,
+            read_size: ReadSize::default(),
+            lease: (next_connection_number() << 32, false),
             input_at: now,
-            eof: false,
             reader: ResponseReader::new(&key),
             sender,
             events: VecDeque::new(),
             timers,
             subprotocol: None,
-            close_sent: false,
-            close_received: None,
-            pending_close: None,
+            closing: Closing::default(),
         }
     }
 
     // ---- inputs ----
 
-    /// Feeds bytes read from the transport. Any split is fine: a response or frame may arrive one
-    /// byte at a time, and bytes after the 101 response are processed in the same call.
-    pub fn handle_input(&mut self, data: &[u8], now: Instant) {
-        if !self.accepts_input() || data.is_empty() {
-            return;
+    /// Feeds bytes read from the transport, copying them. Any split is fine: a response or
+    /// frame may arrive one byte at a time, and bytes after the 101 response are processed in
+    /// the same call. Refused while a [`ReadLease`] is out.
+    pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), InputError> {
+        if self.lease.1 {
+            return Err(InputError::LeaseOutstanding);
         }
-        self.rx.extend_from_slice(data);
-        self.received(now);
+        if self.accepts_input() && !data.is_empty() {
+            self.rx.extend_from_slice(data);
+            self.received(now);
+        }
+        Ok(())
     }
 
-    /// Like [`handle_input`](Self::handle_input), but `read` reads straight into the receive
-    /// buffer, saving the copy. `read` gets an empty buffer whose spare capacity is the room to
-    /// fill: between a quarter of 1 KiB and [`READ_ROOM`] (more while reads fill it, less while
-    /// they bring small pieces), and all that a large frame still needs once its header is in (up
-    /// to the frame limit). It appends what it reads, for example with tokio's
-    /// `AsyncReadExt::read_buf`; what it returns is passed through. Only appended bytes reach the
-    /// connection.
+    /// Lends the receive buffer's spare room, so the transport reads straight into it (no
+    /// copy). Read into the lease, then hand it back with [`handle_lease`](Self::handle_lease),
+    /// with or without bytes (a read that would block brings none). Until then the connection
+    /// takes no other input, but the lease owns its room: the connection itself may be used
+    /// meanwhile (sends from another thread, say). Refused while another lease is out.
     ///
-    /// When nothing was appended (the read would block) and no input is pending, the receive
-    /// buffer gives its memory back, so an idle connection holds none.
-    pub fn handle_read<R>(&mut self, now: Instant, read: impl FnOnce(&mut BytesMut) -> R) -> R {
-        let mut room = self.lend_room();
-        let result = read(&mut room);
-        self.handle_room(now, room);
-        result
-    }
-
-    /// [`handle_read`](Self::handle_read) in two steps, for a read made without `&mut self`:
-    /// ws-proto-std reads with the connection unlocked, so that other threads can send
-    /// meanwhile. This lends the room `handle_read` would offer; append what is read and give it
-    /// back through [`handle_room`](Self::handle_room). Until then, feed no other input.
-    #[must_use]
+    /// The room is sized by the [`ReadSize`] policy, or by what a large frame still needs once
+    /// its header is in, and is at most [`READ_ROOM`].
     #[inline]
-    pub fn lend_room(&mut self) -> BytesMut {
-        if self.rx.capacity() - self.rx.len() < self.read_room / 4 {
-            self.rx.reserve(self.read_room);
+    pub fn lease_read(&mut self) -> Result<ReadLease, InputError> {
+        if self.lease.1 {
+            return Err(InputError::LeaseOutstanding);
+        }
+        let wanted = self.read_size.get();
+        if self.rx.capacity() - self.rx.len() < wanted / 4 {
+            self.rx.reserve(wanted);
         }
         // The reader sees only the spare room: it cannot touch the bytes already received. An
         // empty buffer is all room, and lending it whole saves a split (the common case between
         // messages).
-        if self.rx.is_empty() {
+        let buf = if self.rx.is_empty() {
             std::mem::take(&mut self.rx)
         } else {
             self.rx.split_off(self.rx.len())
-        }
+        };
+        // The low half counts this connection's leases; the high half stays its own.
+        let seq = (self.lease.0 as u32).wrapping_add(1);
+        self.lease = ((self.lease.0 & !0xFFFF_FFFF) | u64::from(seq), true);
+        Ok(ReadLease {
+            room: buf.capacity().min(READ_ROOM),
+            buf,
+            id: self.lease.0,
+        })
     }
 
-    /// Takes back the room from [`lend_room`](Self::lend_room) with the bytes read appended
-    /// (none if the read would block), as `handle_read` does after its read.
+    /// Takes back the lease from [`lease_read`](Self::lease_read) with what was read into it.
+    ///
+    /// When nothing was read (the read would block) and no input is pending, the receive buffer
+    /// gives its memory back, so an idle connection holds none.
     #[inline]
-    pub fn handle_room(&mut self, now: Instant, room: BytesMut) {
-        let start = self.rx.len();
-        let (appended, offered) = (room.len(), room.capacity());
+    pub fn handle_lease(&mut self, lease: ReadLease, now: Instant) -> Result<(), InputError> {
+        if lease.id != self.lease.0 || !self.lease.1 {
+            return Err(InputError::UnknownLease);
+        }
+        self.lease.1 = false;
+        let read = lease.buf.len();
+        self.read_size.record(read, lease.room);
+        if !self.accepts_input() {
+            // The connection ended, or the server's Close arrived, while the lease was out.
+            return Ok(());
+        }
         if self.rx.is_empty() {
-            self.rx = room;
+            self.rx = lease.buf;
         } else {
             // Joins without a copy: the room is the buffer's own tail.
-            self.rx.unsplit(room);
+            self.rx.unsplit(lease.buf);
         }
-        if appended == offered {
-            self.read_room = (self.read_room * 4).min(READ_ROOM);
-        } else if appended > 0 && appended <= offered / 8 {
-            self.read_room = (self.read_room / 2).max(MIN_READ_ROOM);
-        }
-        if appended == 0 {
+        if read == 0 {
             self.release_idle_rx();
-        } else if self.accepts_input() {
-            self.received(now);
         } else {
-            self.rx.truncate(start);
+            self.received(now);
         }
+        Ok(())
     }
 
     /// Whether input is taken. §1.4: after the server's Close, "the other peer ... [does not]
     /// send any more data"; whatever follows is discarded, as is anything after the end.
     fn accepts_input(&self) -> bool {
-        !matches!(self.phase, Phase::Closed) && self.close_received.is_none() && !self.eof
+        !matches!(self.phase, Phase::Closed)
+            && !self.closing.is_received()
+            && !self.closing.is_eof()
     }
 
     /// New input is in `rx`.
@@ -269,8 +275,12 @@ impl ClientState {
     /// The transport's read side ended.
     ///
     /// After the closing handshake this completes a clean close; otherwise the connection ended
-    /// abnormally (1006).
-    pub fn handle_eof(&mut self) {
+    /// abnormally (1006). A transport that failed (a reset, a TLS error) ended too: report it
+    /// here, and the input before it is still decoded first. Refused while a [`ReadLease`] is out.
+    pub fn handle_eof(&mut self) -> Result<(), InputError> {
+        if self.lease.1 {
+            return Err(InputError::LeaseOutstanding);
+        }
         match &self.phase {
             Phase::Closed => {}
             Phase::Connecting => {
@@ -285,8 +295,9 @@ impl ClientState {
             Phase::Rejecting(_) => self.reject(),
             // Frames that arrived before the end are decoded first: a Close among them decides
             // how the connection ended.
-            Phase::Open | Phase::Closing => self.eof = true,
+            Phase::Open => self.closing.set_eof(),
         }
+        Ok(())
     }
 
     /// Runs the timers due at `now`. Harmless when none is due.
@@ -300,7 +311,7 @@ impl ClientState {
                     _ => {}
                 },
                 Timer::Ping => {
-                    if matches!(self.phase, Phase::Open) {
+                    if matches!(self.phase, Phase::Open) && !self.closing.is_started() {
                         self.sender.frame(OpCode::Ping, &[]);
                         if !self.timers.is_set(Timer::Pong) {
                             self.timers.set(Timer::Pong, now + self.config.pong_timeout);
@@ -311,7 +322,7 @@ impl ClientState {
                     }
                 }
                 Timer::Pong => self.time_out(Timeout::Pong),
-                Timer::Close => match self.close_received.take() {
+                Timer::Close => match self.closing.take_received() {
                     // Both Close frames were exchanged; only the server's end of stream is late.
                     Some((code, reason)) => self.finish(code, reason, true, None),
                     None => self.time_out(Timeout::Close),
@@ -334,8 +345,8 @@ impl ClientState {
 
     /// Sends `message`, taking its payload. A payload of 64 KiB or more that nothing else
     /// shares (one built in a `Vec` or `BytesMut` and converted, say) is masked where it lies and
-    /// handed to [`poll_transmit`](Self::poll_transmit) as a chunk of its own, after its header:
-    /// it is not copied. Any other payload is copied, as by `send_text` and `send_binary`.
+    /// becomes the [`body`](Transmit::body) of a transmit, after its header: it is not copied.
+    /// Any other payload is copied, as by `send_text` and `send_binary`.
     pub fn send_message(&mut self, message: Message) -> Result<(), SendError> {
         let limit = self.accept_send()?;
         let (opcode, payload) = match message {
@@ -361,7 +372,7 @@ impl ClientState {
 
     /// Sends a ping with up to 125 bytes of payload.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
-        if payload.len() > 125 {
+        if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(SendError::ControlTooLong(payload.len()));
         }
         self.send_frame(OpCode::Ping, payload)
@@ -371,7 +382,8 @@ impl ClientState {
     ///
     /// The client then waits for the server's Close and for the end of the stream, bounded by
     /// [`Config::close_timeout`]. Before the handshake completes, the close is sent right after
-    /// the queued messages. Closing is never refused for a full buffer.
+    /// the queued messages. Closing is never refused for a full buffer, and closing a connection
+    /// that is already closing or closed is a no-op, so `close` is safe to call twice.
     pub fn close(&mut self, code: CloseCode, reason: &str, now: Instant) -> Result<(), SendError> {
         if !code.is_sendable() {
             return Err(SendError::InvalidCloseCode(code));
@@ -380,40 +392,54 @@ impl ClientState {
             return Err(SendError::CloseReasonTooLong(reason.len()));
         }
         match self.phase {
-            Phase::Closed => Err(SendError::Closed),
-            _ if self.close_sent || self.pending_close.is_some() => Err(SendError::Closing),
-            Phase::Connecting | Phase::Rejecting(_) => {
-                self.pending_close = Some((code, reason.to_owned()));
-                Ok(())
-            }
-            Phase::Open | Phase::Closing => {
-                self.send_close(code, reason, now);
-                Ok(())
-            }
+            Phase::Closed => {}
+            _ if self.closing.is_started() => {}
+            Phase::Connecting | Phase::Rejecting(_) => self.closing.request(code, reason),
+            Phase::Open => self.send_close(code, reason, now),
         }
+        Ok(())
     }
 
     // ---- polls ----
 
-    /// The next bytes to write. Frames sent one after another come out together, as one chunk
-    /// (many small sends become one write), except that a payload
-    /// [`send_message`](Self::send_message) did not copy is a chunk of its own. Write each chunk
-    /// whole, in order, and call again until `None`.
+    /// The next output: bytes to write first, then events (decoding frames as needed), and
+    /// once there is nothing else, the deadline. Call it until it returns [`Output::Timeout`].
+    #[inline]
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(transmit) = self.poll_transmit() {
+            return Output::Transmit(transmit);
+        }
+        if let Some(event) = self.poll_event() {
+            return Output::Event(event);
+        }
+        // Decoding can queue bytes without an event (the answer to a Close).
+        match self.poll_transmit() {
+            Some(transmit) => Output::Transmit(transmit),
+            None => Output::Timeout(self.timers.next()),
+        }
+    }
+
+    /// Only the bytes [`poll_output`](Self::poll_output) would yield next: for a writer that
+    /// runs apart from the reader (another thread, or the sending half of a split socket). It
+    /// decodes nothing; frames sent one after another come out together, as one transmit.
     #[must_use]
     #[inline]
-    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
         // Adapters ask after every event and before every read: most often nothing is ready.
         if self.sender.is_empty() {
             return None;
         }
-        let (chunk, drained) = self.sender.take(self.config.send_high_water_mark);
+        let (transmit, drained) = self.sender.take(self.config.send_high_water_mark);
         if drained && !matches!(self.phase, Phase::Closed) {
             self.events.push_back(Event::Drained);
         }
-        chunk
+        transmit
     }
 
-    /// The next event.
+    /// Only the next event [`poll_output`](Self::poll_output) would yield, leaving bytes queued:
+    /// for a reader whose transport cannot take bytes right now (its write would block). Bytes
+    /// that decoding queues (a pong, the answer to a Close) wait for the next `poll_output` or
+    /// `poll_transmit`.
     ///
     /// A Close from the server, or a violation that fails the connection, takes effect when the
     /// events received before it have been polled: messages sent in answer to those go out
@@ -424,7 +450,7 @@ impl ClientState {
             return Some(event);
         }
         // Nothing to decode, the common case between reads: the decoders are skipped.
-        if !self.receiver.has_ready() && self.rx.is_empty() && !self.eof {
+        if !self.receiver.has_ready() && self.rx.is_empty() && !self.closing.is_eof() {
             self.release_idle_rx();
         } else if let Some(event) = self.decode_event() {
             return Some(event);
@@ -447,15 +473,15 @@ impl ClientState {
     pub fn ready_state(&self) -> ReadyState {
         match self.phase {
             Phase::Connecting | Phase::Rejecting(_) => ReadyState::Connecting,
+            Phase::Open if self.closing.is_started() => ReadyState::Closing,
             Phase::Open => ReadyState::Open,
-            Phase::Closing => ReadyState::Closing,
             Phase::Closed => ReadyState::Closed,
         }
     }
 
     /// Whether the handshake completed and no Close frame has been sent or received.
     pub fn is_open(&self) -> bool {
-        matches!(self.phase, Phase::Open)
+        matches!(self.phase, Phase::Open) && !self.closing.is_started()
     }
 
     /// Whether [`Event::Closed`] has been emitted.
@@ -463,7 +489,7 @@ impl ClientState {
         matches!(self.phase, Phase::Closed)
     }
 
-    /// Bytes accepted by sends but not yet returned by `poll_transmit`, queued messages
+    /// Bytes accepted by sends but not yet handed out as transmits, queued messages
     /// included (the browser's `bufferedAmount`). After the connection closes, what never went
     /// out is still counted here, so nothing is dropped silently.
     pub fn buffered_amount(&self) -> usize {
@@ -478,10 +504,28 @@ impl ClientState {
 
     /// Whether a send would be accepted now: the buffered amount is below the high-water mark.
     pub fn is_writable(&self) -> bool {
-        !matches!(self.phase, Phase::Closed)
-            && !self.close_sent
-            && self.pending_close.is_none()
-            && self.buffered_amount() < self.config.send_high_water_mark
+        self.check_send().is_ok()
+    }
+
+    /// What a send would meet now: `Ok` if it would be accepted;
+    /// [`SendError::BufferFull`] if it must wait for the buffer to drain (an adapter waits for
+    /// [`Event::Drained`], or for its writes to take the buffered bytes); [`SendError::Closing`]
+    /// or [`SendError::Closed`] if it is refused for good. The same rule the send methods apply.
+    pub fn check_send(&self) -> Result<(), SendError> {
+        if matches!(self.phase, Phase::Closed) {
+            return Err(SendError::Closed);
+        }
+        if self.closing.is_started() {
+            return Err(SendError::Closing);
+        }
+        let limit = self.config.send_high_water_mark;
+        if self.buffered_amount() >= limit {
+            return Err(SendError::BufferFull {
+                buffered: self.buffered_amount(),
+                limit,
+            });
+        }
+        Ok(())
     }
 
     /// The subprotocol the server chose, once open.
@@ -527,7 +571,7 @@ impl ClientState {
                     }
                     return;
                 }
-                Phase::Open | Phase::Closing | Phase::Closed => return,
+                Phase::Open | Phase::Closed => return,
             }
         }
     }
@@ -547,7 +591,7 @@ impl ClientState {
         // Messages sent before the handshake go first, before anything sent from now on.
         self.sender.release_queue();
         self.events.push_back(Event::Open(Box::new(response)));
-        if let Some((code, reason)) = self.pending_close.take() {
+        if let Some((code, reason)) = self.closing.take_requested() {
             self.send_close(code, &reason, now);
         }
     }
@@ -561,7 +605,7 @@ impl ClientState {
                 return Some(Event::Message(message));
             }
         }
-        if matches!(self.phase, Phase::Open | Phase::Closing) {
+        if matches!(self.phase, Phase::Open) {
             if let Some(event) = self.read_frame() {
                 return Some(event);
             }
@@ -575,14 +619,14 @@ impl ClientState {
 
     /// Decodes frames until one makes an event, the input runs out, or the connection ends.
     fn read_frame(&mut self) -> Option<Event> {
-        while self.close_received.is_none() {
+        while !self.closing.is_received() {
             match self.receiver.poll(&mut self.rx) {
                 Ok(Some(Received::Message(message))) => return Some(Event::Message(message)),
                 Ok(Some(Received::Ping(payload))) => {
                     // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
                     // in response, unless it already received a Close frame." Nothing may
                     // follow our own Close either.
-                    if !self.close_sent {
+                    if !self.closing.is_sent() {
                         self.sender.frame(OpCode::Pong, &payload);
                     }
                     return Some(Event::Ping(payload));
@@ -596,8 +640,7 @@ impl ClientState {
                 }
             }
         }
-        if self.eof {
-            self.eof = false;
+        if self.closing.take_eof() {
             self.end_of_stream();
         } else {
             self.release_idle_rx();
@@ -608,7 +651,7 @@ impl ClientState {
     /// The transport's end, once everything before it was decoded: a clean close after the
     /// closing handshake, else an abnormal end (1006).
     fn end_of_stream(&mut self) {
-        match self.close_received.take() {
+        match self.closing.take_received() {
             Some((code, reason)) => self.finish(code, reason, true, None),
             None => self.finish(
                 CloseCode::ABNORMAL,
@@ -621,14 +664,13 @@ impl ClientState {
 
     fn on_close(&mut self, body: Option<(CloseCode, String)>) {
         let now = self.input_at;
-        if !self.close_sent {
-            // §5.5.1: "If an endpoint receives a Close frame and did not previously send a Close
-            // frame, the endpoint MUST send a Close frame in response. (When sending a Close
-            // frame in response, the endpoint typically echos the status code it received.)"
-            let echo = body.as_ref().map(|(code, _)| code.as_u16().to_be_bytes());
+        let (code, reason) = body.unwrap_or((CloseCode::NO_STATUS, String::new()));
+        if self.closing.received(code, reason) {
+            // "(When sending a Close frame in response, the endpoint typically echos the status
+            // code it received.)" A Close without a code is answered without one.
+            let echo = (code != CloseCode::NO_STATUS).then(|| code.as_u16().to_be_bytes());
             self.sender
                 .frame(OpCode::Close, echo.as_ref().map_or(&[][..], |c| &c[..]));
-            self.close_sent = true;
             self.timers.stop(Timer::Ping);
             self.timers
                 .set(Timer::Close, now + self.config.close_timeout);
@@ -636,8 +678,6 @@ impl ClientState {
         // Either way the server's end of stream should follow: §7.1.1, "the client SHOULD wait
         // for the server to close the connection".
         self.timers.stop(Timer::Pong);
-        self.close_received = Some(body.unwrap_or_else(|| (CloseCode::NO_STATUS, String::new())));
-        self.phase = Phase::Closing;
         self.receiver.clear();
         // §1.4: after the server's Close, the server sends no more data; whatever followed it
         // is discarded.
@@ -655,28 +695,23 @@ impl ClientState {
         Ok(())
     }
 
-    /// Whether a send may go ahead: not after a Close, not above the high-water mark. Returns
-    /// the mark.
+    /// Whether a send may go ahead ([`check_send`](Self::check_send)). Returns the mark, and
+    /// remembers a full buffer so its drain is signalled.
     fn accept_send(&mut self) -> Result<usize, SendError> {
-        match self.phase {
-            Phase::Closed => return Err(SendError::Closed),
-            _ if self.close_sent || self.pending_close.is_some() => return Err(SendError::Closing),
-            _ => {}
-        }
         let limit = self.config.send_high_water_mark;
-        if self.sender.check_full(limit) {
-            return Err(SendError::BufferFull {
-                buffered: self.buffered_amount(),
-                limit,
-            });
+        match self.check_send() {
+            Err(e @ SendError::BufferFull { .. }) => {
+                self.sender.check_full(limit);
+                Err(e)
+            }
+            Err(e) => Err(e),
+            Ok(()) => Ok(limit),
         }
-        Ok(limit)
     }
 
     fn send_close(&mut self, code: CloseCode, reason: &str, now: Instant) {
         self.sender.frame(OpCode::Close, &close_body(code, reason));
-        self.close_sent = true;
-        self.phase = Phase::Closing;
+        self.closing.sent();
         self.timers.stop(Timer::Ping);
         self.timers.stop(Timer::Pong);
         self.timers
@@ -688,10 +723,10 @@ impl ClientState {
     fn fail(&mut self, error: ProtocolError) {
         let code = error.close_code();
         let reason = error.to_string();
-        if !self.close_sent {
+        if !self.closing.is_sent() {
             self.sender
                 .frame(OpCode::Close, &close_body(code, truncate_reason(&reason)));
-            self.close_sent = true;
+            self.closing.sent();
         }
         self.finish(code, reason, false, Some(Error::Protocol(error)));
     }
@@ -706,7 +741,7 @@ impl ClientState {
     }
 
     fn reject(&mut self) {
-        if let Phase::Rejecting(pending) = std::mem::replace(&mut self.phase, Phase::Closing) {
+        if let Phase::Rejecting(pending) = std::mem::replace(&mut self.phase, Phase::Closed) {
             let rejection = pending.finish();
             let reason = rejection.to_string();
             self.finish(
@@ -724,7 +759,6 @@ impl ClientState {
         self.timers.stop_all();
         self.rx = BytesMut::new();
         self.receiver.clear();
-        self.close_received = None;
         let closed = Closed {
             code,
             reason,

@@ -112,8 +112,8 @@ impl fmt::Display for CloseCode {
     }
 }
 
-/// The longest reason a Close frame can carry: 125 bytes of control payload minus the code.
-pub const MAX_REASON_LEN: usize = 123;
+/// The longest reason a Close frame can carry: a control frame's payload minus the code.
+pub const MAX_REASON_LEN: usize = crate::frame::MAX_CONTROL_PAYLOAD - 2;
 
 /// Parses a received Close frame body into its code and reason (`None` for an empty body).
 pub(crate) fn parse_close_body(body: &[u8]) -> Result<Option<(CloseCode, &str)>, ProtocolError> {

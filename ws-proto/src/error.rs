@@ -220,3 +220,27 @@ impl fmt::Display for SendError {
 }
 
 impl std::error::Error for SendError {}
+
+/// Why an input was refused; it changed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InputError {
+    /// A [`ReadLease`](crate::ReadLease) is out: hand it back with
+    /// [`handle_lease`](crate::ClientState::handle_lease) before any other input, so bytes are
+    /// taken in the order they were read.
+    LeaseOutstanding,
+    /// The lease handed back is not the one this connection has out (another connection's, or
+    /// none is out); its bytes were dropped.
+    UnknownLease,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InputError::LeaseOutstanding => "a read lease is out; hand it back first",
+            InputError::UnknownLease => "this read lease is not the one the connection has out",
+        })
+    }
+}
+
+impl std::error::Error for InputError {}

@@ -25,6 +25,14 @@ use crate::error::ProtocolError;
 /// The longest possible frame header: 2 bytes, an 8-byte length and a 4-byte masking key.
 pub const MAX_HEADER_LEN: usize = 14;
 
+/// The longest control frame payload. §5.5: "All control frames MUST have a payload length of
+/// 125 bytes or less".
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// RSV1 in [`FrameHeader::rsv`]: the "per-message compressed" bit of permessage-deflate
+/// (RFC 7692 §6).
+pub const RSV1: u8 = 0b100;
+
 /// A frame opcode (RFC 6455 §5.2, §11.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]

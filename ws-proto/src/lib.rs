@@ -12,28 +12,38 @@
 //!
 //! # The run loop
 //!
-//! Feed inputs, then drain `poll_event`, then `poll_transmit`, and again until both are empty
-//! (decoding a frame or acting on an event can queue bytes), then read `poll_timeout`. Here the
-//! "server" is two canned byte strings, so the loop runs as written:
+//! Feed an input or issue a command, then drain: call [`ClientState::poll_output`] until it
+//! returns [`Output::Timeout`], writing every transmit in order and handling every event. Here
+//! the "server" is two canned byte strings, so the loop runs as written:
 //!
 //! ```
 //! use std::time::Instant;
-//! use ws_proto::{accept_key, ClientState, Config, Event, Message, Request};
+//! use ws_proto::{accept_key, ClientState, Config, Event, Message, Output, Request};
 //!
 //! let request = Request::new("ws://example.com/chat")?;
-//! let now = Instant::now();
 //! // The seed must come from the OS in real use (the adapters use getrandom).
-//! let mut client = ClientState::new(request, Config::default(), [7; 32], now);
-//!
+//! let mut client = ClientState::new(request, Config::default(), [7; 32], Instant::now());
 //! // A send before the handshake completes is queued.
-//! client.send_text("hello").unwrap();
+//! client.send_text("hello")?;
 //!
-//! // The handshake request is the first output. Write it to the transport.
-//! let request_bytes = client.poll_transmit().expect("the request");
-//! let text = std::str::from_utf8(&request_bytes)?;
-//! let key = text.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+//! // The drain: write each transmit, handle each event, stop at the deadline.
+//! fn drain(client: &mut ClientState, wire: &mut Vec<u8>, events: &mut Vec<Event>) -> Option<Instant> {
+//!     loop {
+//!         match client.poll_output() {
+//!             Output::Transmit(bytes) => wire.extend_from_slice(&bytes.to_vec()),
+//!             Output::Event(event) => events.push(event),
+//!             Output::Timeout(deadline) => return deadline,
+//!         }
+//!     }
+//! }
+//! let (mut wire, mut events) = (Vec::new(), Vec::new());
 //!
-//! // Read from the transport and feed what arrives: a 101 and, in the same read, a text frame.
+//! // The handshake request is the first output.
+//! drain(&mut client, &mut wire, &mut events);
+//! let request = String::from_utf8(std::mem::take(&mut wire))?;
+//! let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap();
+//!
+//! // What the transport read: a 101 and, in the same read, a text frame.
 //! let mut input = format!(
 //!     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
 //!      Connection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
@@ -41,27 +51,28 @@
 //! )
 //! .into_bytes();
 //! input.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
-//! client.handle_input(&input, Instant::now());
-//!
-//! // The queued message goes out now, masked.
-//! let frame = client.poll_transmit().expect("the queued message");
-//! assert_eq!(frame.len(), 2 + 4 + 5);
-//! assert!(matches!(client.poll_event(), Some(Event::Open(_))));
-//! assert_eq!(client.poll_event(), Some(Event::Message(Message::Text("hi".into()))));
-//! assert_eq!(client.poll_event(), None);
+//! client.handle_input(&input, Instant::now())?;
 //! // With no keepalive configured, nothing is scheduled once open.
-//! assert_eq!(client.poll_timeout(), None);
+//! assert_eq!(drain(&mut client, &mut wire, &mut events), None);
+//!
+//! // The queued message went out, masked, and the events came in order.
+//! assert_eq!(wire.len(), 2 + 4 + 5);
+//! assert!(matches!(events[0], Event::Open(_)));
+//! assert_eq!(events[1], Event::Message(Message::Text("hi".into())));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! A real loop also waits for the transport or the deadline, whichever comes first, and calls
 //! [`ClientState::handle_timeout`] when the deadline passes and [`ClientState::handle_eof`] when
-//! the transport's read side ends. It stops after [`Event::Closed`], once `poll_transmit`
-//! returns `None`.
+//! the transport's read side ends (or fails). To read without a copy, read into a
+//! [`ReadLease`] from [`ClientState::lease_read`] and hand it back with
+//! [`ClientState::handle_lease`]. The loop ends after [`Event::Closed`], once the drain reaches
+//! `Output::Timeout`: then close the transport.
 #![deny(missing_docs)]
 
 mod client;
 mod close;
+mod closing;
 mod config;
 #[cfg(feature = "deflate")]
 mod deflate;
@@ -73,8 +84,11 @@ mod extension;
 pub mod frame;
 mod handshake;
 mod headers;
+mod lease;
 mod mask;
 mod message;
+mod output;
+mod read_size;
 mod reconnect;
 mod recv;
 mod request;
@@ -82,22 +96,27 @@ mod rng;
 mod send;
 mod text;
 mod timer;
+mod transmit;
 mod utf8;
 
-pub use client::{ClientState, ReadyState, READ_ROOM};
+pub use client::{ClientState, ReadyState};
 pub use close::{CloseCode, MAX_REASON_LEN};
 pub use config::Config;
 #[cfg(feature = "deflate")]
 pub use deflate::{DeflateConfig, DeflateError};
-pub use error::{Error, ProtocolError, SendError, Timeout};
+pub use error::{Error, InputError, ProtocolError, SendError, Timeout};
 pub use event::{Closed, Event};
 pub use extension::Extension;
 pub use handshake::{accept_key, HandshakeError, Rejection, Response};
 pub use headers::Headers;
+pub use lease::ReadLease;
 pub use mask::apply_mask;
 pub use message::{Message, MessageType};
+pub use output::Output;
+pub use read_size::{ReadSize, READ_ROOM};
 pub use reconnect::ReconnectPolicy;
 pub use request::{Request, RequestError};
 pub use text::Utf8Bytes;
+pub use transmit::Transmit;
 
 pub use bytes::Bytes;

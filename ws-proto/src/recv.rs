@@ -6,13 +6,10 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::close::{parse_close_body, CloseCode};
 use crate::error::ProtocolError;
-use crate::frame::{FrameHeader, OpCode};
+use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, RSV1};
 use crate::message::Message;
 use crate::text::Utf8Bytes;
 use crate::utf8::Utf8Validator;
-
-/// RSV1, the "per-message compressed" bit of permessage-deflate (RFC 7692 §6).
-const RSV1: u8 = 0b100;
 
 /// What a complete frame amounts to.
 #[derive(Debug)]
@@ -252,7 +249,7 @@ impl Receiver {
             if !head.fin {
                 return Err(ProtocolError::FragmentedControl);
             }
-            if head.payload_len > 125 {
+            if head.payload_len > MAX_CONTROL_PAYLOAD as u64 {
                 return Err(ProtocolError::ControlTooLong(head.payload_len));
             }
             return Ok(());

@@ -1,38 +1,37 @@
 //! The send path: masked frame encoding into the output (frames gathered in one buffer, and a
-//! large payload the caller gave away masked in place as a chunk of its own), the queue of sends
+//! large payload the caller gave away masked in place, sealed with its header), the queue of sends
 //! made before the handshake completes, the high-water mark, and compression when negotiated.
 
 use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
+#[cfg(feature = "deflate")]
+use crate::frame::RSV1;
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::mask::{apply_mask, mask_into};
 use crate::rng::Rng;
+use crate::transmit::Transmit;
 
 /// Output buffers above this capacity are released once drained, so an idle connection holds
 /// little memory.
 const KEEP_CAPACITY: usize = 1 << 10;
 
-/// Owned payloads of at least this size are masked in place and sent as a chunk of their own,
-/// after their header: the copy saved is worth the extra write.
+/// Owned payloads of at least this size are masked in place and sent as a transmit's body,
+/// after their header: the copy saved is worth the second segment of the write.
 const OWN_CHUNK: usize = 64 << 10;
 
 /// The largest payload with a 2-byte header (§5.2: a 7-bit length), framed on the stack.
 const SMALL_PAYLOAD: usize = 125;
 
-/// RSV1 marks a compressed message (RFC 7692 §6).
-#[cfg(feature = "deflate")]
-const RSV1: u8 = 0b100;
-
-/// Encoded bytes in order: complete chunks, then the buffer that gathers frames.
+/// Encoded bytes in order: sealed transmits, then the buffer that gathers frames.
 #[derive(Debug, Default)]
 struct Output {
-    /// Complete chunks, oldest first; all of them go before `open`.
-    sealed: VecDeque<Bytes>,
+    /// Complete transmits, oldest first; all of them go before `open`.
+    sealed: VecDeque<Transmit>,
     /// The total length of `sealed`.
     sealed_len: usize,
-    /// Frames written since the last sealed chunk.
+    /// Frames written since the last sealed transmit.
     open: BytesMut,
 }
 
@@ -47,15 +46,13 @@ impl Output {
         self.len() == 0
     }
 
-    /// Appends `chunk` after everything written so far.
-    fn push(&mut self, chunk: Bytes) {
-        if !self.open.is_empty() {
-            let frames = self.open.split().freeze();
-            self.sealed_len += frames.len();
-            self.sealed.push_back(frames);
+    /// Seals the frames gathered so far, with `body` (the payload of the last of them) after.
+    fn seal(&mut self, body: Bytes) {
+        let transmit = Transmit::new(self.open.split().freeze(), body);
+        if !transmit.is_empty() {
+            self.sealed_len += transmit.len();
+            self.sealed.push_back(transmit);
         }
-        self.sealed_len += chunk.len();
-        self.sealed.push_back(chunk);
     }
 
     /// Moves everything in `later` after what is here.
@@ -68,30 +65,32 @@ impl Output {
             *self = later;
             return;
         }
-        for chunk in later.sealed.drain(..) {
-            self.push(chunk);
+        if !later.sealed.is_empty() {
+            self.seal(Bytes::new());
+            self.sealed_len += later.sealed_len;
+            self.sealed.append(&mut later.sealed);
         }
         self.open.extend_from_slice(&later.open);
     }
 
-    /// The oldest chunk; a drained gathering buffer gives back memory it grew for a burst.
+    /// The oldest transmit; a drained gathering buffer gives back memory it grew for a burst.
     #[inline]
-    fn take(&mut self) -> Option<Bytes> {
-        // Sealed chunks are never empty, so a zero length means there are none: the common
+    fn take(&mut self) -> Option<Transmit> {
+        // Sealed transmits are never empty, so a zero length means there are none: the common
         // case skips the queue.
         if self.sealed_len > 0 {
-            let chunk = self.sealed.pop_front()?;
-            self.sealed_len -= chunk.len();
-            return Some(chunk);
+            let transmit = self.sealed.pop_front()?;
+            self.sealed_len -= transmit.len();
+            return Some(transmit);
         }
         if self.open.is_empty() {
             return None;
         }
-        let chunk = self.open.split().freeze();
+        let frames = self.open.split().freeze();
         if self.open.capacity() > KEEP_CAPACITY {
             self.open = BytesMut::new();
         }
-        Some(chunk)
+        Some(Transmit::new(frames, Bytes::new()))
     }
 }
 
@@ -178,7 +177,7 @@ impl Sender {
     }
 
     /// Encodes one data message whose payload the caller gave away. A large payload that
-    /// nothing else shares is masked in place and becomes a chunk of its own, after its header:
+    /// nothing else shares is masked in place and becomes the body of a transmit, after its header:
     /// no copy. Anything else (shared, small, or to be compressed) is copied as usual.
     pub(crate) fn message_owned(&mut self, opcode: OpCode, payload: Bytes) {
         #[cfg(feature = "deflate")]
@@ -209,7 +208,7 @@ impl Sender {
         apply_mask(&mut payload, key);
         let dst = dst(self.holding, &mut self.out, &mut self.queued);
         dst.open.extend_from_slice(&head[..head_len]);
-        dst.push(payload.freeze());
+        dst.seal(payload.freeze());
     }
 
     /// Whether nothing is ready for the transport.
@@ -218,17 +217,17 @@ impl Sender {
         self.out.is_empty()
     }
 
-    /// Hands out the next chunk: the frames gathered since the last chunk of its own, or such
-    /// a chunk. Returns whether the buffer drained below `limit` after having been full.
-    pub(crate) fn take(&mut self, limit: usize) -> (Option<Bytes>, bool) {
-        let Some(chunk) = self.out.take() else {
+    /// Hands out the next transmit. Returns whether the buffer drained below `limit` after
+    /// having been full.
+    pub(crate) fn take(&mut self, limit: usize) -> (Option<Transmit>, bool) {
+        let Some(transmit) = self.out.take() else {
             return (None, false);
         };
         let drained = self.full && self.buffered() < limit;
         if drained {
             self.full = false;
         }
-        (Some(chunk), drained)
+        (Some(transmit), drained)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 use ws_proto::{Config, Event};
-use ws_proto_bench::open_core;
+use ws_proto_bench::{drain, open_core};
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap();
@@ -29,13 +29,13 @@ fn main() {
             let mut got = 0usize;
             let mut count = 0;
             while count < n {
-                c.handle_input(&chunk, now);
-                while let Some(e) = c.poll_event() {
+                c.handle_input(&chunk, now).unwrap();
+                drain(&mut c, drop, |e| {
                     if let Event::Message(m) = e {
                         got += m.len();
                         count += 1;
                     }
-                }
+                });
             }
             assert_eq!(got, count * size);
         }
@@ -45,14 +45,10 @@ fn main() {
             for i in 0..n {
                 c.send_binary(&data).unwrap();
                 if i % 1000 == 999 {
-                    while let Some(b) = c.poll_transmit() {
-                        total += b.len();
-                    }
+                    drain(&mut c, |t| total += t.len(), drop);
                 }
             }
-            while let Some(b) = c.poll_transmit() {
-                total += b.len();
-            }
+            drain(&mut c, |t| total += t.len(), drop);
             assert!(total > n * size);
         }
         _ => panic!(),
