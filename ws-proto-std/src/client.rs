@@ -3,7 +3,7 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use ws_proto::{CloseCode, Event, Message, ReconnectPolicy, Response};
+use ws_proto::{CloseCode, Event, Message, Reconnect, ReconnectPolicy, Response};
 
 use crate::builder::Builder;
 use crate::error::Error;
@@ -129,16 +129,15 @@ impl<H: Handler> Client<H> {
     /// Connects and dispatches events until the policy gives up or the client is stopped, then
     /// returns the handler.
     pub fn run(mut self) -> H {
-        let mut attempt = 0;
+        let mut reconnect = Reconnect::new(self.policy);
         while !self.control.lock().stopped {
             if self.session() {
-                attempt = 0;
+                reconnect.opened();
             }
             self.control.lock().current = None;
-            attempt += 1;
             // Without OS randomness the jitter is lost, not the reconnection.
             let random = getrandom::u32().unwrap_or(u32::MAX);
-            let Some(delay) = self.policy.delay(attempt, random) else {
+            let Some((_, delay)) = reconnect.next_delay(random) else {
                 break;
             };
             self.wait(delay);

@@ -4,8 +4,9 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use ws_proto::{CloseCode, RequestError, SendError};
+use ws_proto::{CloseCode, RedirectError, RequestError, SendError};
 
 /// Everything that can go wrong, named by the stage that failed.
 ///
@@ -31,6 +32,15 @@ pub enum Error {
         port: u16,
         /// Every address tried, with why it failed (a timeout is `ErrorKind::TimedOut`).
         attempts: Vec<(SocketAddr, io::Error)>,
+    },
+    /// DNS, TCP and TLS together took longer than the connect timeout.
+    ConnectTimeout {
+        /// The host.
+        host: String,
+        /// The port.
+        port: u16,
+        /// The configured limit.
+        timeout: Duration,
     },
     /// The host is not a valid TLS server name (SNI).
     ServerName(String),
@@ -63,13 +73,9 @@ pub enum Error {
     Send(SendError),
     /// The operating system's random number generator failed (it seeds the masking keys).
     Entropy(getrandom::Error),
-    /// The server kept redirecting past the configured limit.
-    TooManyRedirects {
-        /// The limit.
-        limit: usize,
-        /// The redirect that was not followed.
-        location: String,
-    },
+    /// A redirect was not followed: one too many, or a `Location` that cannot be followed
+    /// (malformed, or `wss` to `ws`).
+    Redirect(RedirectError),
 }
 
 impl Error {
@@ -102,6 +108,11 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::ConnectTimeout {
+                host,
+                port,
+                timeout,
+            } => write!(f, "connecting to {host}:{port} timed out after {timeout:?}"),
             Error::ServerName(host) => write!(f, "{host:?} is not a valid TLS server name"),
             Error::Tls { host, source } => write!(f, "TLS with {host:?} failed: {source}"),
             Error::Read(e) => write!(f, "reading from the connection failed: {e}"),
@@ -117,9 +128,7 @@ impl fmt::Display for Error {
             Error::AlreadyClosed => f.write_str("the connection is already closed"),
             Error::Send(e) => write!(f, "send refused: {e}"),
             Error::Entropy(e) => write!(f, "the OS random number generator failed: {e}"),
-            Error::TooManyRedirects { limit, location } => {
-                write!(f, "more than {limit} redirects (next was {location:?})")
-            }
+            Error::Redirect(e) => write!(f, "{e}"),
         }
     }
 }
@@ -133,6 +142,7 @@ impl std::error::Error for Error {
             Error::Read(e) | Error::Write(e) => Some(e),
             Error::WebSocket(e) => Some(e),
             Error::Send(e) => Some(e),
+            Error::Redirect(e) => Some(e),
             _ => None,
         }
     }
@@ -149,6 +159,12 @@ impl From<RequestError> for Error {
 impl From<ws_proto::InputError> for Error {
     fn from(e: ws_proto::InputError) -> Self {
         Error::Read(io::Error::other(e))
+    }
+}
+
+impl From<RedirectError> for Error {
+    fn from(e: RedirectError) -> Self {
+        Error::Redirect(e)
     }
 }
 

@@ -99,4 +99,6 @@ pub use transport::{Locked, Transport};
 
 pub use rustls;
 pub use ws_proto;
-pub use ws_proto::{CloseCode, Event, Message, MessageType, ReconnectPolicy, Response};
+pub use ws_proto::{
+    ClientOptions, CloseCode, Event, Message, MessageType, ReconnectPolicy, RedirectError, Response,
+};

@@ -7,39 +7,14 @@
 
 use std::io::{self, BufRead, Write};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore};
-use ws_proto::ClientState;
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
+use ws_proto::{ClientState, ConnectPlan};
 
 use crate::error::Error;
-
-/// The default client configuration: the webpki (Mozilla) roots plus `extra_roots`, certificate
-/// verification on, the ring provider.
-pub(crate) fn client_config(
-    extra_roots: &[CertificateDer<'static>],
-    host: &str,
-) -> Result<Arc<ClientConfig>, Error> {
-    let tls_error = |source| Error::Tls {
-        host: host.to_owned(),
-        source: Box::new(source),
-    };
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for cert in extra_roots {
-        roots.add(cert.clone()).map_err(tls_error)?;
-    }
-    // An explicit provider, so a second rustls provider elsewhere in the dependency graph
-    // cannot make the process-wide default ambiguous.
-    let config =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(tls_error)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    Ok(Arc::new(config))
-}
+use crate::transport::Transport;
 
 /// A client TLS session for one connection.
 #[derive(Debug)]
@@ -64,6 +39,78 @@ impl Tls {
             conn,
             host: host.to_owned(),
         })
+    }
+
+    /// Runs the TLS handshake over `transport` to its end, by `deadline`: the connect timeout
+    /// covers TLS as it covers DNS and TCP, and the WebSocket handshake starts on a secured
+    /// transport, as in every adapter.
+    pub(crate) fn handshake(
+        &mut self,
+        transport: &impl Transport,
+        deadline: Option<Instant>,
+        plan: &ConnectPlan,
+    ) -> Result<(), Error> {
+        let mut buf = vec![0; 16 << 10];
+        loop {
+            while self.conn.wants_write() {
+                let mut records = Vec::new();
+                // Writing into a Vec cannot fail.
+                let _ = self.conn.write_tls(&mut records);
+                transport.write_all(&records).map_err(Error::Write)?;
+            }
+            if !self.conn.is_handshaking() {
+                return Ok(());
+            }
+            let left = match deadline {
+                None => None,
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Err(self.timed_out(plan)),
+                },
+            };
+            // A transport without timeouts still works; only the deadline is then not kept.
+            let _ = transport.set_read_timeout(left);
+            let n = match transport.read(&mut buf) {
+                Ok(0) => {
+                    return Err(Error::Tls {
+                        host: self.host.clone(),
+                        source: Box::new(rustls::Error::General(
+                            "the server closed the connection during the TLS handshake".into(),
+                        )),
+                    })
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(self.timed_out(plan))
+                }
+                Err(e) => return Err(Error::Read(e)),
+            };
+            let mut ciphertext = &buf[..n];
+            while !ciphertext.is_empty() {
+                self.conn.read_tls(&mut ciphertext).map_err(Error::Read)?;
+                self.conn
+                    .process_new_packets()
+                    .map_err(|source| Error::Tls {
+                        host: self.host.clone(),
+                        source: Box::new(source),
+                    })?;
+            }
+        }
+    }
+
+    fn timed_out(&self, plan: &ConnectPlan) -> Error {
+        let (host, port) = plan.address();
+        Error::ConnectTimeout {
+            host: host.to_owned(),
+            port,
+            timeout: plan.connect_timeout().unwrap_or(Duration::ZERO),
+        }
     }
 
     /// Decrypts ciphertext read from the transport and feeds the plaintext to `core`. A

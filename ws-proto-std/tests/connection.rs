@@ -13,7 +13,7 @@ use tungstenite::http;
 use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
 use tungstenite::protocol::CloseFrame;
 use ws_proto_std::ws_proto::{self, Timeout};
-use ws_proto_std::{Builder, CloseCode, Error, Event, Message};
+use ws_proto_std::{Builder, CloseCode, Error, Event, Message, RedirectError};
 
 fn text(s: &str) -> Message {
     Message::Text(s.into())
@@ -221,14 +221,17 @@ fn redirects_are_followed_up_to_the_limit() {
         (rx.recv().unwrap(), server::echo(ws))
     });
 
+    // With redirects off, the 3xx is the answer, and says where it pointed.
     let err = Builder::new(&hop_url)
         .max_redirects(0)
         .connect()
         .unwrap_err();
+    let rejection = err.rejection().expect("the redirect, as a rejection");
     assert!(
-        matches!(&err, Error::TooManyRedirects { limit: 0, location } if location.ends_with("/final")),
+        rejection.status() == 302 && rejection.location().is_some_and(|l| l.ends_with("/final")),
         "{err:?}"
     );
+
     let ws = Builder::new(&hop_url).connect().unwrap();
     ws.send_text("arrived").unwrap();
     assert_eq!(ws.read().unwrap(), text("arrived"));
@@ -367,6 +370,62 @@ fn connection_refused_names_every_address_tried() {
         }
         other => panic!("expected a connect error, got {other:?}"),
     }
+}
+
+#[test]
+fn the_connect_timeout_covers_a_stalled_tls_handshake() {
+    // A server that accepts TCP and never says a word of TLS.
+    let (listener, url) = server::listen();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let server = server::spawn(listener, move |l| {
+        let _held = l.accept().unwrap();
+        let _ = stop_rx.recv_timeout(server::IO_TIMEOUT);
+    });
+    let started = Instant::now();
+    let err = Builder::new(&url.replace("ws://", "wss://"))
+        .connect_timeout(Duration::from_millis(300))
+        .handshake_timeout(None)
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::ConnectTimeout { host, timeout, .. } if host == "127.0.0.1" && *timeout == Duration::from_millis(300)),
+        "{err:?}"
+    );
+    // Bounded by the timeout, not by the server (which would hold on for IO_TIMEOUT).
+    assert!(
+        started.elapsed() < server::IO_TIMEOUT,
+        "{:?}",
+        started.elapsed()
+    );
+    stop_tx.send(()).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn a_redirect_loop_stops_at_the_limit() {
+    let (listener, url) = server::listen();
+    let again = format!("{url}/again");
+    let server = server::spawn(listener, move |l| {
+        // The first request and two redirects followed: three answers.
+        for _ in 0..3 {
+            let response = http::Response::builder()
+                .status(307)
+                .header("Location", again.as_str())
+                .body(None)
+                .unwrap();
+            server::refuse(&l, response);
+        }
+    });
+    let err = Builder::new(&url).max_redirects(2).connect().unwrap_err();
+    assert!(
+        matches!(&err, Error::Redirect(RedirectError::TooMany { limit: 2, location }) if location.ends_with("/again")),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("more than 2 redirects (next was \"{url}/again\")")
+    );
+    server.join().unwrap();
 }
 
 #[test]

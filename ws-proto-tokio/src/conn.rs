@@ -16,9 +16,7 @@ use std::time::Instant;
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
-use ws_proto::{
-    ClientState, CloseCode, Config, Event, Message, Output, Request, Response, SendError, Transmit,
-};
+use ws_proto::{ClientState, CloseCode, Event, Message, Output, Response, SendError, Transmit};
 
 use crate::error::Error;
 use crate::wake::{Side, Wakers};
@@ -90,11 +88,10 @@ pub(crate) struct Conn<T> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
-    /// Starts the handshake over `io`; nothing is written until the first poll.
-    pub(crate) fn new(io: T, request: Request, config: Config) -> Result<Self, Error> {
-        let core = ClientState::new(request, config, seed()?, now());
+    /// Runs `core` over `io`; nothing is written until the first poll.
+    pub(crate) fn new(io: T, core: ClientState) -> Self {
         let wakers = Arc::new(Wakers::default());
-        Ok(Conn {
+        Conn {
             io,
             core,
             out: Transmit::default(),
@@ -106,7 +103,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             finishing: None,
             shut: false,
             done: false,
-        })
+        }
     }
 
     pub(crate) fn core(&self) -> &ClientState {

@@ -1,47 +1,37 @@
-//! The transport for a request: DNS, TCP to each address in turn, then TLS for `wss://`, all
-//! under one connect timeout.
-
-use std::time::Duration;
+//! The transport for a connection plan: DNS, TCP to each address in turn, then TLS for
+//! `wss://`, all under one connect timeout.
 
 use tokio::net::{lookup_host, TcpStream};
-use ws_proto::Request;
+use ws_proto::{ConnectPlan, TlsOptions};
 
 use crate::error::Error;
-use crate::tls::{MaybeTlsStream, TlsOptions};
+use crate::tls::{self, MaybeTlsStream};
 
-/// Everything needed to open a transport, cloneable so a session can reconnect.
-#[derive(Debug, Clone)]
-pub(crate) struct Connector {
-    pub(crate) connect_timeout: Option<Duration>,
-    pub(crate) tls: TlsOptions,
+/// Opens the transport `plan` names.
+pub(crate) async fn transport(
+    plan: &ConnectPlan,
+    tls: &TlsOptions,
+) -> Result<MaybeTlsStream, Error> {
+    let attempt = transport_untimed(plan, tls);
+    let Some(timeout) = plan.connect_timeout() else {
+        return attempt.await;
+    };
+    tokio::time::timeout(timeout, attempt).await.map_err(|_| {
+        let (host, port) = plan.address();
+        Error::ConnectTimeout {
+            host: host.to_owned(),
+            port,
+            timeout,
+        }
+    })?
 }
 
-impl Connector {
-    /// Opens the transport `request` names.
-    pub(crate) async fn connect(&self, request: &Request) -> Result<MaybeTlsStream, Error> {
-        let attempt = self.connect_untimed(request);
-        match self.connect_timeout {
-            None => attempt.await,
-            Some(timeout) => {
-                tokio::time::timeout(timeout, attempt)
-                    .await
-                    .map_err(|_| Error::ConnectTimeout {
-                        host: request.host().to_owned(),
-                        port: request.port(),
-                        timeout,
-                    })?
-            }
-        }
-    }
-
-    async fn connect_untimed(&self, request: &Request) -> Result<MaybeTlsStream, Error> {
-        let tcp = tcp_connect(request.host(), request.port()).await?;
-        if request.is_secure() {
-            let tls = self.tls.handshake(request.host(), tcp).await?;
-            Ok(MaybeTlsStream::Tls(tls))
-        } else {
-            Ok(MaybeTlsStream::Plain(tcp))
-        }
+async fn transport_untimed(plan: &ConnectPlan, tls: &TlsOptions) -> Result<MaybeTlsStream, Error> {
+    let (host, port) = plan.address();
+    let tcp = tcp_connect(host, port).await?;
+    match plan.tls_server_name() {
+        Some(name) => Ok(MaybeTlsStream::Tls(tls::handshake(tls, name, tcp).await?)),
+        None => Ok(MaybeTlsStream::Plain(tcp)),
     }
 }
 

@@ -5,7 +5,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ws_proto::{HandshakeError, ProtocolError, Rejection, RequestError, SendError, Timeout};
+use ws_proto::{
+    HandshakeError, ProtocolError, RedirectError, Rejection, RequestError, SendError, Timeout,
+};
 
 /// Why connecting, sending or receiving failed.
 ///
@@ -52,20 +54,9 @@ pub enum Error {
     /// The server answered the opening handshake with a status other than 101; see
     /// [`Rejection::status`].
     Rejected(Box<Rejection>),
-    /// A redirect's `Location` could not be followed (malformed, or `wss` to `ws`).
-    Redirect {
-        /// The `Location` header.
-        location: String,
-        /// Why it was refused.
-        source: RequestError,
-    },
-    /// More redirects than the configured limit.
-    TooManyRedirects {
-        /// The configured limit.
-        limit: u32,
-        /// The redirect that was not followed.
-        location: String,
-    },
+    /// A redirect was not followed: one too many, or a `Location` that cannot be followed
+    /// (malformed, or `wss` to `ws`).
+    Redirect(RedirectError),
     /// The server's 101 response was invalid.
     Handshake(HandshakeError),
     /// The server violated RFC 6455; the close code sent is [`ProtocolError::close_code`].
@@ -112,12 +103,7 @@ impl fmt::Display for Error {
                 write!(f, "TLS handshake with {host:?} failed: {source}")
             }
             Error::Rejected(r) => write!(f, "handshake rejected by the server: {r}"),
-            Error::Redirect { location, source } => {
-                write!(f, "cannot follow redirect to {location:?}: {source}")
-            }
-            Error::TooManyRedirects { limit, location } => {
-                write!(f, "more than {limit} redirects (next was {location:?})")
-            }
+            Error::Redirect(e) => write!(f, "{e}"),
             Error::Handshake(e) => write!(f, "invalid handshake response: {e}"),
             Error::Protocol(e) => write!(f, "protocol violation by the server: {e}"),
             Error::Timeout(t) => write!(f, "{t}"),
@@ -135,7 +121,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Request(e) | Error::Redirect { source: e, .. } => Some(e),
+            Error::Request(e) => Some(e),
+            Error::Redirect(e) => Some(e),
             Error::Dns { source, .. } | Error::Tls { source, .. } | Error::Io(source) => {
                 Some(source)
             }
@@ -146,7 +133,6 @@ impl std::error::Error for Error {
             Error::Other(e) => Some(e),
             Error::ConnectTimeout { .. }
             | Error::Rejected(_)
-            | Error::TooManyRedirects { .. }
             | Error::Timeout(_)
             | Error::UnexpectedEof
             | Error::NotConnected => None,

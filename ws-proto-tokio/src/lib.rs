@@ -59,7 +59,6 @@ mod builder;
 mod conn;
 mod connect;
 mod error;
-mod redirect;
 mod session;
 mod split;
 mod stream;
@@ -74,7 +73,8 @@ pub use stream::{CloseFrame, Event, WebSocket};
 pub use tls::MaybeTlsStream;
 
 pub use ws_proto::{
-    Bytes, CloseCode, Config, HandshakeError, Message, MessageType, ProtocolError, ReadyState,
-    ReconnectPolicy, Rejection, Request, RequestError, Response, SendError, Timeout, Utf8Bytes,
+    Bytes, ClientOptions, CloseCode, Config, HandshakeError, Message, MessageType, ProtocolError,
+    ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError, Response,
+    SendError, Timeout, Utf8Bytes,
 };
 pub use {rustls, rustls_pki_types};

@@ -11,12 +11,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::Stream;
 use tokio::time::Sleep;
-use ws_proto::{CloseCode, Config, Message, ReconnectPolicy, Request, Response, SendError};
+use ws_proto::{
+    ClientOptions, CloseCode, ConnectPlan, Message, Reconnect, ReconnectPolicy, Response,
+    SendError, TlsOptions,
+};
 
-use crate::conn::Incoming;
-use crate::connect::Connector;
+use crate::builder::follow_redirect;
+use crate::conn::{now, seed, Incoming};
+use crate::connect;
 use crate::error::Error;
-use crate::redirect::Redirects;
 use crate::stream::WebSocket;
 use crate::tls::MaybeTlsStream;
 
@@ -69,14 +72,12 @@ enum State {
     /// DNS, TCP and TLS.
     Connecting {
         transport: Connecting,
-        request: Request,
-        redirects: Redirects,
+        plan: ConnectPlan,
     },
     /// The handshake or the open connection.
     Connected {
         socket: Box<WebSocket<MaybeTlsStream>>,
-        request: Request,
-        redirects: Redirects,
+        plan: ConnectPlan,
     },
     /// Waiting for the next attempt.
     Waiting(Pin<Box<Sleep>>),
@@ -111,14 +112,10 @@ enum State {
 /// # Ok(()) }
 /// ```
 pub struct Session {
-    request: Request,
-    config: Config,
-    connector: Connector,
-    max_redirects: u32,
-    policy: ReconnectPolicy,
+    options: ClientOptions,
+    tls: TlsOptions,
+    reconnect: Reconnect,
     state: State,
-    /// Consecutive attempts that did not open.
-    attempt: u32,
     /// The user closed: no more attempts.
     stopping: bool,
     /// Events produced together (`Error` then `Closed` then `Reconnecting`), given out in order.
@@ -136,28 +133,19 @@ impl fmt::Debug for Session {
         };
         f.debug_struct("Session")
             .field("state", &state)
-            .field("attempt", &self.attempt)
-            .field("policy", &self.policy)
+            .field("reconnect", &self.reconnect)
             .finish_non_exhaustive()
     }
 }
 
 impl Session {
-    pub(crate) fn new(
-        request: Request,
-        config: Config,
-        connector: Connector,
-        max_redirects: u32,
-        policy: ReconnectPolicy,
-    ) -> Session {
+    /// A session for `options`, whose request is valid.
+    pub(crate) fn new(options: ClientOptions, tls: TlsOptions, policy: ReconnectPolicy) -> Session {
         Session {
-            request,
-            config,
-            connector,
-            max_redirects,
-            policy,
+            options,
+            tls,
+            reconnect: Reconnect::new(policy),
             state: State::Idle,
-            attempt: 0,
             stopping: false,
             pending: Default::default(),
         }
@@ -242,24 +230,21 @@ impl Session {
                 return Poll::Ready(Some(event));
             }
             match &mut self.state {
-                State::Idle => self.start_attempt(self.request.clone(), self.new_redirects()),
+                State::Idle => self.start_attempt(),
                 State::Connecting { transport, .. } => {
                     let result = ready!(transport.as_mut().poll(cx));
-                    let State::Connecting {
-                        request, redirects, ..
-                    } = std::mem::replace(&mut self.state, State::Done)
+                    let State::Connecting { plan, .. } =
+                        std::mem::replace(&mut self.state, State::Done)
                     else {
                         unreachable!("matched Connecting above")
                     };
-                    match result
-                        .and_then(|io| WebSocket::start(io, request.clone(), self.config.clone()))
+                    match result.and_then(|io| Ok(WebSocket::start(io, plan.start(seed()?, now()))))
                     {
                         Ok(socket) => {
                             self.pending.push_back(SessionEvent::Connected);
                             self.state = State::Connected {
                                 socket: Box::new(socket),
-                                request,
-                                redirects,
+                                plan,
                             };
                         }
                         Err(e) => {
@@ -271,7 +256,7 @@ impl Session {
                 State::Connected { socket, .. } => {
                     match ready!(socket.conn_mut().poll_incoming(cx)) {
                         Some(Incoming::Open(response)) => {
-                            self.attempt = 0;
+                            self.reconnect.opened();
                             return Poll::Ready(Some(SessionEvent::Open(*response)));
                         }
                         Some(Incoming::Message(m)) => {
@@ -280,11 +265,8 @@ impl Session {
                         Some(Incoming::Ping(p)) => return Poll::Ready(Some(SessionEvent::Ping(p))),
                         Some(Incoming::Pong(p)) => return Poll::Ready(Some(SessionEvent::Pong(p))),
                         Some(Incoming::Closed(ending)) => {
-                            let State::Connected {
-                                request,
-                                mut redirects,
-                                ..
-                            } = std::mem::replace(&mut self.state, State::Done)
+                            let State::Connected { mut plan, .. } =
+                                std::mem::replace(&mut self.state, State::Done)
                             else {
                                 unreachable!("matched Connected above")
                             };
@@ -293,13 +275,13 @@ impl Session {
                                 reason: ending.reason,
                                 clean: ending.clean,
                             };
-                            match ending.error.map(|e| redirects.follow(&request, e)) {
+                            match ending.error.map(|e| follow_redirect(&mut plan, e)) {
                                 // A redirect: the transport closes, the next one starts now.
-                                Some(Ok(next)) if !self.stopping => {
+                                Some(Ok(())) if !self.stopping => {
                                     self.pending.push_back(closed);
-                                    self.start_attempt(next, redirects);
+                                    self.connect(plan);
                                 }
-                                Some(Ok(_)) => self.pending.push_back(closed),
+                                Some(Ok(())) => self.pending.push_back(closed),
                                 Some(Err(e)) => {
                                     self.pending.push_back(SessionEvent::Error(e));
                                     self.pending.push_back(closed);
@@ -317,24 +299,32 @@ impl Session {
                 }
                 State::Waiting(sleep) => {
                     ready!(sleep.as_mut().poll(cx));
-                    self.start_attempt(self.request.clone(), self.new_redirects());
+                    self.start_attempt();
                 }
                 State::Done => return Poll::Ready(None),
             }
         }
     }
 
-    fn new_redirects(&self) -> Redirects {
-        Redirects::new(self.max_redirects)
+    /// A new attempt from the options' own URL.
+    fn start_attempt(&mut self) {
+        match ConnectPlan::new(&self.options) {
+            Ok(plan) => self.connect(plan),
+            // `Builder::session` checked the request.
+            Err(e) => {
+                self.pending.push_back(SessionEvent::Error(e.into()));
+                self.state = State::Done;
+            }
+        }
     }
 
-    fn start_attempt(&mut self, request: Request, redirects: Redirects) {
-        let connector = self.connector.clone();
-        let target = request.clone();
+    /// Opens the transport `plan` names.
+    fn connect(&mut self, plan: ConnectPlan) {
+        let tls = self.tls.clone();
+        let target = plan.clone();
         self.state = State::Connecting {
-            transport: Box::pin(async move { connector.connect(&target).await }),
-            request,
-            redirects,
+            transport: Box::pin(async move { connect::transport(&target, &tls).await }),
+            plan,
         };
     }
 
@@ -344,15 +334,12 @@ impl Session {
         if self.stopping {
             return;
         }
-        self.attempt = self.attempt.saturating_add(1);
         // The jitter needs no cryptographic quality; without entropy the longest delay the
         // policy allows is used, which is never too short.
         let random = getrandom::u32().unwrap_or(u32::MAX);
-        if let Some(delay) = self.policy.delay(self.attempt, random) {
-            self.pending.push_back(SessionEvent::Reconnecting {
-                attempt: self.attempt,
-                delay,
-            });
+        if let Some((attempt, delay)) = self.reconnect.next_delay(random) {
+            self.pending
+                .push_back(SessionEvent::Reconnecting { attempt, delay });
             self.state = State::Waiting(Box::pin(tokio::time::sleep(delay)));
         }
     }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
-use ws_proto::{CloseCode, Config, Message, ReadyState, Request, Response};
+use ws_proto::{ClientState, CloseCode, Message, ReadyState, Response};
 
 use crate::conn::{Conn, Ending, Incoming};
 use crate::error::Error;
@@ -94,13 +94,13 @@ pub struct WebSocket<T> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
-    /// Starts the handshake over `io` without waiting for it; see [`Builder::start`].
+    /// Runs `core`, its handshake request queued, over `io`; see [`Builder::start`].
     ///
     /// [`Builder::start`]: crate::Builder::start
-    pub(crate) fn start(io: T, request: Request, config: Config) -> Result<Self, Error> {
-        Ok(WebSocket {
-            conn: Conn::new(io, request, config)?,
-        })
+    pub(crate) fn start(io: T, core: ClientState) -> Self {
+        WebSocket {
+            conn: Conn::new(io, core),
+        }
     }
 
     pub(crate) fn conn_mut(&mut self) -> &mut Conn<T> {

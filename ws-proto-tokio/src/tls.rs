@@ -3,68 +3,38 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use rustls::ClientConfig;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
+use ws_proto::TlsOptions;
 
 use crate::error::Error;
 
-/// How `wss://` connections are verified.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TlsOptions {
-    /// Trusted in addition to the webpki roots (a private CA, a test certificate).
-    pub(crate) extra_roots: Vec<CertificateDer<'static>>,
-    /// Replaces everything above.
-    pub(crate) config: Option<Arc<ClientConfig>>,
-}
-
-impl TlsOptions {
-    fn client_config(&self) -> Result<Arc<ClientConfig>, rustls::Error> {
-        if let Some(config) = &self.config {
-            return Ok(config.clone());
-        }
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        for cert in &self.extra_roots {
-            roots.add(cert.clone())?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Arc::new(config))
-    }
-
-    /// Runs the TLS handshake over `tcp`, verifying the certificate for `host`.
-    pub(crate) async fn handshake(
-        &self,
-        host: &str,
-        tcp: TcpStream,
-    ) -> Result<TlsStream<TcpStream>, Error> {
-        let tls_error = |source: io::Error| Error::Tls {
-            host: host.to_owned(),
-            source,
-        };
-        let config = self
-            .client_config()
-            .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-        // An IP address becomes an IP server name: verified against the certificate's IP
-        // SANs, and no SNI is sent (RFC 6066 forbids literal addresses there).
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-        TlsConnector::from(config)
-            .connect(name, tcp)
-            .await
-            .map_err(tls_error)
-    }
+/// Runs the TLS handshake over `tcp`, verifying the certificate for `host`.
+pub(crate) async fn handshake(
+    options: &TlsOptions,
+    host: &str,
+    tcp: TcpStream,
+) -> Result<TlsStream<TcpStream>, Error> {
+    let tls_error = |source: io::Error| Error::Tls {
+        host: host.to_owned(),
+        source,
+    };
+    let config = options
+        .client_config()
+        .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+    // An IP address becomes an IP server name: verified against the certificate's IP SANs,
+    // and no SNI is sent (RFC 6066 forbids literal addresses there).
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+    TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(tls_error)
 }
 
 /// The transport of a socket from [`connect`](crate::connect): TCP, or TLS over TCP.

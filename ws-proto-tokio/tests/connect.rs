@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame as TCloseFrame;
 use tokio_tungstenite::tungstenite::Message as TMessage;
-use ws_proto_tokio::{Builder, CloseCode, CloseFrame, Error, Event, Message};
+use ws_proto_tokio::{Builder, CloseCode, CloseFrame, Error, Event, Message, RedirectError};
 
 fn text(s: &str) -> Message {
     Message::Text(s.into())
@@ -215,7 +215,7 @@ async fn redirect_limit() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::TooManyRedirects { limit: 3, location } if location == &format!("ws://{addr}/again")),
+        matches!(&err, Error::Redirect(RedirectError::TooMany { limit: 3, location }) if location == &format!("ws://{addr}/again")),
         "{err:?}"
     );
 

@@ -87,7 +87,9 @@ mod headers;
 mod lease;
 mod mask;
 mod message;
+mod options;
 mod output;
+mod plan;
 mod read_size;
 mod reconnect;
 mod recv;
@@ -96,6 +98,8 @@ mod rng;
 mod send;
 mod text;
 mod timer;
+#[cfg(feature = "rustls")]
+mod tls;
 mod transmit;
 mod utf8;
 
@@ -112,11 +116,17 @@ pub use headers::Headers;
 pub use lease::ReadLease;
 pub use mask::apply_mask;
 pub use message::{Message, MessageType};
+pub use options::ClientOptions;
 pub use output::Output;
+pub use plan::{ConnectPlan, RedirectError};
 pub use read_size::{ReadSize, READ_ROOM};
-pub use reconnect::ReconnectPolicy;
+pub use reconnect::{Reconnect, ReconnectPolicy};
 pub use request::{Request, RequestError};
 pub use text::Utf8Bytes;
+#[cfg(feature = "rustls")]
+pub use tls::TlsOptions;
 pub use transmit::Transmit;
 
 pub use bytes::Bytes;
+#[cfg(feature = "rustls")]
+pub use rustls;

@@ -92,6 +92,48 @@ impl Default for ReconnectPolicy {
     }
 }
 
+/// A [`ReconnectPolicy`] applied to one client's life: it counts the attempts since the last
+/// connection that opened, and says how long to wait before the next, or to give up.
+///
+/// ```
+/// use std::time::Duration;
+/// use ws_proto::{Reconnect, ReconnectPolicy};
+///
+/// let mut reconnect = Reconnect::new(ReconnectPolicy::fixed(Duration::from_secs(1)).with_max_attempts(2));
+/// assert_eq!(reconnect.next_delay(0), Some((1, Duration::from_secs(1))));
+/// assert_eq!(reconnect.next_delay(0), Some((2, Duration::from_secs(1))));
+/// assert_eq!(reconnect.next_delay(0), None);
+/// reconnect.opened(); // a handshake succeeded: the count starts over
+/// assert_eq!(reconnect.next_delay(0), Some((1, Duration::from_secs(1))));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Reconnect {
+    policy: ReconnectPolicy,
+    /// Attempts made since a connection last opened.
+    attempt: u32,
+}
+
+impl Reconnect {
+    /// Starts counting for `policy`.
+    pub fn new(policy: ReconnectPolicy) -> Reconnect {
+        Reconnect { policy, attempt: 0 }
+    }
+
+    /// A connection opened (its handshake succeeded): the next drop starts from attempt 1.
+    pub fn opened(&mut self) {
+        self.attempt = 0;
+    }
+
+    /// After a connection ended or an attempt failed: the number of the next attempt and the
+    /// wait before it, or `None` when the policy gives up. `random` is a uniformly random `u32`
+    /// for the jitter (without one, `u32::MAX` gives the longest wait the policy allows).
+    pub fn next_delay(&mut self, random: u32) -> Option<(u32, Duration)> {
+        self.attempt = self.attempt.saturating_add(1);
+        let delay = self.policy.delay(self.attempt, random)?;
+        Some((self.attempt, delay))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,145 @@
+//! The connection plan: where to connect, whether TLS runs and for which name, and what a
+//! handshake rejection leads to (a redirect followed, or the end), written once for every
+//! adapter.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::client::ClientState;
+use crate::config::Config;
+use crate::handshake::Rejection;
+use crate::options::ClientOptions;
+use crate::request::{Request, RequestError};
+
+/// One connection's course, from the first TCP connection to an open WebSocket, redirects
+/// included. An adapter asks it where to connect ([`address`](Self::address)), whether to run
+/// TLS and for which name ([`tls_server_name`](Self::tls_server_name)), starts the protocol with
+/// [`start`](Self::start), and when the server rejects the handshake asks
+/// [`redirect`](Self::redirect) whether to try again elsewhere. Steps that come before TLS
+/// (a proxy tunnel) belong here too, so every adapter gets them by moving bytes.
+///
+/// ```
+/// use ws_proto::{ClientOptions, ConnectPlan};
+///
+/// let plan = ConnectPlan::new(&ClientOptions::new("wss://example.com:8443/chat"))?;
+/// assert_eq!(plan.address(), ("example.com", 8443));
+/// assert_eq!(plan.tls_server_name(), Some("example.com"));
+/// # Ok::<(), ws_proto::RequestError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ConnectPlan {
+    request: Request,
+    config: Config,
+    connect_timeout: Option<Duration>,
+    max_redirects: u32,
+    followed: u32,
+}
+
+impl ConnectPlan {
+    /// The plan for `options`; fails if its request is invalid.
+    pub fn new(options: &ClientOptions) -> Result<ConnectPlan, RequestError> {
+        Ok(ConnectPlan {
+            request: options.request()?.clone(),
+            config: options.get_config().clone(),
+            connect_timeout: options.get_connect_timeout(),
+            max_redirects: options.get_max_redirects(),
+            followed: 0,
+        })
+    }
+
+    /// The host and port to open a TCP connection to (every address the host resolves to may
+    /// be tried in turn).
+    pub fn address(&self) -> (&str, u16) {
+        (self.request.host(), self.request.port())
+    }
+
+    /// For a `wss://` URL, the name TLS sends as SNI and verifies the certificate for (an IP
+    /// address is verified against the certificate's IP addresses and sends no SNI).
+    pub fn tls_server_name(&self) -> Option<&str> {
+        self.request.is_secure().then(|| self.request.host())
+    }
+
+    /// The time allowed for DNS, TCP and TLS together.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// The request the next attempt sends.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The protocol for this attempt, once the transport is ready: its handshake timeout runs
+    /// from `now`. `seed` must come from the OS (see [`ClientState::new`]).
+    pub fn start(&self, seed: [u8; 32], now: Instant) -> ClientState {
+        ClientState::new(self.request.clone(), self.config.clone(), seed, now)
+    }
+
+    /// What a rejected handshake leads to. `Ok(Some(request))`: a redirect to follow, and the
+    /// plan now points at its target (connect again from [`address`](Self::address));
+    /// `Ok(None)`: not a redirect to follow (no `Location`, or redirects are off), so the
+    /// rejection is the answer; `Err`: a redirect that cannot be followed.
+    pub fn redirect(&mut self, rejection: &Rejection) -> Result<Option<&Request>, RedirectError> {
+        let Some(location) = rejection.location().filter(|_| self.max_redirects > 0) else {
+            return Ok(None);
+        };
+        if self.followed >= self.max_redirects {
+            return Err(RedirectError::TooMany {
+                limit: self.max_redirects,
+                location: location.to_owned(),
+            });
+        }
+        self.request =
+            self.request
+                .redirect(location)
+                .map_err(|source| RedirectError::Invalid {
+                    location: location.to_owned(),
+                    source,
+                })?;
+        self.followed += 1;
+        Ok(Some(&self.request))
+    }
+}
+
+/// A redirect that was not followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectError {
+    /// The server kept redirecting past the configured limit.
+    TooMany {
+        /// The limit.
+        limit: u32,
+        /// The redirect that was not followed.
+        location: String,
+    },
+    /// The `Location` was not a URL the client can follow (a `wss` to `ws` downgrade among
+    /// them).
+    Invalid {
+        /// The `Location` header's value.
+        location: String,
+        /// Why it was refused.
+        source: RequestError,
+    },
+}
+
+impl fmt::Display for RedirectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedirectError::TooMany { limit, location } => {
+                write!(f, "more than {limit} redirects (next was {location:?})")
+            }
+            RedirectError::Invalid { location, source } => {
+                write!(f, "redirect to {location:?} not followed: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RedirectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RedirectError::Invalid { source, .. } => Some(source),
+            RedirectError::TooMany { .. } => None,
+        }
+    }
+}
