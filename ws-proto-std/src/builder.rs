@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use ws_proto::{ClientOptions, ConnectPlan, Request, RequestError, Response, TlsOptions};
 
-use crate::error::Error;
 use crate::socket::WebSocket;
-use crate::tls::Tls;
+use crate::tls::{self, Tls};
 use crate::transport::{Locked, Transport};
+use crate::Error;
 
 /// Connects to a `ws://` or `wss://` URL with the default settings and waits for the
 /// handshake to complete.
@@ -123,12 +123,7 @@ impl Builder {
                 Ok(response) => return Ok((ws, response)),
                 Err(error) => error,
             };
-            let Some(rejection) = error.rejection() else {
-                return Err(error);
-            };
-            if plan.redirect(rejection)?.is_none() {
-                return Err(error);
-            }
+            plan.follow(error)?;
         }
     }
 
@@ -141,10 +136,10 @@ impl Builder {
     ) -> Result<WebSocket, Error> {
         let tls = match plan.tls_server_name() {
             Some(name) => {
-                let config = self.tls.client_config().map_err(|source| Error::Tls {
-                    host: name.to_owned(),
-                    source: Box::new(source),
-                })?;
+                let config = self
+                    .tls
+                    .client_config()
+                    .map_err(|e| tls::tls_error(name, e))?;
                 let mut tls = Tls::new(config, name)?;
                 tls.handshake(&transport, deadline, plan)?;
                 Some(tls)
@@ -152,7 +147,11 @@ impl Builder {
             None => None,
         };
         let mut seed = [0; 32];
-        getrandom::fill(&mut seed).map_err(Error::Entropy)?;
+        getrandom::fill(&mut seed).map_err(|e| {
+            Error::Io(std::io::Error::other(format!(
+                "the OS random number generator failed: {e}"
+            )))
+        })?;
         WebSocket::new(transport, plan.start(seed, Instant::now()), tls)
     }
 }

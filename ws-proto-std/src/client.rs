@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use ws_proto::{CloseCode, Event, Message, Reconnect, ReconnectPolicy, Response};
 
 use crate::builder::Builder;
-use crate::error::Error;
 use crate::socket::WebSocket;
+use crate::Error;
 
 /// Callbacks of the event [`Client`]; every method has a no-op default.
 ///
@@ -170,7 +170,7 @@ impl<H: Handler> Client<H> {
             Err(error) => {
                 handler.on_error(&error);
                 if transport_up {
-                    handler.on_close(CloseCode::ABNORMAL, &error.to_string());
+                    handler.on_close(error.close_code(), &error.to_string());
                 }
                 return false;
             }
@@ -184,7 +184,7 @@ impl<H: Handler> Client<H> {
                 Ok(Event::Drained) => handler.on_drain(&ws),
                 Ok(Event::Closed(closed)) => {
                     if let Some(error) = closed.error {
-                        handler.on_error(&Error::WebSocket(error));
+                        handler.on_error(&Error::from(error));
                     }
                     handler.on_close(closed.code, &closed.reason);
                     return true;
@@ -193,7 +193,7 @@ impl<H: Handler> Client<H> {
                 Ok(_) => {}
                 Err(error) => {
                     handler.on_error(&error);
-                    handler.on_close(CloseCode::ABNORMAL, &error.to_string());
+                    handler.on_close(error.close_code(), &error.to_string());
                     return true;
                 }
             }

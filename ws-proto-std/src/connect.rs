@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
+use crate::Error;
 
 /// Resolves `host` and connects to the first address that answers, by `deadline`, with
 /// `TCP_NODELAY` on (WebSocket frames are small and already batched by the core; Nagle would only

@@ -86,16 +86,17 @@
 mod builder;
 mod client;
 mod connect;
-mod error;
 mod socket;
 mod tls;
 mod transport;
 
 pub use builder::{connect, Builder};
 pub use client::{Client, ClientHandle, Handler};
-pub use error::Error;
 pub use socket::WebSocket;
 pub use transport::{Locked, Transport};
+/// Every way a connection can fail, named by the stage that failed: the same type in both
+/// adapters.
+pub use ws_proto::ClientError as Error;
 
 pub use rustls;
 pub use ws_proto;

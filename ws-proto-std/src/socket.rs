@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use bytes::Buf;
 use ws_proto::{ClientState, CloseCode, Event, Message, ReadSize, ReadyState, Response, Transmit};
 
-use crate::error::Error;
 use crate::tls::Tls;
 use crate::transport::Transport;
+use crate::Error;
 
 /// An open (or opening) WebSocket connection.
 ///
@@ -214,7 +214,7 @@ impl WebSocket {
         loop {
             match self.read_event()? {
                 Event::Open(response) => return Ok(*response),
-                Event::Closed(closed) => return Err(closed_error(*closed)),
+                Event::Closed(closed) => return Err(Error::from(*closed)),
                 // The core emits nothing else before `Open`.
                 _ => {}
             }
@@ -295,7 +295,7 @@ impl WebSocket {
             }
             match self.read_event()? {
                 Event::Message(message) => return Ok(message),
-                Event::Closed(closed) => return Err(closed_error(*closed)),
+                Event::Closed(closed) => return Err(Error::from(*closed)),
                 _ => {}
             }
         }
@@ -400,7 +400,7 @@ impl WebSocket {
                     }
                 }
                 Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => st.fail(Error::Read(e)),
+                Err(e) => st.fail(Error::Io(e)),
             }
             // Pongs, close echoes and TLS records produced by the input go out now.
             self.write_out(st)?;
@@ -493,11 +493,11 @@ impl WebSocket {
             if let Err(e) = written {
                 st.writing = false;
                 let report = io::Error::new(e.kind(), e.to_string());
-                st.fail(Error::Write(e));
+                st.fail(Error::Io(e));
                 st.shut = true;
                 drop(st);
                 let _ = self.shared.transport.shutdown();
-                return Err(Error::Write(report));
+                return Err(Error::Io(report));
             }
         }
     }
@@ -508,15 +508,4 @@ fn is_timeout(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
-}
-
-/// The end of a connection as an error: the failure, or the clean close's code and reason.
-pub(crate) fn closed_error(closed: ws_proto::Closed) -> Error {
-    match closed.error {
-        Some(e) => Error::WebSocket(e),
-        None => Error::Closed {
-            code: closed.code,
-            reason: closed.reason,
-        },
-    }
 }

@@ -13,8 +13,20 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 use ws_proto::{ClientState, ConnectPlan};
 
-use crate::error::Error;
 use crate::transport::Transport;
+use crate::Error;
+
+/// A TLS failure with `host`, its cause inside an I/O error as tokio-rustls reports it, so both
+/// adapters' errors look alike.
+pub(crate) fn tls_error(
+    host: &str,
+    cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    Error::Tls {
+        host: host.to_owned(),
+        source: io::Error::new(io::ErrorKind::InvalidData, cause),
+    }
+}
 
 /// A client TLS session for one connection.
 #[derive(Debug)]
@@ -26,12 +38,8 @@ pub(crate) struct Tls {
 impl Tls {
     /// Starts a session with `host` as the SNI name and the name the certificate must match.
     pub(crate) fn new(config: Arc<ClientConfig>, host: &str) -> Result<Tls, Error> {
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|_| Error::ServerName(host.to_owned()))?;
-        let mut conn = ClientConnection::new(config, name).map_err(|source| Error::Tls {
-            host: host.to_owned(),
-            source: Box::new(source),
-        })?;
+        let name = ServerName::try_from(host.to_owned()).map_err(|e| tls_error(host, e))?;
+        let mut conn = ClientConnection::new(config, name).map_err(|e| tls_error(host, e))?;
         // The core's high-water mark already bounds what is handed to TLS; a second, smaller
         // limit here would only make writes partial.
         conn.set_buffer_limit(None);
@@ -56,7 +64,7 @@ impl Tls {
                 let mut records = Vec::new();
                 // Writing into a Vec cannot fail.
                 let _ = self.conn.write_tls(&mut records);
-                transport.write_all(&records).map_err(Error::Write)?;
+                transport.write_all(&records).map_err(Error::Io)?;
             }
             if !self.conn.is_handshaking() {
                 return Ok(());
@@ -72,12 +80,14 @@ impl Tls {
             let _ = transport.set_read_timeout(left);
             let n = match transport.read(&mut buf) {
                 Ok(0) => {
+                    let eof = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection during the TLS handshake",
+                    );
                     return Err(Error::Tls {
                         host: self.host.clone(),
-                        source: Box::new(rustls::Error::General(
-                            "the server closed the connection during the TLS handshake".into(),
-                        )),
-                    })
+                        source: eof,
+                    });
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -89,17 +99,14 @@ impl Tls {
                 {
                     return Err(self.timed_out(plan))
                 }
-                Err(e) => return Err(Error::Read(e)),
+                Err(e) => return Err(Error::Io(e)),
             };
             let mut ciphertext = &buf[..n];
             while !ciphertext.is_empty() {
-                self.conn.read_tls(&mut ciphertext).map_err(Error::Read)?;
+                self.conn.read_tls(&mut ciphertext).map_err(Error::Io)?;
                 self.conn
                     .process_new_packets()
-                    .map_err(|source| Error::Tls {
-                        host: self.host.clone(),
-                        source: Box::new(source),
-                    })?;
+                    .map_err(|e| tls_error(&self.host, e))?;
             }
         }
     }
@@ -124,15 +131,12 @@ impl Tls {
         while !ciphertext.is_empty() {
             // Reading from a slice fails only when rustls's plaintext buffer is full, and it is
             // emptied below on every pass.
-            if self.conn.read_tls(&mut ciphertext).map_err(Error::Read)? == 0 {
+            if self.conn.read_tls(&mut ciphertext).map_err(Error::Io)? == 0 {
                 break;
             }
             self.conn
                 .process_new_packets()
-                .map_err(|source| Error::Tls {
-                    host: self.host.clone(),
-                    source: Box::new(source),
-                })?;
+                .map_err(|e| tls_error(&self.host, e))?;
             let mut reader = self.conn.reader();
             loop {
                 match reader.fill_buf() {
@@ -146,7 +150,7 @@ impl Tls {
                         reader.consume(n);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(Error::Read(e)),
+                    Err(e) => return Err(Error::Io(e)),
                 }
             }
         }

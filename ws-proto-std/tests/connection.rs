@@ -162,16 +162,20 @@ fn tls_rejects_an_unknown_certificate() {
     match &err {
         Error::Tls { host, source } => {
             assert_eq!(host, "127.0.0.1");
+            let rustls_error = source
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>())
+                .unwrap();
             assert!(
-                matches!(**source, rustls::Error::InvalidCertificate(_)),
-                "{source:?}"
+                matches!(rustls_error, rustls::Error::InvalidCertificate(_)),
+                "{rustls_error:?}"
             );
         }
         other => panic!("expected a TLS error, got {other:?}"),
     }
     assert!(err
         .to_string()
-        .starts_with("TLS with \"127.0.0.1\" failed: invalid peer certificate"));
+        .starts_with("TLS handshake with \"127.0.0.1\" failed: invalid peer certificate"));
     server.join().unwrap();
 }
 
@@ -192,7 +196,7 @@ fn handshake_rejection_reports_status_and_body() {
     assert_eq!(&rejection.body()[..], b"go away");
     assert_eq!(
         err.to_string(),
-        "handshake rejected: 403 Forbidden: \"go away\""
+        "handshake rejected by the server: 403 Forbidden: \"go away\""
     );
     server.join().unwrap();
 }

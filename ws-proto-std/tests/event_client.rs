@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
 use tungstenite::protocol::CloseFrame;
-use ws_proto_std::ws_proto::Error as CoreError;
 use ws_proto_std::{
     Builder, Client, CloseCode, Error, Handler, Message, ReconnectPolicy, Response, WebSocket,
 };
@@ -52,8 +51,8 @@ impl Handler for Recorder {
     fn on_error(&mut self, error: &Error) {
         let kind = match error {
             Error::Connect { .. } => "connect".to_owned(),
-            Error::WebSocket(CoreError::UnexpectedEof) => "eof".to_owned(),
-            Error::WebSocket(CoreError::Rejected(r)) => format!("rejected {}", r.status()),
+            Error::UnexpectedEof => "eof".to_owned(),
+            Error::Rejected(r) => format!("rejected {}", r.status()),
             other => format!("other {other}"),
         };
         self.log.push(format!("error {kind}"));
@@ -132,7 +131,7 @@ fn failed_attempts_are_reported_and_limited() {
     let attempt = [
         "connect",
         "error rejected 503",
-        "close 1006 handshake rejected: 503 Service Unavailable",
+        "close 1006 handshake rejected by the server: 503 Service Unavailable",
     ];
     assert_eq!(recorder.log, [attempt, attempt, attempt].concat());
 }

@@ -209,7 +209,7 @@ fn a_rejected_handshake_exits_1_with_the_status() {
     server.join().unwrap();
     assert_exit(&output, 1);
     assert_eq!(
-        output.stderr, "wsc: handshake rejected: 403 Forbidden\n",
+        output.stderr, "wsc: handshake rejected by the server: 403 Forbidden\n",
         "{output:#?}"
     );
 }
@@ -396,7 +396,7 @@ fn wss_without_the_root_certificate_fails_verification() {
     assert!(
         output
             .stderr
-            .starts_with("wsc: TLS with \"127.0.0.1\" failed:"),
+            .starts_with("wsc: TLS handshake with \"127.0.0.1\" failed:"),
         "{output:#?}"
     );
     assert!(output.stderr.contains("UnknownIssuer"), "{output:#?}");

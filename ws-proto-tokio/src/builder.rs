@@ -6,10 +6,10 @@ use ws_proto::{ClientOptions, ConnectPlan, ReconnectPolicy, Request, Response, T
 
 use crate::conn::{now, seed};
 use crate::connect::transport;
-use crate::error::Error;
 use crate::session::Session;
 use crate::stream::{Event, WebSocket};
 use crate::tls::MaybeTlsStream;
+use crate::Error;
 
 /// Options for a connection: every setter of [`ClientOptions`] (the request, limits, timers,
 /// redirects), plus TLS. An invalid URL, header, origin or subprotocol is reported by the
@@ -77,7 +77,7 @@ impl Builder {
             let io = transport(&plan, &self.tls).await?;
             match handshake(WebSocket::start(io, plan.start(seed()?, now()))).await {
                 Ok(open) => return Ok(open),
-                Err(e) => follow_redirect(&mut plan, e)?,
+                Err(e) => plan.follow(e)?,
             }
         }
     }
@@ -108,19 +108,6 @@ impl Builder {
     pub fn session(self, policy: ReconnectPolicy) -> Result<Session, Error> {
         ConnectPlan::new(&self.options)?;
         Ok(Session::new(self.options, self.tls, policy))
-    }
-}
-
-/// After an attempt that did not open: `Ok` when it was a redirect to follow (the plan points
-/// at its target), else the error to report.
-pub(crate) fn follow_redirect(plan: &mut ConnectPlan, error: Error) -> Result<(), Error> {
-    let Error::Rejected(rejection) = &error else {
-        return Err(error);
-    };
-    match plan.redirect(rejection) {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(error),
-        Err(e) => Err(Error::Redirect(e)),
     }
 }
 

@@ -18,8 +18,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{ClientState, CloseCode, Event, Message, Output, Response, SendError, Transmit};
 
-use crate::error::Error;
 use crate::wake::{Side, Wakers};
+use crate::Error;
 
 /// What the core reported, with the end of the connection in the adapter's terms.
 #[derive(Debug)]

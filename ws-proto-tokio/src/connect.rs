@@ -4,8 +4,8 @@
 use tokio::net::{lookup_host, TcpStream};
 use ws_proto::{ConnectPlan, TlsOptions};
 
-use crate::error::Error;
 use crate::tls::{self, MaybeTlsStream};
+use crate::Error;
 
 /// Opens the transport `plan` names.
 pub(crate) async fn transport(

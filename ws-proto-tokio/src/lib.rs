@@ -58,7 +58,6 @@
 mod builder;
 mod conn;
 mod connect;
-mod error;
 mod session;
 mod split;
 mod stream;
@@ -66,11 +65,13 @@ mod tls;
 mod wake;
 
 pub use builder::{connect, Builder};
-pub use error::Error;
 pub use session::{Session, SessionEvent};
 pub use split::{WsReader, WsWriter};
 pub use stream::{CloseFrame, Event, WebSocket};
 pub use tls::MaybeTlsStream;
+/// Every way a connection can fail, named by the stage that failed: the same type in both
+/// adapters.
+pub use ws_proto::ClientError as Error;
 
 pub use ws_proto::{
     Bytes, ClientOptions, CloseCode, Config, HandshakeError, Message, MessageType, ProtocolError,

@@ -16,12 +16,11 @@ use ws_proto::{
     SendError, TlsOptions,
 };
 
-use crate::builder::follow_redirect;
 use crate::conn::{now, seed, Incoming};
 use crate::connect;
-use crate::error::Error;
 use crate::stream::WebSocket;
 use crate::tls::MaybeTlsStream;
+use crate::Error;
 
 /// What happens to a [`Session`], in order.
 ///
@@ -275,7 +274,7 @@ impl Session {
                                 reason: ending.reason,
                                 clean: ending.clean,
                             };
-                            match ending.error.map(|e| follow_redirect(&mut plan, e)) {
+                            match ending.error.map(|e| plan.follow(e)) {
                                 // A redirect: the transport closes, the next one starts now.
                                 Some(Ok(())) if !self.stopping => {
                                     self.pending.push_back(closed);

@@ -16,8 +16,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use ws_proto::{CloseCode, Message};
 
 use crate::conn::Conn;
-use crate::error::Error;
 use crate::stream::{poll_item, Event};
+use crate::Error;
 
 type Shared<T> = Arc<Mutex<Conn<T>>>;
 

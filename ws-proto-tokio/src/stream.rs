@@ -12,8 +12,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use ws_proto::{ClientState, CloseCode, Message, ReadyState, Response};
 
 use crate::conn::{Conn, Ending, Incoming};
-use crate::error::Error;
 use crate::split::{self, WsReader, WsWriter};
+use crate::Error;
 
 /// What the stream yields besides errors.
 #[derive(Debug, Clone, PartialEq, Eq)]

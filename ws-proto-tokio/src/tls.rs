@@ -12,7 +12,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use ws_proto::TlsOptions;
 
-use crate::error::Error;
+use crate::Error;
 
 /// Runs the TLS handshake over `tcp`, verifying the certificate for `host`.
 pub(crate) async fn handshake(

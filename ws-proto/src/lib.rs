@@ -71,6 +71,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod client_error;
 mod close;
 mod closing;
 mod config;
@@ -104,6 +105,7 @@ mod transmit;
 mod utf8;
 
 pub use client::{ClientState, ReadyState};
+pub use client_error::ClientError;
 pub use close::{CloseCode, MAX_REASON_LEN};
 pub use config::Config;
 #[cfg(feature = "deflate")]

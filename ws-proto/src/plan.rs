@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::client::ClientState;
+use crate::client_error::ClientError;
 use crate::config::Config;
 use crate::handshake::Rejection;
 use crate::options::ClientOptions;
@@ -14,8 +15,8 @@ use crate::request::{Request, RequestError};
 /// One connection's course, from the first TCP connection to an open WebSocket, redirects
 /// included. An adapter asks it where to connect ([`address`](Self::address)), whether to run
 /// TLS and for which name ([`tls_server_name`](Self::tls_server_name)), starts the protocol with
-/// [`start`](Self::start), and when the server rejects the handshake asks
-/// [`redirect`](Self::redirect) whether to try again elsewhere. Steps that come before TLS
+/// [`start`](Self::start), and when an attempt fails asks [`follow`](Self::follow) whether to
+/// try again elsewhere. Steps that come before TLS
 /// (a proxy tunnel) belong here too, so every adapter gets them by moving bytes.
 ///
 /// ```
@@ -75,11 +76,24 @@ impl ConnectPlan {
         ClientState::new(self.request.clone(), self.config.clone(), seed, now)
     }
 
-    /// What a rejected handshake leads to. `Ok(Some(request))`: a redirect to follow, and the
-    /// plan now points at its target (connect again from [`address`](Self::address));
-    /// `Ok(None)`: not a redirect to follow (no `Location`, or redirects are off), so the
-    /// rejection is the answer; `Err`: a redirect that cannot be followed.
-    pub fn redirect(&mut self, rejection: &Rejection) -> Result<Option<&Request>, RedirectError> {
+    /// What an attempt that ended with `error` before opening leads to: `Ok(())` for a
+    /// redirect to follow, the plan now pointing at its target (connect again from
+    /// [`address`](Self::address)); otherwise the error to report: `error` itself (not a
+    /// rejection, no `Location`, or redirects off), or [`ClientError::Redirect`] for a redirect
+    /// that cannot be followed.
+    pub fn follow(&mut self, error: ClientError) -> Result<(), ClientError> {
+        let Some(rejection) = error.rejection() else {
+            return Err(error);
+        };
+        match self.redirect(rejection)? {
+            Some(_) => Ok(()),
+            None => Err(error),
+        }
+    }
+
+    /// What a rejected handshake leads to: `Ok(Some(request))`, a redirect to follow;
+    /// `Ok(None)`, not one; `Err`, a redirect that cannot be followed.
+    fn redirect(&mut self, rejection: &Rejection) -> Result<Option<&Request>, RedirectError> {
         let Some(location) = rejection.location().filter(|_| self.max_redirects > 0) else {
             return Ok(None);
         };
