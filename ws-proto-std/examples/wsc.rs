@@ -276,7 +276,7 @@ fn run(
     } else {
         MessageType::Text
     };
-    let mut builder = Builder::from_request(Ok(request)).default_message_type(message_type);
+    let mut builder = Builder::from_request(request).default_message_type(message_type);
     if let Some(interval) = options.ping_interval {
         builder = builder.ping_interval(interval);
     }

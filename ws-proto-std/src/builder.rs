@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::time::Instant;
 
-use ws_proto::{ClientOptions, ConnectPlan, Request, RequestError, Response, TlsOptions};
+use ws_proto::{ConnectPlan, Response};
 
 use crate::socket::WebSocket;
 use crate::tls::{self, Tls};
@@ -24,60 +24,29 @@ pub fn connect(url: &str) -> Result<WebSocket, Error> {
     Builder::new(url).connect()
 }
 
-/// Everything a connection takes: every setter of [`ClientOptions`] (the request, limits,
-/// timers, redirects), plus TLS.
-///
-/// Setters chain; an invalid header or subprotocol is reported by `connect`.
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use ws_proto_std::Builder;
-///
-/// let ws = Builder::new("wss://example.com/chat")
-///     .header("Cookie", "PHPSID=82u98fjhakfusuanfnahfi")
-///     .origin("https://example.com")
-///     .subprotocol("chat.v2")
-///     .ping_interval(Duration::from_secs(55))
-///     .pong_timeout(Duration::from_secs(10))
-///     .connect()?;
-/// # Ok::<(), ws_proto_std::Error>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct Builder {
-    options: ClientOptions,
-    tls: TlsOptions,
+ws_proto::client_builder! {
+    /// Everything a connection takes: every setter of [`ClientOptions`] (the request, limits,
+    /// timers, redirects), plus TLS.
+    ///
+    /// Setters chain; an invalid header or subprotocol is reported by `connect`.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ws_proto_std::Builder;
+    ///
+    /// let ws = Builder::new("wss://example.com/chat")
+    ///     .header("Cookie", "PHPSID=82u98fjhakfusuanfnahfi")
+    ///     .origin("https://example.com")
+    ///     .subprotocol("chat.v2")
+    ///     .ping_interval(Duration::from_secs(55))
+    ///     .pong_timeout(Duration::from_secs(10))
+    ///     .connect()?;
+    /// # Ok::<(), ws_proto_std::Error>(())
+    /// ```
+    Builder
 }
 
-ws_proto::client_option_setters!(Builder);
-ws_proto::client_tls_setters!(Builder);
-
 impl Builder {
-    /// Starts from a `ws://` or `wss://` URL.
-    pub fn new(url: &str) -> Builder {
-        Builder::from_options(ClientOptions::new(url))
-    }
-
-    /// Starts from a request built with [`ws_proto::Request`].
-    pub fn from_request(request: Result<Request, RequestError>) -> Builder {
-        Builder::from_options(ClientOptions::from_request(request))
-    }
-
-    /// A front over `options`, with the default TLS settings.
-    pub fn from_options(options: ClientOptions) -> Builder {
-        Builder {
-            options,
-            tls: TlsOptions::default(),
-        }
-    }
-
-    fn options_mut(&mut self) -> &mut ClientOptions {
-        &mut self.options
-    }
-
-    fn tls_mut(&mut self) -> &mut TlsOptions {
-        &mut self.tls
-    }
-
     // ---- connecting ----
 
     /// Resolves the host, connects (trying every address), runs TLS for `wss://`, all within

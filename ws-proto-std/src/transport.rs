@@ -29,50 +29,36 @@ pub trait Transport: Send + Sync + 'static {
     fn shutdown(&self) -> io::Result<()>;
 }
 
-impl Transport for TcpStream {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&mut &*self).read(buf)
-    }
+/// A socket whose `&self` is `Read + Write`, like [`TcpStream`] and `UnixStream`.
+macro_rules! socket_transport {
+    ($socket:ty) => {
+        impl Transport for $socket {
+            fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                (&mut &*self).read(buf)
+            }
 
-    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        (&mut &*self).write_all(buf)
-    }
+            fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+                (&mut &*self).write_all(buf)
+            }
 
-    fn write_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
-        write_all_gathered(&mut &*self, bufs)
-    }
+            fn write_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+                write_all_gathered(&mut &*self, bufs)
+            }
 
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, timeout)
-    }
+            fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$socket>::set_read_timeout(self, timeout)
+            }
 
-    fn shutdown(&self) -> io::Result<()> {
-        TcpStream::shutdown(self, Shutdown::Both)
-    }
+            fn shutdown(&self) -> io::Result<()> {
+                <$socket>::shutdown(self, Shutdown::Both)
+            }
+        }
+    };
 }
 
+socket_transport!(TcpStream);
 #[cfg(unix)]
-impl Transport for std::os::unix::net::UnixStream {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        (&mut &*self).read(buf)
-    }
-
-    fn write_all(&self, buf: &[u8]) -> io::Result<()> {
-        (&mut &*self).write_all(buf)
-    }
-
-    fn write_all_vectored(&self, bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
-        write_all_gathered(&mut &*self, bufs)
-    }
-
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
-    }
-
-    fn shutdown(&self) -> io::Result<()> {
-        std::os::unix::net::UnixStream::shutdown(self, Shutdown::Both)
-    }
-}
+socket_transport!(std::os::unix::net::UnixStream);
 
 /// Any `Read + Write` stream as a [`Transport`], behind a mutex.
 ///

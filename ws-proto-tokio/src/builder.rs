@@ -2,7 +2,7 @@
 //! `session`.
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use ws_proto::{ClientOptions, ConnectPlan, ReconnectPolicy, Request, Response, TlsOptions};
+use ws_proto::{ConnectPlan, ReconnectPolicy, Response};
 
 use crate::conn::{now, seed};
 use crate::connect::transport;
@@ -11,61 +11,29 @@ use crate::stream::{Event, WebSocket};
 use crate::tls::MaybeTlsStream;
 use crate::Error;
 
-/// Options for a connection: every setter of [`ClientOptions`] (the request, limits, timers,
-/// redirects), plus TLS. An invalid URL, header, origin or subprotocol is reported by the
-/// method that connects, so the options chain without `?`.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), ws_proto_tokio::Error> {
-/// use std::time::Duration;
-/// let (socket, response) = ws_proto_tokio::Builder::new("wss://example.com/chat")
-///     .header("Cookie", "session=1")
-///     .origin("https://example.com")
-///     .subprotocol("chat.v2")
-///     .ping_interval(Duration::from_secs(30))
-///     .pong_timeout(Duration::from_secs(10))
-///     .connect()
-///     .await?;
-/// assert_eq!(response.subprotocol(), socket.subprotocol());
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-pub struct Builder {
-    options: ClientOptions,
-    tls: TlsOptions,
+ws_proto::client_builder! {
+    /// Options for a connection: every setter of [`ClientOptions`] (the request, limits, timers,
+    /// redirects), plus TLS. An invalid URL, header, origin or subprotocol is reported by the
+    /// method that connects, so the options chain without `?`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), ws_proto_tokio::Error> {
+    /// use std::time::Duration;
+    /// let (socket, response) = ws_proto_tokio::Builder::new("wss://example.com/chat")
+    ///     .header("Cookie", "session=1")
+    ///     .origin("https://example.com")
+    ///     .subprotocol("chat.v2")
+    ///     .ping_interval(Duration::from_secs(30))
+    ///     .pong_timeout(Duration::from_secs(10))
+    ///     .connect()
+    ///     .await?;
+    /// assert_eq!(response.subprotocol(), socket.subprotocol());
+    /// # Ok(()) }
+    /// ```
+    Builder
 }
 
-ws_proto::client_option_setters!(Builder);
-ws_proto::client_tls_setters!(Builder);
-
 impl Builder {
-    /// Options for a `ws://` or `wss://` URL, with the defaults of [`ClientOptions`] and the
-    /// webpki roots.
-    pub fn new(url: &str) -> Builder {
-        Builder::from_options(ClientOptions::new(url))
-    }
-
-    /// Options for a request built with [`Request`]'s own methods.
-    pub fn from_request(request: Request) -> Builder {
-        Builder::from_options(ClientOptions::from_request(Ok(request)))
-    }
-
-    /// A front over `options`, with the default TLS settings.
-    pub fn from_options(options: ClientOptions) -> Builder {
-        Builder {
-            options,
-            tls: TlsOptions::default(),
-        }
-    }
-
-    fn options_mut(&mut self) -> &mut ClientOptions {
-        &mut self.options
-    }
-
-    fn tls_mut(&mut self) -> &mut TlsOptions {
-        &mut self.tls
-    }
-
     /// Connects: DNS (trying every address), TCP, TLS for `wss://`, then the opening
     /// handshake, following redirects. Returns the open socket and the server's response.
     ///

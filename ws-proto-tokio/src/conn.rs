@@ -110,6 +110,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         &self.core
     }
 
+    /// The core, for commands; its bytes go out with the next flush or read.
+    pub(crate) fn core_mut(&mut self) -> &mut ClientState {
+        &mut self.core
+    }
+
     pub(crate) fn io(&self) -> &T {
         &self.io
     }
@@ -285,27 +290,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         self.core.send_message(message).map_err(Error::Send)
     }
 
-    pub(crate) fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.core.send_text(text).map_err(Error::Send)
-    }
-
-    pub(crate) fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.core.send_binary(data).map_err(Error::Send)
-    }
-
-    /// Sends `data` as the configured default message type.
-    pub(crate) fn send_default(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.core.send(data).map_err(Error::Send)
-    }
-
-    pub(crate) fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.core.send_ping(payload).map_err(Error::Send)
-    }
-
-    pub(crate) fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.core.close(code, reason, now()).map_err(Error::Send)
-    }
-
     /// Writes everything the core has to write now. Before the handshake completes, queued
     /// messages stay queued: the core releases them on the 101.
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
@@ -318,10 +302,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
 
     /// Starts the closing handshake with 1000 unless one is under way, and flushes.
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        match self.core.close(CloseCode::NORMAL, "", now()) {
-            Ok(()) | Err(SendError::Closing | SendError::Closed) => {}
-            Err(e) => return Poll::Ready(Err(Error::Send(e))),
-        }
+        // A no-op when a close is under way already.
+        self.core.close(CloseCode::NORMAL, "", now())?;
         self.poll_flush(cx)
     }
 

@@ -58,6 +58,7 @@
 mod builder;
 mod conn;
 mod connect;
+mod sending;
 mod session;
 mod split;
 mod stream;

@@ -13,7 +13,7 @@ use futures_core::Stream;
 use tokio::time::Sleep;
 use ws_proto::{
     ClientOptions, CloseCode, ConnectPlan, Message, Reconnect, ReconnectPolicy, Response,
-    SendError, TlsOptions,
+    TlsOptions,
 };
 
 use crate::conn::{now, seed, Incoming};
@@ -161,7 +161,7 @@ impl Session {
     /// Sends `data` as the configured default type (text unless
     /// [`Builder::default_message_type`](crate::Builder::default_message_type) says binary).
     pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.with_socket(|s| s.conn_mut().send_default(data))
+        self.with_socket(|s| Ok(s.conn_mut().core_mut().send(data)?))
     }
 
     /// Sends a text message.
@@ -181,18 +181,15 @@ impl Session {
 
     /// Sends a ping (at most 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.with_socket(|s| s.conn_mut().send_ping(payload))
+        self.with_socket(|s| Ok(s.conn_mut().core_mut().send_ping(payload)?))
     }
 
     /// Closes for good: starts the closing handshake if connected (the stream then yields
     /// `Closed` and ends), or ends the stream at once.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if let State::Connected { socket, .. } = &mut self.state {
-            match socket.conn_mut().close(code, reason) {
-                // Already closing: the connection ends by itself, and stays ended.
-                Ok(()) | Err(Error::Send(SendError::Closing | SendError::Closed)) => {}
-                Err(e) => return Err(e),
-            }
+            // Closing again is a no-op: the connection ends by itself, and stays ended.
+            socket.conn_mut().core_mut().close(code, reason, now())?;
         } else {
             self.state = State::Done;
         }

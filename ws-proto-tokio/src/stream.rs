@@ -7,7 +7,6 @@ use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
-use futures_sink::Sink;
 use tokio::io::{AsyncRead, AsyncWrite};
 use ws_proto::{ClientState, CloseCode, Message, ReadyState, Response};
 
@@ -74,7 +73,7 @@ impl Incoming {
 /// A WebSocket connection over a transport `T` (by default a TCP or TLS stream).
 ///
 /// As a [`Stream`] it yields `Ok(`[`Event`]`)` for messages, pings, pongs and the clean close,
-/// or one `Err` when the connection fails, then ends. As a [`Sink`] of [`Message`] it sends:
+/// or one `Err` when the connection fails, then ends. As a [`Sink`](futures_sink::Sink) of [`Message`] it sends:
 /// `start_send` (`feed`) only encodes, `poll_flush` writes everything fed so far in one write,
 /// and `poll_ready` holds back while more than [`Config::send_high_water_mark`] bytes are
 /// waiting. `poll_close` (`SinkExt::close`) starts the closing handshake with 1000; keep polling
@@ -107,89 +106,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         &mut self.conn
     }
 
+    #[inline]
+    fn with_conn<R>(&mut self, f: impl FnOnce(&mut Conn<T>) -> R) -> R {
+        f(&mut self.conn)
+    }
+
     /// The next event, or `None` once the connection is over.
     ///
     /// Cancel-safe: a dropped call has consumed no event; bytes it read are kept for the next.
     pub async fn recv(&mut self) -> Option<Result<Event, Error>> {
         poll_fn(|cx| poll_item(self.conn.poll_incoming(cx))).await
-    }
-
-    /// Sends a message and writes it out. A payload of 64 KiB or more that nothing else shares
-    /// (built in a `Vec` or `BytesMut`, say) is masked where it lies and written from there, with
-    /// no copy ([`ClientState::send_message`](ws_proto::ClientState::send_message)).
-    ///
-    /// Cancel-safe: if the call is dropped while waiting for buffer space, the message was not
-    /// queued; if dropped while writing, the message is queued whole and goes out with the next
-    /// flush, send or `recv`. Either way no frame is ever cut.
-    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
-        self.feed(message).await?;
-        self.flush().await
-    }
-
-    /// Sends a text message; see [`send`](Self::send).
-    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.feed_text(text).await?;
-        self.flush().await
-    }
-
-    /// Sends a binary message; see [`send`](Self::send).
-    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.feed_binary(data).await?;
-        self.flush().await
-    }
-
-    /// Queues a message without writing it, waiting first for buffer space. Several feeds and
-    /// one [`flush`](Self::flush) make one write.
-    ///
-    /// Cancel-safe: a dropped call has not queued the message.
-    pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
-        if !self.conn.accepts_sends() {
-            poll_fn(|cx| self.conn.poll_ready(cx)).await?;
-        }
-        self.conn.start_send(message)
-    }
-
-    /// Queues a text message from a borrowed string; see [`feed`](Self::feed). The text is
-    /// copied once, into the outgoing frame.
-    pub async fn feed_text(&mut self, text: &str) -> Result<(), Error> {
-        if !self.conn.accepts_sends() {
-            poll_fn(|cx| self.conn.poll_ready(cx)).await?;
-        }
-        self.conn.send_text(text)
-    }
-
-    /// Queues a binary message from a borrowed slice; see [`feed`](Self::feed). The data is
-    /// copied once, into the outgoing frame.
-    pub async fn feed_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        if !self.conn.accepts_sends() {
-            poll_fn(|cx| self.conn.poll_ready(cx)).await?;
-        }
-        self.conn.send_binary(data)
-    }
-
-    /// Writes everything queued.
-    ///
-    /// Cancel-safe: what a dropped call did not write stays queued, in order.
-    pub async fn flush(&mut self) -> Result<(), Error> {
-        poll_fn(|cx| self.conn.poll_flush(cx)).await
-    }
-
-    /// Sends a ping (at most 125 bytes) and writes it out. The pong arrives as [`Event::Pong`].
-    ///
-    /// Cancel-safe: the ping is queued before the first await.
-    pub async fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.conn.send_ping(payload)?;
-        self.flush().await
-    }
-
-    /// Starts the closing handshake with `code` and `reason` (at most 123 bytes) and writes the
-    /// Close frame. Keep reading: the stream ends with the server's [`Event::Close`], or an
-    /// error if it does not answer within the close timeout.
-    ///
-    /// Cancel-safe: the Close frame is queued before the first await.
-    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.conn.close(code, reason)?;
-        self.flush().await
     }
 
     /// The connection's state.
@@ -226,22 +152,4 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<T> {
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<T> {
-    type Error = Error;
-
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().conn.poll_ready(cx)
-    }
-
-    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Error> {
-        self.get_mut().conn.start_send(item)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().conn.poll_flush(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.get_mut().conn.poll_close(cx)
-    }
-}
+crate::sending::sending!(WebSocket);

@@ -43,11 +43,15 @@ impl ClientOptions {
     /// Options for a `ws://` or `wss://` URL, with the defaults of [`Config`], a 10 s connect
     /// timeout and up to 5 redirects.
     pub fn new(url: &str) -> ClientOptions {
-        ClientOptions::from_request(Request::new(url))
+        ClientOptions::from_result(Request::new(url))
     }
 
-    /// Options for a request built with [`Request`]'s own methods (or the error building it).
-    pub fn from_request(request: Result<Request, RequestError>) -> ClientOptions {
+    /// Options for a request built with [`Request`]'s own methods.
+    pub fn from_request(request: Request) -> ClientOptions {
+        ClientOptions::from_result(Ok(request))
+    }
+
+    fn from_result(request: Result<Request, RequestError>) -> ClientOptions {
         ClientOptions {
             request,
             config: Config::default(),
@@ -109,6 +113,53 @@ impl ClientOptions {
 
 crate::client_option_setters!(ClientOptions);
 
+/// Defines an adapter's `Builder`: [`ClientOptions`] and `TlsOptions` with every setter of
+/// both, and the constructors. The adapter adds the methods that connect.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! client_builder {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            options: $crate::ClientOptions,
+            tls: $crate::TlsOptions,
+        }
+
+        impl $name {
+            /// Options for a `ws://` or `wss://` URL, with the defaults of `ClientOptions` and
+            /// the webpki roots. An invalid URL is reported by the method that connects.
+            pub fn new(url: &str) -> Self {
+                Self::from_options($crate::ClientOptions::new(url))
+            }
+
+            /// Options for a request built with `Request`'s own methods.
+            pub fn from_request(request: $crate::Request) -> Self {
+                Self::from_options($crate::ClientOptions::from_request(request))
+            }
+
+            /// A front over `options`, with the default TLS settings.
+            pub fn from_options(options: $crate::ClientOptions) -> Self {
+                Self {
+                    options,
+                    tls: $crate::TlsOptions::default(),
+                }
+            }
+
+            fn options_mut(&mut self) -> &mut $crate::ClientOptions {
+                &mut self.options
+            }
+
+            fn tls_mut(&mut self) -> &mut $crate::TlsOptions {
+                &mut self.tls
+            }
+        }
+
+        $crate::client_option_setters!($name);
+        $crate::client_tls_setters!($name);
+    };
+}
+
 /// Defines the setters of [`ClientOptions`] on `$ty`, which has a method
 /// `fn options_mut(&mut self) -> &mut ws_proto::ClientOptions`: the adapters' builders take
 /// them from here, so every option has one name, one meaning and one doc on every builder.
@@ -142,8 +193,7 @@ macro_rules! client_option_setters {
                 self
             }
 
-            /// Replaces the core's whole [`Config`]($crate::Config): limits, timers and
-            /// defaults at once.
+            /// Replaces the core's whole `Config`: limits, timers and defaults at once.
             pub fn config(mut self, config: $crate::Config) -> Self {
                 *self.options_mut().config_mut() = config;
                 self
