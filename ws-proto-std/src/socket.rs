@@ -1,6 +1,5 @@
 //! [`WebSocket`]: a connection driven by blocking reads and writes, shareable across threads.
 
-use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -62,14 +61,11 @@ struct State {
     /// A thread is writing: it takes every chunk in order until none is left, so chunks are
     /// never reordered and no thread waits on a lock while another is blocked in a write.
     writing: bool,
-    /// Items ahead of the core's own events: only filled when the transport or TLS fails,
-    /// where the failure takes the place of the core's `Closed`. Otherwise `read_event` pulls
-    /// one core event at a time, so that a Close the core holds behind earlier events takes
-    /// effect only after the reader has seen (and perhaps answered) them.
-    events: VecDeque<Result<Event, Error>>,
-    /// The terminal item (`Closed` or an error) was queued.
-    ended: bool,
-    /// The terminal item was returned.
+    /// A transport or TLS failure: reported in place of the core's abnormal end.
+    failure: Option<Error>,
+    /// An event `next_message` took that was not a message, for `next_event`.
+    held: Option<Event>,
+    /// The end (`Closed`, or the failure) was returned: later reads say `AlreadyClosed`.
     reported: bool,
     /// The transport was shut down.
     shut: bool,
@@ -78,62 +74,50 @@ struct State {
 }
 
 impl State {
-    /// The next item for `read_event`: a queued failure, else the core's next event.
+    /// The next item for `read_event`, one core event at a time, so that a Close the core holds
+    /// behind earlier events takes effect only after the reader has seen (and perhaps answered)
+    /// them. The end is `Closed`, or the transport's failure in its place.
     fn next_event(&mut self) -> Option<Result<Event, Error>> {
-        let item = match self.events.pop_front() {
-            Some(item) => item,
-            None if self.ended => return None,
-            None => Ok(self.core.poll_event()?),
-        };
-        self.ended |= matches!(item, Ok(Event::Closed(_)) | Err(_));
-        self.reported |= self.ended && self.events.is_empty();
-        if let Ok(Event::Open(response)) = &item {
-            self.response = Some(Response::clone(response));
+        if self.reported {
+            return None;
         }
+        let item = match self.held.take().or_else(|| self.core.poll_event())? {
+            Event::Closed(closed) => {
+                self.reported = true;
+                Error::ending(*closed, self.failure.take()).map(|c| Event::Closed(Box::new(c)))
+            }
+            Event::Open(response) => {
+                self.response = Some(Response::clone(&response));
+                Ok(Event::Open(response))
+            }
+            event => Ok(event),
+        };
         Some(item)
     }
 
     /// A data message the core has decoded, taken directly: unlike other events, it needs no
-    /// bookkeeping and no write (decoding one queues no bytes). Another event goes to the queue
-    /// for `next_event`.
+    /// bookkeeping and no write (decoding one queues no bytes). Another event is held for
+    /// `next_event`.
     fn next_message(&mut self) -> Option<Message> {
-        if !self.events.is_empty() || self.ended {
+        if self.held.is_some() || self.reported {
             return None;
         }
         match self.core.poll_event()? {
             Event::Message(message) => Some(message),
             event => {
-                self.ended = matches!(event, Event::Closed(_));
-                self.events.push_back(Ok(event));
+                self.held = Some(event);
                 None
             }
         }
     }
 
-    /// Moves the core's events into the queue. A failure already queued stands for the end.
-    fn collect_events(&mut self) {
-        while let Some(event) = self.core.poll_event() {
-            if self.ended {
-                continue;
-            }
-            self.ended = matches!(event, Event::Closed(_));
-            self.events.push_back(Ok(event));
-        }
-    }
-
-    /// Records a transport or TLS failure: the core is ended (its `Closed` is replaced by
-    /// `error`), and the transport will be shut down.
+    /// Records a transport or TLS failure, reported in place of the core's abnormal end; the
+    /// transport will be shut down. What arrived before it is still delivered, first.
     fn fail(&mut self, error: Error) {
-        // What arrived before the failure is still delivered, first.
-        self.collect_events();
-        if !self.ended {
-            self.ended = true;
-            self.events.push_back(Err(error));
-        }
+        self.failure.get_or_insert(error);
         // Refused only while the reader has a lease out (a write failed meanwhile): the
         // transport is shut down next, so that read returns and the reader reports the end.
         let _ = self.core.handle_eof();
-        self.collect_events();
     }
 
     /// The next bytes to write, if any.
@@ -190,8 +174,8 @@ impl WebSocket {
                     core,
                     tls,
                     writing: false,
-                    events: VecDeque::new(),
-                    ended: false,
+                    failure: None,
+                    held: None,
                     reported: false,
                     shut: false,
                     response: None,
@@ -312,7 +296,7 @@ impl WebSocket {
         // a write.
         let mut st = self.lock();
         if let Some(item) = st.next_event() {
-            if st.core.buffered_amount() > 0 || st.ended {
+            if st.core.buffered_amount() > 0 || st.reported {
                 // A write failure is queued as the next item: the event taken is returned.
                 let _ = self.write_out(st);
             }
@@ -479,7 +463,7 @@ impl WebSocket {
         loop {
             let Some(outgoing) = st.next_transmit() else {
                 st.writing = false;
-                if (st.ended || st.core.is_closed()) && !st.shut {
+                if (st.failure.is_some() || st.core.is_closed()) && !st.shut {
                     st.shut = true;
                     drop(st);
                     // The peer may already be gone; there is nothing left to tell it.

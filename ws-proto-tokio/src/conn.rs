@@ -230,18 +230,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             Event::Ping(p) => Some(Incoming::Ping(p)),
             Event::Pong(p) => Some(Incoming::Pong(p)),
             Event::Closed(closed) => {
-                // A transport failure explains an abnormal end better than the core's
-                // "unexpected EOF"; after a clean close it no longer matters.
-                let io_error = self.io_error.take();
-                let error = closed
-                    .error
-                    .map(|e| io_error.map_or_else(|| Error::from(e), Error::Io));
+                let (code, clean) = (closed.code, closed.clean);
+                let failure = self.io_error.take().map(Error::Io);
+                let (reason, error) = match Error::ending(*closed, failure) {
+                    Ok(closed) => (closed.reason, closed.error.map(Error::from)),
+                    Err(failure) => (failure.to_string(), Some(failure)),
+                };
                 let deadline = now() + self.core.config().get_close_timeout();
                 self.finishing = Some(Finishing {
                     ending: Box::new(Ending {
-                        code: closed.code,
-                        reason: closed.reason,
-                        clean: closed.clean,
+                        code,
+                        reason,
+                        clean,
                         error,
                     }),
                     deadline,

@@ -116,6 +116,20 @@ impl ClientError {
     }
 }
 
+impl ClientError {
+    /// The end of a connection as an adapter reports it: `Err(transport)` when the transport or
+    /// TLS failed (the adapter saw it) and the connection did not close cleanly, as that
+    /// failure explains the end better than the core's "unexpected end of stream"; otherwise
+    /// `Ok(closed)`, clean or with the cause the core saw. After a clean close, whatever
+    /// happened to the transport no longer matters.
+    pub fn ending(closed: Closed, transport: Option<ClientError>) -> Result<Closed, ClientError> {
+        match transport {
+            Some(failure) if !closed.clean => Err(failure),
+            _ => Ok(closed),
+        }
+    }
+}
+
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -241,5 +255,42 @@ impl From<SendError> for ClientError {
 impl From<InputError> for ClientError {
     fn from(e: InputError) -> Self {
         ClientError::Io(io::Error::other(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closed(clean: bool) -> Closed {
+        Closed {
+            code: if clean {
+                CloseCode::NORMAL
+            } else {
+                CloseCode::ABNORMAL
+            },
+            reason: String::new(),
+            clean,
+            error: (!clean).then_some(Error::UnexpectedEof),
+        }
+    }
+
+    #[test]
+    fn a_transport_failure_explains_only_an_end_that_was_not_clean() {
+        let reset = || ClientError::Io(io::ErrorKind::ConnectionReset.into());
+        let failed = ClientError::ending(closed(false), Some(reset())).unwrap_err();
+        assert!(
+            matches!(&failed, ClientError::Io(e) if e.kind() == io::ErrorKind::ConnectionReset)
+        );
+        assert_eq!(failed.close_code(), CloseCode::ABNORMAL);
+        // A reset after both Close frames were exchanged changes nothing.
+        let clean = ClientError::ending(closed(true), Some(reset())).unwrap();
+        assert!(clean.clean && clean.error.is_none());
+        // Without a transport failure, the core's cause stands.
+        let eof = ClientError::ending(closed(false), None).unwrap();
+        assert!(matches!(ClientError::from(eof), ClientError::UnexpectedEof));
+        let normal = ClientError::from(closed(true));
+        assert!(matches!(&normal, ClientError::Closed { code, .. } if *code == CloseCode::NORMAL));
+        assert_eq!(normal.close_code(), CloseCode::NORMAL);
     }
 }

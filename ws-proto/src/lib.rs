@@ -68,6 +68,14 @@
 //! [`ReadLease`] from [`ClientState::lease_read`] and hand it back with
 //! [`ClientState::handle_lease`]. The loop ends after [`Event::Closed`], once the drain reaches
 //! `Output::Timeout`: then close the transport.
+//!
+//! # The client layer
+//!
+//! What a client decides that is neither I/O nor the protocol is here too, so every adapter
+//! gets it by moving bytes: [`ClientOptions`] (the request and every option), [`ConnectPlan`]
+//! (where to connect, whether TLS runs and for which name, whether a rejection's redirect is
+//! followed), [`Reconnect`] (when to try again), `TlsOptions` (with the `rustls` feature: the
+//! trust roots) and [`ClientError`] (every way a connection can fail, by stage).
 #![deny(missing_docs)]
 
 mod client;
