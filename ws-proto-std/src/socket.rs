@@ -361,8 +361,11 @@ impl WebSocket {
             let result = match &mut lease {
                 Some(lease) => lease.fill_with(|room| transport.read(room)),
                 None => {
+                    // A new buffer when the size changes, so a shrunk one gives its memory back.
                     let size = side.size.get();
-                    side.buf.resize(size, 0);
+                    if side.buf.len() != size {
+                        side.buf = vec![0; size];
+                    }
                     transport.read(&mut side.buf)
                 }
             };

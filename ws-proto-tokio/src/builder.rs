@@ -5,10 +5,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use ws_proto::{ConnectPlan, ReconnectPolicy, Response};
 
 use crate::conn::{now, seed};
-use crate::connect::transport;
+use crate::connect::{self, transport};
 use crate::session::Session;
 use crate::stream::{Event, WebSocket};
-use crate::tls::MaybeTlsStream;
+use crate::tls::{self, MaybeTlsStream};
 use crate::Error;
 
 ws_proto::client_builder! {
@@ -50,14 +50,28 @@ impl Builder {
         }
     }
 
-    /// Runs the opening handshake over a transport the caller already has (a Unix socket, a
-    /// TLS stream, a proxy tunnel) and returns the open socket and the response. Redirects
-    /// cannot be followed on a given transport and are reported as [`Error::Rejected`].
-    pub async fn connect_with<T>(self, io: T) -> Result<(WebSocket<T>, Response), Error>
+    /// Runs the opening handshake over a stream the caller already has (a Unix socket, a proxy
+    /// tunnel), with TLS over it for a `wss://` URL (verified for the URL's host with the
+    /// builder's roots), and returns the open socket and the response. The connect timeout
+    /// bounds TLS. Redirects cannot be followed on a given stream and are reported as
+    /// [`Error::Rejected`]. A stream that is already TLS goes with a `ws://` URL (with the port,
+    /// `ws://host:443/`, if the `Host` header should carry it).
+    pub async fn connect_with<T>(
+        self,
+        io: T,
+    ) -> Result<(WebSocket<MaybeTlsStream<T>>, Response), Error>
     where
         T: AsyncRead + AsyncWrite + Unpin,
     {
-        handshake(self.start(io)?).await
+        let plan = ConnectPlan::new(&self.options)?;
+        let secured = tls::secure(&plan, &self.tls, io);
+        let io = match plan.connect_timeout() {
+            None => secured.await?,
+            Some(timeout) => tokio::time::timeout(timeout, secured)
+                .await
+                .map_err(|_| connect::timed_out(&plan, timeout))??,
+        };
+        handshake(WebSocket::start(io, plan.start(seed()?, now()))).await
     }
 
     /// Starts the handshake over `io` and returns at once. Messages sent before the server

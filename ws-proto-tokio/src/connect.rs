@@ -26,13 +26,20 @@ pub(crate) async fn transport(
     })?
 }
 
+/// The error for a plan whose connect timeout passed.
+pub(crate) fn timed_out(plan: &ConnectPlan, timeout: std::time::Duration) -> Error {
+    let (host, port) = plan.address();
+    Error::ConnectTimeout {
+        host: host.to_owned(),
+        port,
+        timeout,
+    }
+}
+
 async fn transport_untimed(plan: &ConnectPlan, tls: &TlsOptions) -> Result<MaybeTlsStream, Error> {
     let (host, port) = plan.address();
     let tcp = tcp_connect(host, port).await?;
-    match plan.tls_server_name() {
-        Some(name) => Ok(MaybeTlsStream::Tls(tls::handshake(tls, name, tcp).await?)),
-        None => Ok(MaybeTlsStream::Plain(tcp)),
-    }
+    tls::secure(plan, tls, tcp).await
 }
 
 /// Connects to the first of `host`'s addresses that accepts, with `TCP_NODELAY` on: frames are

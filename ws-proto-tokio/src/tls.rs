@@ -10,16 +10,16 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
-use ws_proto::TlsOptions;
+use ws_proto::{ConnectPlan, TlsOptions};
 
 use crate::Error;
 
-/// Runs the TLS handshake over `tcp`, verifying the certificate for `host`.
-pub(crate) async fn handshake(
+/// Runs the TLS handshake over `io`, verifying the certificate for `host`.
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     options: &TlsOptions,
     host: &str,
-    tcp: TcpStream,
-) -> Result<TlsStream<TcpStream>, Error> {
+    io: S,
+) -> Result<TlsStream<S>, Error> {
     let tls_error = |source: io::Error| Error::Tls {
         host: host.to_owned(),
         source,
@@ -32,24 +32,37 @@ pub(crate) async fn handshake(
     let name = ServerName::try_from(host.to_owned())
         .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
     TlsConnector::from(config)
-        .connect(name, tcp)
+        .connect(name, io)
         .await
         .map_err(tls_error)
 }
 
-/// The transport of a socket from [`connect`](crate::connect): TCP, or TLS over TCP.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // Boxed TLS would cost an indirection on every read.
-pub enum MaybeTlsStream {
-    /// `ws://`.
-    Plain(TcpStream),
-    /// `wss://`.
-    Tls(TlsStream<TcpStream>),
+/// `io` as the plan says: TLS over it for `wss://`, as it is for `ws://`.
+pub(crate) async fn secure<S: AsyncRead + AsyncWrite + Unpin>(
+    plan: &ConnectPlan,
+    options: &TlsOptions,
+    io: S,
+) -> Result<MaybeTlsStream<S>, Error> {
+    match plan.tls_server_name() {
+        Some(name) => Ok(MaybeTlsStream::Tls(handshake(options, name, io).await?)),
+        None => Ok(MaybeTlsStream::Plain(io)),
+    }
 }
 
-impl MaybeTlsStream {
-    /// The TCP stream underneath.
-    pub fn tcp(&self) -> &TcpStream {
+/// The transport of a socket: the stream (TCP from [`connect`](crate::connect), or the one given
+/// to [`connect_with`](crate::Builder::connect_with)) for `ws://`, TLS over it for `wss://`.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // Boxed TLS would cost an indirection on every read.
+pub enum MaybeTlsStream<S = TcpStream> {
+    /// `ws://`.
+    Plain(S),
+    /// `wss://`.
+    Tls(TlsStream<S>),
+}
+
+impl<S> MaybeTlsStream<S> {
+    /// The stream underneath (for [`connect`](crate::connect), the TCP stream).
+    pub fn get_ref(&self) -> &S {
         match self {
             MaybeTlsStream::Plain(s) => s,
             MaybeTlsStream::Tls(s) => s.get_ref().0,
@@ -67,7 +80,7 @@ macro_rules! on_either {
     };
 }
 
-impl AsyncRead for MaybeTlsStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -77,7 +90,7 @@ impl AsyncRead for MaybeTlsStream {
     }
 }
 
-impl AsyncWrite for MaybeTlsStream {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -28,7 +28,7 @@ async fn echo_text_and_binary_then_client_closes() {
         .await
         .unwrap();
     assert_eq!(response.status(), 101);
-    assert!(ws.get_ref().tcp().nodelay().unwrap());
+    assert!(ws.get_ref().get_ref().nodelay().unwrap());
     ws.send(text("héllo")).await.unwrap();
     ws.send(Message::Binary(vec![0, 1, 2, 255].into()))
         .await
@@ -228,6 +228,56 @@ async fn redirect_limit() {
         matches!(&err, Error::Rejected(r) if r.status() == 302),
         "{err:?}"
     );
+}
+
+/// Issue 16, item 2: over a stream the caller made (a proxy tunnel, say), `wss://` means TLS
+/// over that stream with the builder's roots and the URL's host, as std's `connect_transport`
+/// does. It used to send the HTTP request in plaintext, and the TLS server saw garbage.
+#[tokio::test]
+async fn wss_over_a_given_stream_runs_tls_over_it() {
+    let (cert, acceptor) = common::tls_server();
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await.unwrap();
+        common::echo(tokio_tungstenite::accept_async(tls).await.unwrap()).await
+    });
+
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut ws, response) = Builder::new(&format!("wss://localhost:{}/tunnel", addr.port()))
+        .root_certificate(cert)
+        .connect_with(tcp)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 101);
+    assert!(matches!(
+        ws.get_ref(),
+        ws_proto_tokio::MaybeTlsStream::Tls(_)
+    ));
+    assert_eq!(ws.get_ref().get_ref().peer_addr().unwrap(), addr);
+    ws.send(text("through the tunnel")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Message(text("through the tunnel"))
+    );
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    while ws.next().await.is_some() {}
+    assert_eq!(server.await.unwrap(), Some((1000, String::new())));
+
+    // Without the root, the certificate is refused, and nothing is sent in the clear.
+    let (_, acceptor) = common::tls_server();
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        acceptor.accept(tcp).await.is_err()
+    });
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let err = Builder::new(&format!("wss://localhost:{}/", addr.port()))
+        .connect_with(tcp)
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::Tls { host, .. } if host == "localhost"), "{err:?}");
+    assert!(server.await.unwrap(), "the server saw a refused TLS handshake");
 }
 
 #[tokio::test]
