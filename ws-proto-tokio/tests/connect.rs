@@ -276,8 +276,14 @@ async fn wss_over_a_given_stream_runs_tls_over_it() {
         .connect_with(tcp)
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Tls { host, .. } if host == "localhost"), "{err:?}");
-    assert!(server.await.unwrap(), "the server saw a refused TLS handshake");
+    assert!(
+        matches!(&err, Error::Tls { host, .. } if host == "localhost"),
+        "{err:?}"
+    );
+    assert!(
+        server.await.unwrap(),
+        "the server saw a refused TLS handshake"
+    );
 }
 
 #[tokio::test]

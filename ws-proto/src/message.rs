@@ -4,7 +4,24 @@ use bytes::Bytes;
 
 use crate::text::Utf8Bytes;
 
-/// A complete received data message.
+/// A complete data message, received or to send.
+///
+/// Built and read the way tungstenite's `Message` is, so code moves between the two unchanged:
+///
+/// ```
+/// use ws_proto::{Bytes, Message};
+///
+/// let text = Message::text("hello");
+/// assert!(text.is_text() && text.to_text() == Some("hello"));
+/// let data = Message::binary(vec![1, 2, 3]);
+/// assert!(data.is_binary() && data.into_data() == Bytes::from_static(&[1, 2, 3]));
+/// // Conversions: a string is text, bytes are binary.
+/// assert_eq!(Message::from("hi"), Message::text("hi"));
+/// assert_eq!(Message::from(vec![0xff]), Message::binary(vec![0xff]));
+/// // Binary that is valid UTF-8 reads as text too; other bytes do not.
+/// assert_eq!(Message::binary("ok").into_text().unwrap(), "ok");
+/// assert!(Message::binary(vec![0xff]).into_text().is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A text message, validated as UTF-8.
@@ -14,6 +31,51 @@ pub enum Message {
 }
 
 impl Message {
+    /// A text message.
+    pub fn text(text: impl Into<Utf8Bytes>) -> Message {
+        Message::Text(text.into())
+    }
+
+    /// A binary message.
+    pub fn binary(data: impl Into<Bytes>) -> Message {
+        Message::Binary(data.into())
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// The text: a text message's, or a binary message's payload if it is valid UTF-8.
+    pub fn to_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(t) => Some(t.as_str()),
+            Message::Binary(b) => std::str::from_utf8(b).ok(),
+        }
+    }
+
+    /// The payload as text: a text message's, or a binary message's if it is valid UTF-8
+    /// (otherwise the payload comes back as the error).
+    pub fn into_text(self) -> Result<Utf8Bytes, Bytes> {
+        match self {
+            Message::Text(t) => Ok(t),
+            Message::Binary(b) => Utf8Bytes::try_from(b.clone()).map_err(|_| b),
+        }
+    }
+
+    /// The payload, whatever the type.
+    pub fn into_data(self) -> Bytes {
+        match self {
+            Message::Text(t) => t.into_bytes(),
+            Message::Binary(b) => b,
+        }
+    }
+
     /// The message type.
     pub fn message_type(&self) -> MessageType {
         match self {
@@ -50,4 +112,40 @@ pub enum MessageType {
     Text,
     /// Binary (opcode 0x2).
     Binary,
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(text: Utf8Bytes) -> Self {
+        Message::Text(text)
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Self {
+        Message::Binary(data)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Self {
+        Message::Binary(data.into())
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(data: &[u8]) -> Self {
+        Message::Binary(Bytes::copy_from_slice(data))
+    }
 }
