@@ -35,21 +35,27 @@ macro_rules! sending {
             ///
             /// Cancel-safe: a dropped call has not queued the message.
             pub async fn feed(&mut self, message: ws_proto::Message) -> Result<(), crate::Error> {
-                self.ready().await?;
+                if !self.with_conn(|c| c.accepts_sends()) {
+                    self.ready().await?;
+                }
                 self.with_conn(|c| c.start_send(message))
             }
 
             /// Queues a text message from a borrowed string; see [`feed`](Self::feed). The text
             /// is copied once, into the outgoing frame.
             pub async fn feed_text(&mut self, text: &str) -> Result<(), crate::Error> {
-                self.ready().await?;
+                if !self.with_conn(|c| c.accepts_sends()) {
+                    self.ready().await?;
+                }
                 Ok(self.with_conn(|c| c.core_mut().send_text(text))?)
             }
 
             /// Queues a binary message from a borrowed slice; see [`feed`](Self::feed). The
             /// data is copied once, into the outgoing frame.
             pub async fn feed_binary(&mut self, data: &[u8]) -> Result<(), crate::Error> {
-                self.ready().await?;
+                if !self.with_conn(|c| c.accepts_sends()) {
+                    self.ready().await?;
+                }
                 Ok(self.with_conn(|c| c.core_mut().send_binary(data))?)
             }
 
@@ -85,11 +91,9 @@ macro_rules! sending {
             }
 
             /// Waits until a send would not have to wait (the buffer is below its high-water
-            /// mark, or the connection is closing and the send will say so).
+            /// mark, or the connection is closing and the send will say so). The feeds ask
+            /// `accepts_sends` first: most often there is room, and no future is made.
             async fn ready(&mut self) -> Result<(), crate::Error> {
-                if self.with_conn(|c| c.accepts_sends()) {
-                    return Ok(());
-                }
                 std::future::poll_fn(|cx| self.with_conn(|c| c.poll_ready(cx))).await
             }
         }

@@ -445,6 +445,7 @@ impl ClientState {
     /// events received before it have been polled: messages sent in answer to those go out
     /// before the client's Close frame.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(event) = self.events.pop_front() {
             return Some(event);
