@@ -98,8 +98,10 @@ pub use transport::{Locked, Transport};
 /// adapters.
 pub use ws_proto::ClientError as Error;
 
-pub use rustls;
-pub use ws_proto;
+// The same core names as ws-proto-tokio re-exports (it has an `Event` of its own).
 pub use ws_proto::{
-    ClientOptions, CloseCode, Event, Message, MessageType, ReconnectPolicy, RedirectError, Response,
+    Bytes, ClientOptions, CloseCode, Config, Event, HandshakeError, Message, MessageType,
+    ProtocolError, ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError,
+    Response, SendError, Timeout, Utf8Bytes,
 };
+pub use {rustls, ws_proto};

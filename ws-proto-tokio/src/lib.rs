@@ -79,4 +79,4 @@ pub use ws_proto::{
     ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError, Response,
     SendError, Timeout, Utf8Bytes,
 };
-pub use {rustls, rustls_pki_types};
+pub use {rustls, rustls_pki_types, ws_proto};
