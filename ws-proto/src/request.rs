@@ -43,7 +43,8 @@ pub enum RequestError {
     InvalidHeaderName(String),
     /// A header value contains CR, LF, NUL or another control character.
     InvalidHeaderValue(String),
-    /// The header is one the handshake itself sets; the text names the method to use instead.
+    /// The header is one the handshake itself sets (its name); the `Display` text says what to
+    /// use instead.
     ReservedHeader(String),
     /// A subprotocol is not an HTTP token.
     InvalidSubprotocol(String),
@@ -65,7 +66,11 @@ impl fmt::Display for RequestError {
                 write!(f, "invalid value for header {n:?}: control characters (CR, LF, NUL) are not allowed")
             }
             RequestError::ReservedHeader(n) => {
-                write!(f, "header {n:?} is set by the handshake itself")
+                write!(f, "header {n:?} is set by the handshake")?;
+                match reserved(n) {
+                    Some(instead) => write!(f, ": {instead}"),
+                    None => Ok(()),
+                }
             }
             RequestError::InvalidSubprotocol(p) => write!(f, "invalid subprotocol {p:?}"),
             RequestError::DuplicateSubprotocol(p) => write!(f, "subprotocol {p:?} offered twice"),
@@ -88,6 +93,14 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
+/// What to do instead of setting `name`, if the handshake sets it.
+fn reserved(name: &str) -> Option<&'static str> {
+    RESERVED
+        .iter()
+        .find(|(n, _)| name.eq_ignore_ascii_case(n))
+        .map(|(_, instead)| *instead)
+}
+
 /// Headers the handshake writes itself, with what to use instead.
 const RESERVED: &[(&str, &str)] = &[
     ("host", "it comes from the URL"),
@@ -96,12 +109,18 @@ const RESERVED: &[(&str, &str)] = &[
     ("sec-websocket-key", "the handshake sets it"),
     ("sec-websocket-version", "the handshake sets it"),
     ("sec-websocket-accept", "it is a response header"),
-    ("sec-websocket-protocol", "use with_subprotocol"),
+    (
+        "sec-websocket-protocol",
+        "offer each with the builder's .subprotocol(), or Request::with_subprotocol",
+    ),
     (
         "sec-websocket-extensions",
         "extensions are negotiated by the core",
     ),
-    ("origin", "use with_origin"),
+    (
+        "origin",
+        "set it with the builder's .origin(), or Request::with_origin",
+    ),
     ("content-length", "the handshake has no body"),
     ("transfer-encoding", "the handshake has no body"),
 ];
@@ -170,8 +189,8 @@ impl Request {
         if !is_token(name) {
             return Err(RequestError::InvalidHeaderName(name.to_owned()));
         }
-        if let Some((_, instead)) = RESERVED.iter().find(|(n, _)| name.eq_ignore_ascii_case(n)) {
-            return Err(RequestError::ReservedHeader(format!("{name} ({instead})")));
+        if reserved(name).is_some() {
+            return Err(RequestError::ReservedHeader(name.to_owned()));
         }
         check_value(name, value)?;
         self.headers.push((name.to_owned(), value.to_owned()));
@@ -537,6 +556,15 @@ mod tests {
                 "{name}"
             );
         }
+        // The text names the method a builder user has (issue 16, item 7).
+        assert_eq!(
+            r.clone()
+                .with_header("Sec-WebSocket-Protocol", "chat")
+                .unwrap_err()
+                .to_string(),
+            "header \"Sec-WebSocket-Protocol\" is set by the handshake: offer each with the \
+             builder's .subprotocol(), or Request::with_subprotocol"
+        );
         assert!(r.clone().with_origin("o\r\n").is_err());
         assert_eq!(
             r.clone().with_subprotocol("a b").unwrap_err(),
