@@ -36,9 +36,9 @@ const KEEP_EVENTS: usize = 8;
 
 /// A number for each connection made in this process, so that a lease handed to the wrong
 /// connection is told from its own.
-fn next_connection_number() -> u64 {
+fn next_connection_number() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    u64::from(NEXT.fetch_add(1, Ordering::Relaxed))
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The connection's state as the browser API names it.
@@ -106,9 +106,11 @@ pub struct ClientState {
     rx: BytesMut,
     /// The room `lease_read` offers.
     read_size: ReadSize,
-    /// The latest lease handed out (this connection's number, then the lease's), and whether
-    /// it is still out.
-    lease: (u64, bool),
+    /// This connection's number, which its leases carry.
+    number: u32,
+    /// A lease is out. At most one is, and handing it back consumes it, so the number alone
+    /// tells a lease of this connection's from another's.
+    leased: bool,
     /// When the latest input arrived: the time a Close decoded later was received.
     input_at: Instant,
     reader: ResponseReader,
@@ -155,7 +157,8 @@ impl ClientState {
             phase: Phase::Connecting,
             rx: BytesMut::new(),
             read_size: ReadSize::default(),
-            lease: (next_connection_number() << 32, false),
+            number: next_connection_number(),
+            leased: false,
             input_at: now,
             reader: ResponseReader::new(&key),
             sender,
@@ -172,9 +175,7 @@ impl ClientState {
     /// frame may arrive one byte at a time, and bytes after the 101 response are processed in
     /// the same call. Refused while a [`ReadLease`] is out.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), InputError> {
-        if self.lease.1 {
-            return Err(InputError::LeaseOutstanding);
-        }
+        self.check_no_lease()?;
         if self.accepts_input() && !data.is_empty() {
             self.rx.extend_from_slice(data);
             self.received(now);
@@ -192,9 +193,7 @@ impl ClientState {
     /// its header is in, and is at most [`READ_ROOM`].
     #[inline]
     pub fn lease_read(&mut self) -> Result<ReadLease, InputError> {
-        if self.lease.1 {
-            return Err(InputError::LeaseOutstanding);
-        }
+        self.check_no_lease()?;
         let wanted = self.read_size.get();
         if self.rx.capacity() - self.rx.len() < wanted / 4 {
             self.rx.reserve(wanted);
@@ -207,13 +206,11 @@ impl ClientState {
         } else {
             self.rx.split_off(self.rx.len())
         };
-        // The low half counts this connection's leases; the high half stays its own.
-        let seq = (self.lease.0 as u32).wrapping_add(1);
-        self.lease = ((self.lease.0 & !0xFFFF_FFFF) | u64::from(seq), true);
+        self.leased = true;
         Ok(ReadLease {
             room: buf.capacity().min(READ_ROOM),
             buf,
-            id: self.lease.0,
+            owner: self.number,
         })
     }
 
@@ -223,10 +220,10 @@ impl ClientState {
     /// gives its memory back, so an idle connection holds none.
     #[inline]
     pub fn handle_lease(&mut self, lease: ReadLease, now: Instant) -> Result<(), InputError> {
-        if lease.id != self.lease.0 || !self.lease.1 {
+        if lease.owner != self.number || !self.leased {
             return Err(InputError::UnknownLease);
         }
-        self.lease.1 = false;
+        self.leased = false;
         let read = lease.buf.len();
         self.read_size.record(read, lease.room);
         if !self.accepts_input() {
@@ -243,6 +240,14 @@ impl ClientState {
             self.release_idle_rx();
         } else {
             self.received(now);
+        }
+        Ok(())
+    }
+
+    /// Input other than the lease's is refused while one is out: its bytes were read first.
+    fn check_no_lease(&self) -> Result<(), InputError> {
+        if self.leased {
+            return Err(InputError::LeaseOutstanding);
         }
         Ok(())
     }
@@ -278,9 +283,7 @@ impl ClientState {
     /// abnormally (1006). A transport that failed (a reset, a TLS error) ended too: report it
     /// here, and the input before it is still decoded first. Refused while a [`ReadLease`] is out.
     pub fn handle_eof(&mut self) -> Result<(), InputError> {
-        if self.lease.1 {
-            return Err(InputError::LeaseOutstanding);
-        }
+        self.check_no_lease()?;
         match &self.phase {
             Phase::Closed => {}
             Phase::Connecting => {

@@ -19,16 +19,16 @@ pub struct ReadLease {
     pub(crate) buf: BytesMut,
     /// How much of the spare capacity a read may fill.
     pub(crate) room: usize,
-    /// Which lease this is, so a stale or foreign one is refused.
-    pub(crate) id: u64,
+    /// The number of the connection that lent it, so another connection refuses it.
+    pub(crate) owner: u32,
 }
 
 impl ReadLease {
     /// The room for a read that appends, such as tokio's `AsyncReadExt::read_buf`: its spare
     /// capacity, limited to [`room`](Self::room).
     pub fn buf_mut(&mut self) -> Limit<&mut BytesMut> {
-        let room = self.room - self.buf.len().min(self.room);
-        (&mut self.buf).limit(room)
+        let spare = self.spare();
+        (&mut self.buf).limit(spare)
     }
 
     /// Runs `read` on the room as initialized memory (zeroed first, since `std::io::Read`
@@ -37,13 +37,17 @@ impl ReadLease {
         &mut self,
         read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
     ) -> Result<usize, E> {
-        let start = self.buf.len();
-        self.buf.resize(start + self.room - start.min(self.room), 0);
+        let (start, spare) = (self.buf.len(), self.spare());
+        self.buf.resize(start + spare, 0);
         let result = read(&mut self.buf[start..]);
         let kept = result.as_ref().map_or(0, |n| *n);
-        self.buf
-            .truncate(start + kept.min(self.room - start.min(self.room)));
+        self.buf.truncate(start + kept.min(spare));
         result
+    }
+
+    /// What is left of the room.
+    fn spare(&self) -> usize {
+        self.room.saturating_sub(self.buf.len())
     }
 
     /// Bytes read into the lease so far.
