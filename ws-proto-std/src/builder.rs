@@ -60,8 +60,7 @@ impl Builder {
     /// rejections.
     pub fn connect_transport(&self, transport: impl Transport) -> Result<WebSocket, Error> {
         let plan = ConnectPlan::new(&self.options)?;
-        let deadline = plan.connect_timeout().map(|t| Instant::now() + t);
-        let ws = self.start(transport, &plan, deadline)?;
+        let ws = self.start(transport, &plan, Instant::now())?;
         ws.wait_open()?;
         Ok(ws)
     }
@@ -83,10 +82,9 @@ impl Builder {
     ) -> Result<(WebSocket, Response), Error> {
         let mut plan = ConnectPlan::new(&self.options)?;
         loop {
-            let deadline = plan.connect_timeout().map(|t| Instant::now() + t);
-            let (host, port) = plan.address();
-            let stream = crate::connect::tcp(host, port, deadline)?;
-            let ws = self.start(stream, &plan, deadline)?;
+            let started = Instant::now();
+            let stream = crate::connect::tcp(&plan, started)?;
+            let ws = self.start(stream, &plan, started)?;
             on_transport(&ws);
             let error = match ws.wait_open() {
                 Ok(response) => return Ok((ws, response)),
@@ -96,12 +94,13 @@ impl Builder {
         }
     }
 
-    /// The connection over `transport`, TLS done by `deadline`, its handshake request sent.
+    /// The connection over `transport`, TLS done within the connect timeout of an attempt that
+    /// started at `started`, its handshake request sent.
     fn start(
         &self,
         transport: impl Transport,
         plan: &ConnectPlan,
-        deadline: Option<Instant>,
+        started: Instant,
     ) -> Result<WebSocket, Error> {
         let tls = match plan.tls_server_name() {
             Some(name) => {
@@ -110,7 +109,7 @@ impl Builder {
                     .client_config()
                     .map_err(|e| tls::tls_error(name, e))?;
                 let mut tls = Tls::new(config, name)?;
-                tls.handshake(&transport, deadline, plan)?;
+                tls.handshake(&transport, plan, started)?;
                 Some(tls)
             }
             None => None,

@@ -5,27 +5,22 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use ws_proto::ConnectPlan;
+
 use crate::Error;
 
-/// Resolves `host` and connects to the first address that answers, by `deadline`, with
-/// `TCP_NODELAY` on (WebSocket frames are small and already batched by the core; Nagle would only
-/// delay them).
-pub(crate) fn tcp(host: &str, port: u16, deadline: Option<Instant>) -> Result<TcpStream, Error> {
-    let timed_out = |started: Instant| Error::ConnectTimeout {
-        host: host.to_owned(),
-        port,
-        timeout: deadline.map_or(Duration::ZERO, |d| d - started),
-    };
-    let started = Instant::now();
-    let addrs = resolve(host, port, deadline).ok_or_else(|| timed_out(started))??;
+/// Resolves the plan's host and connects to the first address that answers, within what is
+/// left of the connect timeout of an attempt that started at `started`, with `TCP_NODELAY` on
+/// (WebSocket frames are small and already batched by the core; Nagle would only delay them).
+pub(crate) fn tcp(plan: &ConnectPlan, started: Instant) -> Result<TcpStream, Error> {
+    let (host, port) = plan.address();
+    let addrs = resolve(host, port, plan.time_left(started, Instant::now())?)
+        .ok_or_else(|| plan.timed_out())??;
     let mut attempts = Vec::new();
     for addr in addrs {
-        let connected = match deadline {
+        let connected = match plan.time_left(started, Instant::now())? {
             None => TcpStream::connect(addr),
-            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => TcpStream::connect_timeout(&addr, left),
-                _ => return Err(timed_out(started)),
-            },
+            Some(left) => TcpStream::connect_timeout(&addr, left),
         };
         match connected.and_then(|stream| {
             stream.set_nodelay(true)?;
@@ -42,13 +37,13 @@ pub(crate) fn tcp(host: &str, port: u16, deadline: Option<Instant>) -> Result<Tc
     })
 }
 
-/// The addresses of `host`, or `None` if the lookup outlasted `deadline`. The OS resolver
+/// The addresses of `host`, or `None` if the lookup outlasted `timeout`. The OS resolver
 /// cannot be interrupted, so a bounded lookup runs on a thread of its own, left to finish
 /// alone when it is late.
 fn resolve(
     host: &str,
     port: u16,
-    deadline: Option<Instant>,
+    timeout: Option<Duration>,
 ) -> Option<Result<Vec<SocketAddr>, Error>> {
     let lookup = {
         let host = host.to_owned();
@@ -59,7 +54,7 @@ fn resolve(
                 .map_err(|source| Error::Dns { host, source })
         }
     };
-    let Some(deadline) = deadline else {
+    let Some(timeout) = timeout else {
         return Some(lookup());
     };
     // A literal address needs no lookup, and no thread.
@@ -71,6 +66,5 @@ fn resolve(
         // The caller gave up waiting if the channel is closed: nothing is left to do.
         let _ = tx.send(lookup());
     });
-    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        .ok()
+    rx.recv_timeout(timeout).ok()
 }

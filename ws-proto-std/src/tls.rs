@@ -7,7 +7,7 @@
 
 use std::io::{self, BufRead, Write};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
@@ -49,14 +49,15 @@ impl Tls {
         })
     }
 
-    /// Runs the TLS handshake over `transport` to its end, by `deadline`: the connect timeout
+    /// Runs the TLS handshake over `transport` to its end, within what is left of the connect
+    /// timeout of an attempt that started at `started`: the connect timeout
     /// covers TLS as it covers DNS and TCP, and the WebSocket handshake starts on a secured
     /// transport, as in every adapter.
     pub(crate) fn handshake(
         &mut self,
         transport: &impl Transport,
-        deadline: Option<Instant>,
         plan: &ConnectPlan,
+        started: Instant,
     ) -> Result<(), Error> {
         let mut buf = vec![0; 16 << 10];
         loop {
@@ -69,13 +70,7 @@ impl Tls {
             if !self.conn.is_handshaking() {
                 return Ok(());
             }
-            let left = match deadline {
-                None => None,
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => return Err(self.timed_out(plan)),
-                },
-            };
+            let left = plan.time_left(started, Instant::now())?;
             // A transport without timeouts still works; only the deadline is then not kept.
             let _ = transport.set_read_timeout(left);
             let n = match transport.read(&mut buf) {
@@ -97,7 +92,7 @@ impl Tls {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(self.timed_out(plan))
+                    return Err(plan.timed_out())
                 }
                 Err(e) => return Err(Error::Io(e)),
             };
@@ -108,15 +103,6 @@ impl Tls {
                     .process_new_packets()
                     .map_err(|e| tls_error(&self.host, e))?;
             }
-        }
-    }
-
-    fn timed_out(&self, plan: &ConnectPlan) -> Error {
-        let (host, port) = plan.address();
-        Error::ConnectTimeout {
-            host: host.to_owned(),
-            port,
-            timeout: plan.connect_timeout().unwrap_or(Duration::ZERO),
         }
     }
 

@@ -5,7 +5,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use ws_proto::{ConnectPlan, ReconnectPolicy, Response};
 
 use crate::conn::{now, seed};
-use crate::connect::{self, transport};
+use crate::connect::{transport, within_connect_timeout};
 use crate::session::Session;
 use crate::stream::{Event, WebSocket};
 use crate::tls::{self, MaybeTlsStream};
@@ -64,13 +64,7 @@ impl Builder {
         T: AsyncRead + AsyncWrite + Unpin,
     {
         let plan = ConnectPlan::new(&self.options)?;
-        let secured = tls::secure(&plan, &self.tls, io);
-        let io = match plan.connect_timeout() {
-            None => secured.await?,
-            Some(timeout) => tokio::time::timeout(timeout, secured)
-                .await
-                .map_err(|_| connect::timed_out(&plan, timeout))??,
-        };
+        let io = within_connect_timeout(&plan, tls::secure(&plan, &self.tls, io)).await?;
         handshake(WebSocket::start(io, plan.start(seed()?, now()))).await
     }
 

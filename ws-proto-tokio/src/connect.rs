@@ -1,6 +1,8 @@
 //! The transport for a connection plan: DNS, TCP to each address in turn, then TLS for
 //! `wss://`, all under one connect timeout.
 
+use std::future::Future;
+
 use tokio::net::{lookup_host, TcpStream};
 use ws_proto::{ConnectPlan, TlsOptions};
 
@@ -12,27 +14,19 @@ pub(crate) async fn transport(
     plan: &ConnectPlan,
     tls: &TlsOptions,
 ) -> Result<MaybeTlsStream, Error> {
-    let attempt = transport_untimed(plan, tls);
-    let Some(timeout) = plan.connect_timeout() else {
-        return attempt.await;
-    };
-    tokio::time::timeout(timeout, attempt).await.map_err(|_| {
-        let (host, port) = plan.address();
-        Error::ConnectTimeout {
-            host: host.to_owned(),
-            port,
-            timeout,
-        }
-    })?
+    within_connect_timeout(plan, transport_untimed(plan, tls)).await
 }
 
-/// The error for a plan whose connect timeout passed.
-pub(crate) fn timed_out(plan: &ConnectPlan, timeout: std::time::Duration) -> Error {
-    let (host, port) = plan.address();
-    Error::ConnectTimeout {
-        host: host.to_owned(),
-        port,
-        timeout,
+/// Runs `step` (DNS, TCP, TLS) within the plan's connect timeout.
+pub(crate) async fn within_connect_timeout<T>(
+    plan: &ConnectPlan,
+    step: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match plan.connect_timeout() {
+        None => step.await,
+        Some(timeout) => tokio::time::timeout(timeout, step)
+            .await
+            .map_err(|_| plan.timed_out())?,
     }
 }
 

@@ -65,6 +65,46 @@ impl ConnectPlan {
         self.connect_timeout
     }
 
+    /// The error for an attempt that outlasted the connect timeout.
+    pub fn timed_out(&self) -> ClientError {
+        ClientError::ConnectTimeout {
+            host: self.request.host().to_owned(),
+            port: self.request.port(),
+            timeout: self.connect_timeout.unwrap_or_default(),
+        }
+    }
+
+    /// What is left at `now` of the connect timeout of an attempt that started at `started`:
+    /// `Ok(None)` without a timeout, [`timed_out`](Self::timed_out) once it is spent. The
+    /// adapters bound each step (DNS, each TCP attempt, each TLS read) by it.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use ws_proto::{ClientError, ClientOptions, ConnectPlan};
+    ///
+    /// let options = ClientOptions::new("ws://example.com/").connect_timeout(Duration::from_secs(2));
+    /// let plan = ConnectPlan::new(&options)?;
+    /// let start = Instant::now();
+    /// let left = plan.time_left(start, start + Duration::from_millis(500));
+    /// assert_eq!(left.unwrap(), Some(Duration::from_millis(1500)));
+    /// let spent = plan.time_left(start, start + Duration::from_secs(2)).unwrap_err();
+    /// assert!(matches!(spent, ClientError::ConnectTimeout { port: 80, timeout, .. } if timeout == Duration::from_secs(2)));
+    /// # Ok::<(), ws_proto::RequestError>(())
+    /// ```
+    pub fn time_left(
+        &self,
+        started: Instant,
+        now: Instant,
+    ) -> Result<Option<Duration>, ClientError> {
+        let Some(timeout) = self.connect_timeout else {
+            return Ok(None);
+        };
+        match timeout.checked_sub(now.saturating_duration_since(started)) {
+            Some(left) if !left.is_zero() => Ok(Some(left)),
+            _ => Err(self.timed_out()),
+        }
+    }
+
     /// The request the next attempt sends.
     pub fn request(&self) -> &Request {
         &self.request
@@ -85,17 +125,18 @@ impl ConnectPlan {
         let Some(rejection) = error.rejection() else {
             return Err(error);
         };
-        match self.redirect(rejection)? {
-            Some(_) => Ok(()),
-            None => Err(error),
+        if self.redirect(rejection)? {
+            Ok(())
+        } else {
+            Err(error)
         }
     }
 
-    /// What a rejected handshake leads to: `Ok(Some(request))`, a redirect to follow;
-    /// `Ok(None)`, not one; `Err`, a redirect that cannot be followed.
-    fn redirect(&mut self, rejection: &Rejection) -> Result<Option<&Request>, RedirectError> {
+    /// What a rejected handshake leads to: `Ok(true)`, a redirect followed (the plan points at
+    /// its target); `Ok(false)`, not one; `Err`, a redirect that cannot be followed.
+    fn redirect(&mut self, rejection: &Rejection) -> Result<bool, RedirectError> {
         let Some(location) = rejection.location().filter(|_| self.max_redirects > 0) else {
-            return Ok(None);
+            return Ok(false);
         };
         if self.followed >= self.max_redirects {
             return Err(RedirectError::TooMany {
@@ -111,7 +152,7 @@ impl ConnectPlan {
                     source,
                 })?;
         self.followed += 1;
-        Ok(Some(&self.request))
+        Ok(true)
     }
 }
 
