@@ -16,7 +16,9 @@ use std::time::Instant;
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
-use ws_proto::{ClientState, CloseCode, Event, Message, Output, Response, SendError, Transmit};
+use ws_proto::{
+    ClientState, CloseCode, Event, InputError, Message, Output, Response, SendError, Transmit,
+};
 
 use crate::wake::{Side, Wakers};
 use crate::Error;
@@ -186,35 +188,29 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
 
     /// Reads once from the transport straight into the core's receive buffer.
     fn poll_read_input(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut lease = match self.core.lease_read() {
-            Ok(lease) => lease,
-            Err(e) => {
-                self.fail(io::Error::other(e));
-                return Poll::Ready(());
-            }
-        };
-        // `read_buf` fills the lease's spare room (tokio handles the uninitialized memory), and
-        // dropping the future after one poll is cancel-safe: the lease goes back either way.
-        let read = std::pin::pin!(self.io.read_buf(&mut lease.buf_mut())).poll(cx);
-        if let Err(e) = self.core.handle_lease(lease, now()) {
-            self.fail(io::Error::other(e));
-            return Poll::Ready(());
-        }
-        let result = match ready!(read) {
-            Ok(0) => self.core.handle_eof(),
-            Ok(_) => Ok(()),
-            // TLS peers that end without close_notify: the WebSocket close handshake already
-            // tells a complete connection from a truncated one.
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.core.handle_eof(),
-            Err(e) => {
-                self.fail(e);
-                Ok(())
-            }
-        };
-        if let Err(e) = result {
+        // The core refuses input only while a lease is out, and each lease goes back within
+        // this poll: a refusal would be a bug here, reported as a failed transport.
+        if let Err(e) = ready!(self.poll_read_lease(cx)) {
             self.fail(io::Error::other(e));
         }
         Poll::Ready(())
+    }
+
+    fn poll_read_lease(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), InputError>> {
+        let mut lease = self.core.lease_read()?;
+        // `read_buf` fills the lease's spare room (tokio handles the uninitialized memory), and
+        // dropping the future after one poll is cancel-safe: the lease goes back either way.
+        let read = std::pin::pin!(self.io.read_buf(&mut lease.buf_mut())).poll(cx);
+        self.core.handle_lease(lease, now())?;
+        match ready!(read) {
+            Ok(0) => self.core.handle_eof()?,
+            Ok(_) => {}
+            // TLS peers that end without close_notify: the WebSocket close handshake already
+            // tells a complete connection from a truncated one.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.core.handle_eof()?,
+            Err(e) => self.fail(e),
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// What the stream yields for a core event, if anything: `Closed` starts the finish (the
