@@ -235,13 +235,7 @@ async fn redirect_limit() {
 /// does. It used to send the HTTP request in plaintext, and the TLS server saw garbage.
 #[tokio::test]
 async fn wss_over_a_given_stream_runs_tls_over_it() {
-    let (cert, acceptor) = common::tls_server();
-    let (listener, addr) = common::listen().await;
-    let server = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let tls = acceptor.accept(tcp).await.unwrap();
-        common::echo(tokio_tungstenite::accept_async(tls).await.unwrap()).await
-    });
+    let (cert, addr, server) = common::tls_echo_server().await;
 
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut ws, response) = Builder::new(&format!("wss://localhost:{}/tunnel", addr.port()))
@@ -288,13 +282,7 @@ async fn wss_over_a_given_stream_runs_tls_over_it() {
 
 #[tokio::test]
 async fn tls_with_a_test_root() {
-    let (cert, acceptor) = common::tls_server();
-    let (listener, addr) = common::listen().await;
-    let server = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let tls = acceptor.accept(tcp).await.unwrap();
-        common::echo(tokio_tungstenite::accept_async(tls).await.unwrap()).await
-    });
+    let (cert, addr, server) = common::tls_echo_server().await;
 
     // "localhost" may resolve to ::1 first, where nothing listens: the next address is tried.
     let (mut ws, _) = Builder::new(&format!("wss://localhost:{}/secure", addr.port()))

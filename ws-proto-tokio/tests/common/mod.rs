@@ -106,3 +106,20 @@ pub fn tls_server() -> (
         .unwrap();
     (cert, tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
+
+/// A TLS echo server (tokio-tungstenite) for one connection, with the root that trusts it; the
+/// task returns the client's close code and reason.
+pub async fn tls_echo_server() -> (
+    rustls_pki_types::CertificateDer<'static>,
+    SocketAddr,
+    tokio::task::JoinHandle<Option<(u16, String)>>,
+) {
+    let (cert, acceptor) = tls_server();
+    let (listener, addr) = listen().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let tls = acceptor.accept(tcp).await.unwrap();
+        echo(tokio_tungstenite::accept_async(tls).await.unwrap()).await
+    });
+    (cert, addr, server)
+}
