@@ -127,7 +127,7 @@ fn messages() -> Vec<Message> {
 fn round_trip(server: &Server, offer: DeflateConfig) -> Params {
     let mut config = Config::default();
     config.permessage_deflate(Some(offer));
-    let ws = Builder::new(&format!("ws://127.0.0.1:{}/", server.port))
+    let (ws, _) = Builder::new(&format!("ws://127.0.0.1:{}/", server.port))
         .config(config)
         .connect()
         .unwrap();

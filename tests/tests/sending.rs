@@ -115,13 +115,13 @@ fn default_message_type_and_local_misuse() {
     let mut config = Config::default();
     config.default_message_type(MessageType::Binary);
     let mut pair = Pair::open_with(config);
-    pair.client.send(&[0xFF]).unwrap();
+    pair.client.send_default_type(&[0xFF]).unwrap();
     pair.drain();
     assert_eq!(pair.server_frames()[0].opcode, 0x2);
 
     let mut pair = Pair::open();
-    assert_eq!(pair.client.send(&[0xFF]), Err(SendError::InvalidUtf8));
-    pair.client.send(b"text").unwrap();
+    assert_eq!(pair.client.send_default_type(&[0xFF]), Err(SendError::InvalidUtf8));
+    pair.client.send_default_type(b"text").unwrap();
     assert_eq!(
         pair.client.send_ping(&[0; 126]),
         Err(SendError::ControlTooLong(126))

@@ -15,15 +15,15 @@ fn open(url: &str) -> Result<WebSocket, Error> {
         .max_message_size(MAX_SIZE)
         .send_high_water_mark(MAX_SIZE)
         .connect()
+        .map(|(ws, _)| ws)
 }
 
 /// Echoes every message, text as text and binary as binary, until the connection ends.
 fn echo_until_closed(ws: &WebSocket) {
     loop {
         let sent = match ws.read_event() {
-            Ok(Event::Message(Message::Text(text))) => ws.send_text(&text),
-            Ok(Event::Message(Message::Binary(data))) => ws.send_binary(&data),
-            Ok(Event::Closed(_)) | Err(_) => return,
+            Ok(Event::Message(message)) => ws.send(message),
+            Ok(Event::Close(_)) | Err(_) => return,
             Ok(_) => Ok(()),
         };
         // A send is refused once the connection is closing or has failed; the end is read next.

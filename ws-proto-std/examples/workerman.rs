@@ -22,7 +22,7 @@ impl Handler for Example {
     // After the websocket handshake is complete ($ws_connection->onWebSocketConnect).
     fn on_open(&mut self, ws: &WebSocket, response: &Response) {
         println!("{:?}", response.headers());
-        if let Err(e) = ws.send(b"hello") {
+        if let Err(e) = ws.send_default_type(b"hello") {
             println!("error: {e}");
         }
     }

@@ -20,13 +20,15 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ws_proto_std::rustls::pki_types::pem::PemObject;
 use ws_proto_std::rustls::pki_types::CertificateDer;
-use ws_proto_std::ws_proto::{Closed, Request, SendError};
-use ws_proto_std::{Builder, CloseCode, Error, Event, Message, MessageType, WebSocket};
+use ws_proto_std::ws_proto::{Request, SendError};
+use ws_proto_std::{
+    Builder, CloseCode, CloseFrame, Error, Event, Message, MessageType, WebSocket,
+};
 
 const HELP: &str = "\
 wsc: a WebSocket client for the command line
@@ -259,10 +261,6 @@ fn start_echo_server() -> io::Result<String> {
 struct Shared {
     /// Why the input thread gave up, if it did: the session then fails even if it closes cleanly.
     input_error: OnceLock<String>,
-    /// Signalled on `Event::Drained`, which the input thread waits for when its sends are
-    /// refused because the send buffer is full.
-    drained: Condvar,
-    drained_lock: Mutex<()>,
 }
 
 fn run(
@@ -283,7 +281,7 @@ fn run(
     for root in roots {
         builder = builder.root_certificate(root);
     }
-    let ws = builder.connect().map_err(|e| e.to_string())?;
+    let (ws, _) = builder.connect().map_err(|e| e.to_string())?;
     {
         let ws = ws.clone();
         let interrupted = std::sync::atomic::AtomicBool::new(false);
@@ -318,13 +316,13 @@ fn run(
         // connection, and the process exits regardless.
         std::thread::spawn(move || send_input(&ws, &shared));
     }
-    let closed = print_events(&ws, &shared)?;
+    let closed = print_events(&ws)?;
     finish(closed, &shared)
 }
 
 /// Sends standard input line by line, then closes: with 1000 at its end, or 1001 if it failed.
 fn send_input(ws: &WebSocket, shared: &Shared) {
-    let code = match send_lines(ws, shared) {
+    let code = match send_lines(ws) {
         Ok(()) => CloseCode::NORMAL,
         Err(message) => {
             let _ = shared.input_error.set(message);
@@ -335,7 +333,7 @@ fn send_input(ws: &WebSocket, shared: &Shared) {
     let _ = ws.close(code, "");
 }
 
-fn send_lines(ws: &WebSocket, shared: &Shared) -> Result<(), String> {
+fn send_lines(ws: &WebSocket) -> Result<(), String> {
     let mut stdin = io::stdin().lock();
     let mut line = Vec::new();
     for number in 1.. {
@@ -348,41 +346,25 @@ fn send_lines(ws: &WebSocket, shared: &Shared) -> Result<(), String> {
         }
         let data = line.strip_suffix(b"\n").unwrap_or(&line);
         let data = data.strip_suffix(b"\r").unwrap_or(data);
-        loop {
-            match ws.send(data) {
-                Ok(()) => break,
-                Err(Error::Send(SendError::BufferFull { .. })) => wait_drained(ws, shared),
-                Err(Error::Send(SendError::InvalidUtf8)) => {
-                    return Err(format!(
-                        "line {number} of the input is not valid UTF-8 (--binary sends bytes)"
-                    ))
-                }
-                // The connection is ending: nothing more can be sent, and the main thread
-                // reports how it ended.
-                Err(_) => return Ok(()),
+        // Waits while the send buffer is full, so input is read only as fast as it goes out.
+        match ws.send_default_type(data) {
+            Ok(()) => {}
+            Err(Error::Send(SendError::InvalidUtf8)) => {
+                return Err(format!(
+                    "line {number} of the input is not valid UTF-8 (--binary sends bytes)"
+                ))
             }
+            // The connection is ending: nothing more can be sent, and the main thread reports
+            // how it ended.
+            Err(_) => return Ok(()),
         }
     }
     Ok(())
 }
 
-fn wait_drained(ws: &WebSocket, shared: &Shared) {
-    // Checked under the lock the main thread takes to signal, so a Drained between the check
-    // and the wait is not missed.
-    let mut guard = shared
-        .drained_lock
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    while !ws.is_writable() {
-        guard = shared
-            .drained
-            .wait(guard)
-            .unwrap_or_else(PoisonError::into_inner);
-    }
-}
-
-/// Prints every event until the end of the connection, and returns it.
-fn print_events(ws: &WebSocket, shared: &Shared) -> Result<Closed, String> {
+/// Prints every event until the end of the connection, and returns the clean close; a failure
+/// is the error.
+fn print_events(ws: &WebSocket) -> Result<CloseFrame, String> {
     let mut out = io::stdout().lock();
     loop {
         let event = ws.read_event().map_err(|e| e.to_string())?;
@@ -391,16 +373,8 @@ fn print_events(ws: &WebSocket, shared: &Shared) -> Result<Closed, String> {
             Event::Message(Message::Binary(data)) => writeln!(out, "< binary {}", bytes(&data)),
             Event::Ping(payload) => writeln!(out, "< ping {}", bytes(&payload)),
             Event::Pong(payload) => writeln!(out, "< pong {}", bytes(&payload)),
-            Event::Drained => {
-                let _guard = shared
-                    .drained_lock
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                shared.drained.notify_all();
-                Ok(())
-            }
-            Event::Closed(closed) => return Ok(*closed),
-            // `connect` returned after `Open`, the only other event.
+            Event::Close(frame) => return Ok(frame),
+            // `connect` returned after `Open`; `Drained` needs nothing from a blocking sender.
             _ => Ok(()),
         };
         printed.map_err(|e| format!("writing to standard output failed: {e}"))?;
@@ -422,10 +396,7 @@ fn bytes(data: &[u8]) -> String {
 
 /// Reports the end of the connection: success only for a clean close with 1000 (or no code)
 /// after all input was sent.
-fn finish(closed: Closed, shared: &Shared) -> Result<(), String> {
-    if let Some(error) = closed.error {
-        return Err(error.to_string());
-    }
+fn finish(closed: CloseFrame, shared: &Shared) -> Result<(), String> {
     let mut status = format!("closed: {}", closed.code);
     if !closed.reason.is_empty() {
         let _ = write!(status, ", reason {:?}", closed.reason);
@@ -435,7 +406,7 @@ fn finish(closed: Closed, shared: &Shared) -> Result<(), String> {
         return Err(error.clone());
     }
     let normal = [CloseCode::NORMAL, CloseCode::NO_STATUS].contains(&closed.code);
-    if !closed.clean || !normal {
+    if !normal {
         return Err(status);
     }
     eprintln!("wsc: {status}");

@@ -15,12 +15,13 @@ use crate::Error;
 /// handshake to complete.
 ///
 /// ```no_run
-/// let ws = ws_proto_std::connect("wss://echo.example/chat")?;
+/// let (ws, response) = ws_proto_std::connect("wss://echo.example/chat")?;
+/// println!("{:?}", response.subprotocol());
 /// ws.send_text("hello")?;
 /// println!("{:?}", ws.read()?);
 /// # Ok::<(), ws_proto_std::Error>(())
 /// ```
-pub fn connect(url: &str) -> Result<WebSocket, Error> {
+pub fn connect(url: &str) -> Result<(WebSocket, Response), Error> {
     Builder::new(url).connect()
 }
 
@@ -34,7 +35,7 @@ ws_proto::client_builder! {
     /// use std::time::Duration;
     /// use ws_proto_std::Builder;
     ///
-    /// let ws = Builder::new("wss://example.com/chat")
+    /// let (ws, _response) = Builder::new("wss://example.com/chat")
     ///     .header("Cookie", "PHPSID=82u98fjhakfusuanfnahfi")
     ///     .origin("https://example.com")
     ///     .subprotocol("chat.v2")
@@ -50,19 +51,23 @@ impl Builder {
     // ---- connecting ----
 
     /// Resolves the host, connects (trying every address), runs TLS for `wss://`, all within
-    /// the connect timeout, and waits for the handshake, following redirects.
-    pub fn connect(&self) -> Result<WebSocket, Error> {
-        self.connect_with(&mut |_| {}).map(|(ws, _)| ws)
+    /// the connect timeout, and waits for the handshake, following redirects. Returns the open
+    /// socket and the server's response, as the tokio adapter (and tungstenite) does.
+    pub fn connect(&self) -> Result<(WebSocket, Response), Error> {
+        self.connect_with(&mut |_| {})
     }
 
     /// Runs the handshake over `transport` (and TLS over it for `wss://`). The URL's host and
     /// port name the server; nothing is resolved or connected, and redirects are reported as
     /// rejections.
-    pub fn connect_transport(&self, transport: impl Transport) -> Result<WebSocket, Error> {
+    pub fn connect_transport(
+        &self,
+        transport: impl Transport,
+    ) -> Result<(WebSocket, Response), Error> {
         let plan = ConnectPlan::new(&self.options)?;
         let ws = self.start(transport, &plan, Instant::now())?;
-        ws.wait_open()?;
-        Ok(ws)
+        let response = ws.wait_open()?;
+        Ok((ws, response))
     }
 
     /// Runs the handshake over any `Read + Write` stream (see [`Locked`] for what a stream
@@ -70,7 +75,7 @@ impl Builder {
     pub fn connect_stream<S: Read + Write + Send + 'static>(
         &self,
         stream: S,
-    ) -> Result<WebSocket, Error> {
+    ) -> Result<(WebSocket, Response), Error> {
         self.connect_transport(Locked::new(stream))
     }
 

@@ -3,11 +3,11 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use ws_proto::{CloseCode, Event, Message, Reconnect, ReconnectPolicy, Response};
+use ws_proto::{CloseCode, Message, Reconnect, ReconnectPolicy, Response};
 
 use crate::builder::Builder;
 use crate::socket::WebSocket;
-use crate::Error;
+use crate::{Error, Event};
 
 /// Callbacks of the event [`Client`]; every method has a no-op default.
 ///
@@ -182,11 +182,8 @@ impl<H: Handler> Client<H> {
                 Ok(Event::Ping(payload)) => handler.on_ping(&ws, &payload),
                 Ok(Event::Pong(payload)) => handler.on_pong(&ws, &payload),
                 Ok(Event::Drained) => handler.on_drain(&ws),
-                Ok(Event::Closed(closed)) => {
-                    if let Some(error) = closed.error {
-                        handler.on_error(&Error::from(error));
-                    }
-                    handler.on_close(closed.code, &closed.reason);
+                Ok(Event::Close(frame)) => {
+                    handler.on_close(frame.code, &frame.reason);
                     return true;
                 }
                 // `Open` came through `connect_with`; later kinds of event are not dispatched.

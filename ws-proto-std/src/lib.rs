@@ -4,8 +4,9 @@
 //!   core's limits and timers, TCP connect timeout (every resolved address is tried,
 //!   `TCP_NODELAY` on), TLS roots (webpki roots, plus extra roots or a whole rustls
 //!   `ClientConfig`), redirects. Any other stream works through [`Transport`] or [`Locked`].
-//! - [`WebSocket`]: `send_text` / `send_binary` / `send` / `send_ping` / `close`, the batching
-//!   `feed_text` / `feed_binary` / `feed` then one `flush` (one write for many messages), and
+//! - [`WebSocket`]: `send(Message)` / `send_text` / `send_binary` / `send_ping` / `close`, the
+//!   batching `feed` / `feed_text` / `feed_binary` then one `flush` (one write for many
+//!   messages; a full buffer is written out, not refused), and
 //!   [`read`](WebSocket::read) (the next message) or [`read_event`](WebSocket::read_event)
 //!   (every event). All methods take `&self` and the handle is `Clone + Send + Sync`.
 //! - [`Client`] and [`Handler`]: Workerman-style callbacks (`on_connect`, `on_open`,
@@ -36,7 +37,7 @@
 //!     }
 //! });
 //!
-//! let ws = Builder::new(&url).header("Cookie", "token=abc").connect()?;
+//! let (ws, _response) = Builder::new(&url).header("Cookie", "token=abc").connect()?;
 //! ws.send_text("hello")?;
 //! assert_eq!(ws.read()?, Message::Text("hello".into()));
 //!
@@ -97,10 +98,12 @@ pub use transport::{Locked, Transport};
 /// Every way a connection can fail, named by the stage that failed: the same type in both
 /// adapters.
 pub use ws_proto::ClientError as Error;
+/// What a connection yields: the same type in both adapters.
+pub use ws_proto::ClientEvent as Event;
 
-// The same core names as ws-proto-tokio re-exports (it has an `Event` of its own).
+// The same core names as ws-proto-tokio re-exports.
 pub use ws_proto::{
-    Bytes, ClientOptions, CloseCode, Config, Event, HandshakeError, Message, MessageType,
+    Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, Message, MessageType,
     ProtocolError, ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError,
     Response, SendError, Timeout, Utf8Bytes,
 };

@@ -1,15 +1,18 @@
 //! [`WebSocket`]: a connection driven by blocking reads and writes, shareable across threads.
 
 use std::io::{self, IoSlice};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Buf;
-use ws_proto::{ClientState, CloseCode, Event, Message, ReadSize, ReadyState, Response, Transmit};
+use ws_proto::{
+    ClientState, CloseCode, Event as CoreEvent, Message, ReadSize, ReadyState, Response, SendError,
+    Transmit,
+};
 
 use crate::tls::Tls;
 use crate::transport::Transport;
-use crate::Error;
+use crate::{Error, Event};
 
 /// An open (or opening) WebSocket connection.
 ///
@@ -29,6 +32,8 @@ pub struct WebSocket {
 struct Shared {
     transport: Box<dyn TransportDebug>,
     state: Mutex<State>,
+    /// Signalled when a writer stops, for senders waiting for room (`State::waiting`).
+    written: Condvar,
     /// Held by the one thread reading; the raw read buffer and the read timeout last set.
     reader: Mutex<ReadSide>,
     /// The longest a read blocks between looks at the core's deadline (see the crate docs).
@@ -61,10 +66,12 @@ struct State {
     /// A thread is writing: it takes every chunk in order until none is left, so chunks are
     /// never reordered and no thread waits on a lock while another is blocked in a write.
     writing: bool,
+    /// Senders waiting on `written` for the writer to make room.
+    waiting: usize,
     /// A transport or TLS failure: reported in place of the core's abnormal end.
     failure: Option<Error>,
     /// An event `next_message` took that was not a message, for `next_event`.
-    held: Option<Event>,
+    held: Option<CoreEvent>,
     /// The end (`Closed`, or the failure) was returned: later reads say `AlreadyClosed`.
     reported: bool,
     /// The transport was shut down.
@@ -81,18 +88,14 @@ impl State {
         if self.reported {
             return None;
         }
-        let item = match self.held.take().or_else(|| self.core.poll_event())? {
-            Event::Closed(closed) => {
-                self.reported = true;
-                Error::ending(*closed, self.failure.take()).map(|c| Event::Closed(Box::new(c)))
-            }
-            Event::Open(response) => {
-                self.response = Some(Response::clone(&response));
-                Ok(Event::Open(response))
-            }
-            event => Ok(event),
-        };
-        Some(item)
+        let event = self.held.take().or_else(|| self.core.poll_event())?;
+        match &event {
+            CoreEvent::Closed(_) => self.reported = true,
+            CoreEvent::Open(response) => self.response = Some(Response::clone(response)),
+            _ => {}
+        }
+        let failure = if self.reported { self.failure.take() } else { None };
+        Some(Event::from_event(event, failure))
     }
 
     /// A data message the core has decoded, taken directly: unlike other events, it needs no
@@ -103,7 +106,7 @@ impl State {
             return None;
         }
         match self.core.poll_event()? {
-            Event::Message(message) => Some(message),
+            CoreEvent::Message(message) => Some(message),
             event => {
                 self.held = Some(event);
                 None
@@ -170,10 +173,12 @@ impl WebSocket {
         let ws = WebSocket {
             shared: Arc::new(Shared {
                 transport: Box::new(transport),
+                written: Condvar::new(),
                 state: Mutex::new(State {
                     core,
                     tls,
                     writing: false,
+                    waiting: 0,
                     failure: None,
                     held: None,
                     reported: false,
@@ -198,7 +203,7 @@ impl WebSocket {
         loop {
             match self.read_event()? {
                 Event::Open(response) => return Ok(*response),
-                Event::Closed(closed) => return Err(Error::from(*closed)),
+                Event::Close(frame) => return Err(frame.into()),
                 // The core emits nothing else before `Open`.
                 _ => {}
             }
@@ -207,28 +212,34 @@ impl WebSocket {
 
     // ---- commands ----
 
-    /// Sends a text message. Before the handshake completes it is queued.
-    ///
-    /// The bytes are written before this returns unless another thread is writing, in which
-    /// case that thread writes them next.
-    pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        self.command(|core| core.send_text(text))
-    }
-    /// Sends `message`, taking its payload: one of 64 KiB or more that nothing else shares
+    /// Sends `message` and writes it out. A payload of 64 KiB or more that nothing else shares
     /// (built in a `Vec`, say) is masked where it lies and written from there, with no copy.
-    pub fn send_message(&self, message: Message) -> Result<(), Error> {
-        self.command(|core| core.send_message(message))
+    ///
+    /// Waits as [`feed`](Self::feed) does when the send buffer is full. Before the handshake
+    /// completes the message is queued; if another thread is writing, that thread writes it.
+    pub fn send(&self, message: Message) -> Result<(), Error> {
+        let st = self.queue(|core| core.send_message(message))?;
+        self.write_out(st)
     }
 
-    /// Sends a binary message.
+    /// Sends a text message; see [`send`](Self::send).
+    pub fn send_text(&self, text: &str) -> Result<(), Error> {
+        let st = self.queue(|core| core.send_text(text))?;
+        self.write_out(st)
+    }
+
+    /// Sends a binary message; see [`send`](Self::send).
     pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.command(|core| core.send_binary(data))
+        let st = self.queue(|core| core.send_binary(data))?;
+        self.write_out(st)
     }
 
-    /// Sends a message of the configured default type
-    /// ([`Builder::default_message_type`](crate::Builder::default_message_type)).
-    pub fn send(&self, data: &[u8]) -> Result<(), Error> {
-        self.command(|core| core.send(data))
+    /// Sends `data` as the configured default type
+    /// ([`Builder::default_message_type`](crate::Builder::default_message_type), Workerman's
+    /// `websocketType`): with text, the default, `data` must be UTF-8.
+    pub fn send_default_type(&self, data: &[u8]) -> Result<(), Error> {
+        let st = self.queue(|core| core.send_default_type(data))?;
+        self.write_out(st)
     }
 
     /// Sends a ping with up to 125 bytes of payload.
@@ -236,21 +247,40 @@ impl WebSocket {
         self.command(|core| core.send_ping(payload))
     }
 
-    /// Queues a text message without writing it. Several feeds and one [`flush`](Self::flush)
-    /// make one write; anything queued also goes out with the next send, read or close.
+    /// Queues `message` without writing it: several feeds and one [`flush`](Self::flush) make
+    /// one write. Anything queued also goes out with the next send, read or close.
+    ///
+    /// When more than the high-water mark
+    /// ([`Builder::send_high_water_mark`](crate::Builder::send_high_water_mark)) is buffered,
+    /// this writes out what is buffered first (or waits while another thread does), as
+    /// tungstenite's `write` does, so a loop of feeds never fails for a full buffer. Only before
+    /// the handshake completes, when nothing can be written yet, is a full buffer refused with
+    /// [`SendError::BufferFull`]. [`try_feed`](Self::try_feed) never waits.
+    pub fn feed(&self, message: Message) -> Result<(), Error> {
+        self.queue(|core| core.send_message(message)).map(drop)
+    }
+
+    /// Queues a text message without writing it; see [`feed`](Self::feed).
     pub fn feed_text(&self, text: &str) -> Result<(), Error> {
-        self.queue(|core| core.send_text(text))
+        self.queue(|core| core.send_text(text)).map(drop)
     }
 
-    /// Queues a binary message without writing it; see [`feed_text`](Self::feed_text).
+    /// Queues a binary message without writing it; see [`feed`](Self::feed).
     pub fn feed_binary(&self, data: &[u8]) -> Result<(), Error> {
-        self.queue(|core| core.send_binary(data))
+        self.queue(|core| core.send_binary(data)).map(drop)
     }
 
-    /// Queues a message of the default type without writing it; see
-    /// [`feed_text`](Self::feed_text).
-    pub fn feed(&self, data: &[u8]) -> Result<(), Error> {
-        self.queue(|core| core.send(data))
+    /// Queues `data` as the default type without writing it; see [`feed`](Self::feed) and
+    /// [`send_default_type`](Self::send_default_type).
+    pub fn feed_default_type(&self, data: &[u8]) -> Result<(), Error> {
+        self.queue(|core| core.send_default_type(data)).map(drop)
+    }
+
+    /// Queues `message` if the send buffer has room, without writing and without waiting:
+    /// a full buffer is [`SendError::BufferFull`], and the message is not queued. For callers
+    /// that must never block (a callback that would rather drop or defer).
+    pub fn try_feed(&self, message: Message) -> Result<(), Error> {
+        Ok(self.lock().core.send_message(message)?)
     }
 
     /// Writes everything queued, in one write when nothing else is in the way.
@@ -279,7 +309,7 @@ impl WebSocket {
             }
             match self.read_event()? {
                 Event::Message(message) => return Ok(message),
-                Event::Closed(closed) => return Err(Error::from(*closed)),
+                Event::Close(frame) => return Err(frame.into()),
                 _ => {}
             }
         }
@@ -440,11 +470,35 @@ impl WebSocket {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Runs `send` once the core would accept a message: while the buffer is over its
+    /// high-water mark, what is buffered is written out first, or, when another thread is
+    /// writing it, this one waits for that. Returns the lock, for a write right after.
     fn queue(
         &self,
-        f: impl FnOnce(&mut ClientState) -> Result<(), ws_proto::SendError>,
-    ) -> Result<(), Error> {
-        f(&mut self.lock().core).map_err(Error::from)
+        send: impl FnOnce(&mut ClientState) -> Result<(), SendError>,
+    ) -> Result<MutexGuard<'_, State>, Error> {
+        let mut st = self.lock();
+        while let Err(SendError::BufferFull { .. }) = st.core.check_send() {
+            if st.writing {
+                st.waiting += 1;
+                st = self
+                    .shared
+                    .written
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner);
+                st.waiting -= 1;
+                continue;
+            }
+            let before = st.core.buffered_amount();
+            self.write_out(st)?;
+            st = self.lock();
+            if !st.writing && st.core.buffered_amount() >= before {
+                // Nothing could be written: the handshake holds the queue. `send` says so.
+                break;
+            }
+        }
+        send(&mut st.core)?;
+        Ok(st)
     }
 
     fn command(
@@ -466,6 +520,7 @@ impl WebSocket {
         loop {
             let Some(outgoing) = st.next_transmit() else {
                 st.writing = false;
+                self.wake_senders(&st);
                 if (st.failure.is_some() || st.core.is_closed()) && !st.shut {
                     st.shut = true;
                     drop(st);
@@ -479,6 +534,7 @@ impl WebSocket {
             st = self.lock();
             if let Err(e) = written {
                 st.writing = false;
+                self.wake_senders(&st);
                 let report = io::Error::new(e.kind(), e.to_string());
                 st.fail(Error::Io(e));
                 st.shut = true;
@@ -486,6 +542,14 @@ impl WebSocket {
                 let _ = self.shared.transport.shutdown();
                 return Err(Error::Io(report));
             }
+        }
+    }
+
+    /// Wakes the senders waiting for room; the condition variable is touched only when there
+    /// are any, as waking costs a system call even when nobody waits.
+    fn wake_senders(&self, st: &State) {
+        if st.waiting > 0 {
+            self.shared.written.notify_all();
         }
     }
 }

@@ -12,7 +12,7 @@ use tungstenite::handshake::server::{Request, Response};
 use tungstenite::http;
 use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
 use tungstenite::protocol::CloseFrame;
-use ws_proto_std::ws_proto::{self, Timeout};
+use ws_proto_std::ws_proto::Timeout;
 use ws_proto_std::{Builder, CloseCode, Error, Event, Message, RedirectError};
 
 fn text(s: &str) -> Message {
@@ -33,7 +33,7 @@ fn echo_text_and_binary_with_headers_and_origin() {
         let seen = rx.recv().unwrap();
         (seen, server::echo(ws))
     });
-    let ws = Builder::new(&format!("{url}/chat?room=1"))
+    let (ws, _) = Builder::new(&format!("{url}/chat?room=1"))
         .header("Cookie", "PHPSID=82u98fjh")
         .origin("https://example.com")
         .connect()
@@ -42,7 +42,7 @@ fn echo_text_and_binary_with_headers_and_origin() {
     assert_eq!(ws.response().unwrap().status(), 101);
     ws.send_text("héllo").unwrap();
     ws.send_binary(&[0, 1, 2, 255]).unwrap();
-    ws.send(b"default is text").unwrap();
+    ws.send_default_type(b"default is text").unwrap();
     assert_eq!(ws.read().unwrap(), text("héllo"));
     assert_eq!(
         ws.read().unwrap(),
@@ -73,7 +73,7 @@ fn echo_text_and_binary_with_headers_and_origin() {
 fn send_from_one_thread_while_another_is_blocked_reading() {
     let (listener, url) = server::listen();
     let server = server::spawn(listener, |l| server::echo(server::accept(&l)));
-    let ws = ws_proto_std::connect(&url).unwrap();
+    let (ws, _) = ws_proto_std::connect(&url).unwrap();
     let reader = {
         let ws = ws.clone();
         std::thread::spawn(move || (0..3).map(|_| ws.read().unwrap()).collect::<Vec<_>>())
@@ -116,16 +116,14 @@ fn server_initiated_close_with_code_and_reason() {
             }
         }
     });
-    let ws = ws_proto_std::connect(&url).unwrap();
+    let (ws, _) = ws_proto_std::connect(&url).unwrap();
     assert_eq!(ws.read_event().unwrap(), Event::Message(text("last words")));
     match ws.read_event().unwrap() {
-        Event::Closed(closed) => {
-            assert_eq!(closed.code, CloseCode::new(4001));
-            assert_eq!(closed.reason, "server bye");
-            assert!(closed.clean);
-            assert_eq!(closed.error, None);
+        Event::Close(frame) => {
+            assert_eq!(frame.code, CloseCode::new(4001));
+            assert_eq!(frame.reason, "server bye");
         }
-        other => panic!("expected Closed, got {other:?}"),
+        other => panic!("expected Close, got {other:?}"),
     }
     assert!(ws.is_closed());
     server.join().unwrap();
@@ -140,7 +138,7 @@ fn tls_with_an_extra_root_certificate() {
         let stream = server::accept_tls_stream(&l, &config);
         server::echo(tungstenite::accept(stream).unwrap())
     });
-    let ws = Builder::new(&wss).root_certificate(cert).connect().unwrap();
+    let (ws, _) = Builder::new(&wss).root_certificate(cert).connect().unwrap();
     ws.send_text("over tls").unwrap();
     ws.send_binary(&[7; 100_000]).unwrap();
     assert_eq!(ws.read().unwrap(), text("over tls"));
@@ -236,7 +234,7 @@ fn redirects_are_followed_up_to_the_limit() {
         "{err:?}"
     );
 
-    let ws = Builder::new(&hop_url).connect().unwrap();
+    let (ws, _) = Builder::new(&hop_url).connect().unwrap();
     ws.send_text("arrived").unwrap();
     assert_eq!(ws.read().unwrap(), text("arrived"));
     ws.close(CloseCode::NORMAL, "").unwrap();
@@ -259,7 +257,7 @@ fn the_server_chosen_subprotocol_is_reported() {
         });
         server::echo(ws)
     });
-    let ws = Builder::new(&url)
+    let (ws, _) = Builder::new(&url)
         .subprotocol("chat.v1")
         .subprotocol("chat.v2")
         .connect()
@@ -288,7 +286,7 @@ fn keepalive_pings_and_a_dead_server_is_detected_by_the_pong_timeout() {
         // Holds the connection open without reading until the test is over.
         let _ = stop_rx.recv_timeout(server::IO_TIMEOUT);
     });
-    let ws = Builder::new(&url)
+    let (ws, _) = Builder::new(&url)
         .ping_interval(Duration::from_millis(50))
         .pong_timeout(Duration::from_millis(200))
         .connect()
@@ -305,17 +303,16 @@ fn keepalive_pings_and_a_dead_server_is_detected_by_the_pong_timeout() {
     }
     ws.send_text("stop").unwrap();
     let silent_since = Instant::now();
-    let closed = loop {
-        match ws.read_event().unwrap() {
-            Event::Closed(closed) => break closed,
-            Event::Pong(_) => {}
+    let error = loop {
+        match ws.read_event() {
+            Err(error) => break error,
+            Ok(Event::Pong(_)) => {}
             other => panic!("unexpected {other:?}"),
         }
     };
     let waited = silent_since.elapsed();
-    assert_eq!(closed.code, CloseCode::ABNORMAL);
-    assert!(!closed.clean);
-    assert_eq!(closed.error, Some(ws_proto::Error::Timeout(Timeout::Pong)));
+    assert!(matches!(error, Error::Timeout(Timeout::Pong)), "{error:?}");
+    assert_eq!(error.close_code(), CloseCode::ABNORMAL);
     // The next ping goes out within 50 ms, then 200 ms of silence ends the connection.
     assert!(waited >= Duration::from_millis(200), "{waited:?}");
     assert!(waited < Duration::from_secs(2), "{waited:?}");
@@ -332,7 +329,7 @@ fn the_close_timeout_fires_while_another_thread_reads() {
         // Never reads: the client's Close is never answered.
         let _ = stop_rx.recv_timeout(server::IO_TIMEOUT);
     });
-    let ws = Builder::new(&url)
+    let (ws, _) = Builder::new(&url)
         .close_timeout(Duration::from_millis(150))
         .connect()
         .unwrap();
@@ -343,10 +340,11 @@ fn the_close_timeout_fires_while_another_thread_reads() {
     std::thread::sleep(Duration::from_millis(50));
     let started = Instant::now();
     ws.close(CloseCode::NORMAL, "").unwrap();
-    let Ok(Event::Closed(closed)) = reader.join().unwrap() else {
-        panic!("expected Closed");
-    };
-    assert_eq!(closed.error, Some(ws_proto::Error::Timeout(Timeout::Close)));
+    let result = reader.join().unwrap();
+    assert!(
+        matches!(result, Err(Error::Timeout(Timeout::Close))),
+        "{result:?}"
+    );
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_millis(150) && waited < Duration::from_secs(1),
@@ -487,7 +485,7 @@ fn feeds_then_one_flush_make_one_write() {
     let server = server::spawn(listener, |l| server::echo(server::accept(&l)));
     let (transport, offered) = CountingTcp::connect(addr);
     let writes = || offered.lock().unwrap().len();
-    let ws = Builder::new(&url).connect_transport(transport).unwrap();
+    let (ws, _) = Builder::new(&url).connect_transport(transport).unwrap();
     let before = writes();
     for i in 0..100 {
         ws.feed_text(&format!("m{i}")).unwrap();
@@ -511,11 +509,10 @@ fn an_owned_large_payload_goes_out_with_its_header_in_one_write() {
     let addr = listener.local_addr().unwrap();
     let server = server::spawn(listener, |l| server::echo(server::accept(&l)));
     let (transport, offered) = CountingTcp::connect(addr);
-    let ws = Builder::new(&url).connect_transport(transport).unwrap();
+    let (ws, _) = Builder::new(&url).connect_transport(transport).unwrap();
     let before = offered.lock().unwrap().len();
     let large: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
-    ws.send_message(Message::Binary(large.clone().into()))
-        .unwrap();
+    ws.send(Message::Binary(large.clone().into())).unwrap();
     // The header (2 bytes, an 8-byte length, the 4-byte key) and the payload, masked where it
     // lies, in one gathering write.
     assert_eq!(offered.lock().unwrap()[before..], [14 + (1 << 20)]);
@@ -551,7 +548,7 @@ fn read_answers_pings_between_messages_and_ends_with_the_close() {
         while ws.read().is_ok() {}
         seen
     });
-    let ws = Builder::new(&url).connect().unwrap();
+    let (ws, _) = Builder::new(&url).connect().unwrap();
     assert_eq!(ws.read().unwrap(), text("first"));
     assert_eq!(ws.read().unwrap(), Message::Binary(vec![9; 70_000].into()));
     ws.send_text("got both").unwrap();

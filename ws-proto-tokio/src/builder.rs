@@ -7,9 +7,9 @@ use ws_proto::{ConnectPlan, ReconnectPolicy, Response};
 use crate::conn::{now, seed};
 use crate::connect::{transport, within_connect_timeout};
 use crate::session::Session;
-use crate::stream::{Event, WebSocket};
+use crate::stream::WebSocket;
 use crate::tls::{self, MaybeTlsStream};
-use crate::Error;
+use crate::{Error, Event};
 
 ws_proto::client_builder! {
     /// Options for a connection: every setter of [`ClientOptions`] (the request, limits, timers,
@@ -93,12 +93,11 @@ where
     T: AsyncRead + AsyncWrite + Unpin,
 {
     loop {
-        match socket.recv().await {
-            Some(Ok(Event::Open(response))) => return Ok((socket, *response)),
-            Some(Err(e)) => return Err(e),
-            // The core reports nothing before `Open`, and ends with an error if it never opens.
-            Some(Ok(_)) => continue,
-            None => return Err(Error::UnexpectedEof),
+        match socket.read_event().await? {
+            Event::Open(response) => return Ok((socket, *response)),
+            // The core reports nothing else before `Open`, and ends with an error if it never
+            // opens.
+            _ => continue,
         }
     }
 }

@@ -31,6 +31,7 @@ pub(crate) enum Incoming {
     Message(Message),
     Ping(Bytes),
     Pong(Bytes),
+    Drained,
     Closed(Box<Ending>),
 }
 
@@ -245,12 +246,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 self.wakers.wake_side(Side::Write);
                 None
             }
-            // Drained, and whatever later versions of the core add: a writer waiting in
-            // `poll_ready` may proceed.
-            _ => {
+            Event::Drained => {
+                // A writer waiting in `poll_ready` may proceed.
                 self.wakers.wake_side(Side::Write);
-                None
+                Some(Incoming::Drained)
             }
+            // Whatever later versions of the core add.
+            _ => None,
         }
     }
 

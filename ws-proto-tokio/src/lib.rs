@@ -67,15 +67,17 @@ mod wake;
 
 pub use builder::{connect, Builder};
 pub use session::{Session, SessionEvent};
-pub use split::{WsReader, WsWriter};
-pub use stream::{CloseFrame, Event, WebSocket};
+pub use split::{ReuniteError, WsReader, WsWriter};
+pub use stream::WebSocket;
 pub use tls::MaybeTlsStream;
 /// Every way a connection can fail, named by the stage that failed: the same type in both
 /// adapters.
 pub use ws_proto::ClientError as Error;
+/// What a connection yields: the same type in both adapters.
+pub use ws_proto::ClientEvent as Event;
 
 pub use ws_proto::{
-    Bytes, ClientOptions, CloseCode, Config, HandshakeError, Message, MessageType, ProtocolError,
+    Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, Message, MessageType, ProtocolError,
     ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError, Response,
     SendError, Timeout, Utf8Bytes,
 };

@@ -30,11 +30,24 @@ macro_rules! sending {
                 self.flush().await
             }
 
+            /// Sends `data` as the configured default type
+            /// ([`Builder::default_message_type`](crate::Builder::default_message_type),
+            /// Workerman's `websocketType`): with text, the default, `data` must be UTF-8.
+            pub async fn send_default_type(&mut self, data: &[u8]) -> Result<(), crate::Error> {
+                if !self.with_conn(|c| c.accepts_sends()) {
+                    self.ready().await?;
+                }
+                self.with_conn(|c| c.core_mut().send_default_type(data))?;
+                self.flush().await
+            }
+
             /// Queues a message without writing it, waiting first for buffer space. Several
             /// feeds and one [`flush`](Self::flush) make one write.
             ///
             /// Cancel-safe: a dropped call has not queued the message.
             pub async fn feed(&mut self, message: ws_proto::Message) -> Result<(), crate::Error> {
+                // Most often there is room, and no future is made: a nested future costs a few
+                // nanoseconds a message in a tight loop of feeds.
                 if !self.with_conn(|c| c.accepts_sends()) {
                     self.ready().await?;
                 }
@@ -59,6 +72,14 @@ macro_rules! sending {
                 Ok(self.with_conn(|c| c.core_mut().send_binary(data))?)
             }
 
+            /// Queues a message if the send buffer has room, without writing and without
+            /// waiting: a full buffer is [`SendError::BufferFull`](crate::SendError::BufferFull)
+            /// and the message is not queued. For code that must not wait (a `select!` arm that
+            /// would rather drop or defer).
+            pub fn try_feed(&mut self, message: ws_proto::Message) -> Result<(), crate::Error> {
+                self.with_conn(|c| c.start_send(message))
+            }
+
             /// Writes everything queued.
             ///
             /// Cancel-safe: what a dropped call did not write stays queued, in order.
@@ -70,7 +91,7 @@ macro_rules! sending {
             /// [`Event::Pong`](crate::Event::Pong).
             ///
             /// Cancel-safe: the ping is queued before the first await.
-            pub async fn ping(&mut self, payload: &[u8]) -> Result<(), crate::Error> {
+            pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), crate::Error> {
                 self.with_conn(|c| c.core_mut().send_ping(payload))?;
                 self.flush().await
             }
@@ -91,9 +112,11 @@ macro_rules! sending {
             }
 
             /// Waits until a send would not have to wait (the buffer is below its high-water
-            /// mark, or the connection is closing and the send will say so). The feeds ask
-            /// `accepts_sends` first: most often there is room, and no future is made.
-            async fn ready(&mut self) -> Result<(), crate::Error> {
+            /// mark, or the connection is closing and the send will say so), writing out what is
+            /// buffered meanwhile: the `Sink`'s `poll_ready`, as a method.
+            ///
+            /// Cancel-safe: a dropped call has only written.
+            pub async fn ready(&mut self) -> Result<(), crate::Error> {
                 std::future::poll_fn(|cx| self.with_conn(|c| c.poll_ready(cx))).await
             }
         }

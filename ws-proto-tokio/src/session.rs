@@ -42,6 +42,9 @@ pub enum SessionEvent {
     Ping(Bytes),
     /// A pong from the server (`onWebSocketPong`).
     Pong(Bytes),
+    /// The send buffer fell below its high-water mark after having reached it
+    /// (`onBufferDrain`).
+    Drained,
     /// Why a connection or an attempt failed (`onError`): DNS, TCP, TLS, rejection, protocol,
     /// timeout or I/O.
     Error(Error),
@@ -161,7 +164,7 @@ impl Session {
     /// Sends `data` as the configured default type (text unless
     /// [`Builder::default_message_type`](crate::Builder::default_message_type) says binary).
     pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.with_socket(|s| Ok(s.conn_mut().core_mut().send(data)?))
+        self.with_socket(|s| Ok(s.conn_mut().core_mut().send_default_type(data)?))
     }
 
     /// Sends a text message.
@@ -260,6 +263,7 @@ impl Session {
                         }
                         Some(Incoming::Ping(p)) => return Poll::Ready(Some(SessionEvent::Ping(p))),
                         Some(Incoming::Pong(p)) => return Poll::Ready(Some(SessionEvent::Pong(p))),
+                        Some(Incoming::Drained) => return Poll::Ready(Some(SessionEvent::Drained)),
                         Some(Incoming::Closed(ending)) => {
                             let State::Connected { mut plan, .. } =
                                 std::mem::replace(&mut self.state, State::Done)

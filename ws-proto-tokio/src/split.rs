@@ -5,7 +5,6 @@
 //! both halves (see `wake.rs`): the reader writes pongs and close echoes, the writer's
 //! backpressure is released by the reader's progress, and neither misses the other's readiness.
 
-use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
@@ -14,8 +13,8 @@ use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::conn::Conn;
-use crate::stream::{poll_item, Event};
-use crate::Error;
+use crate::stream::{poll_item, read_event, read_message, WebSocket};
+use crate::{Error, Event, Message};
 
 type Shared<T> = Arc<Mutex<Conn<T>>>;
 
@@ -23,13 +22,13 @@ fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, Conn<T>> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub(crate) fn split<T>(conn: Conn<T>) -> (WsReader<T>, WsWriter<T>) {
+pub(crate) fn split<T>(conn: Conn<T>) -> (WsWriter<T>, WsReader<T>) {
     let shared = Arc::new(Mutex::new(conn));
     (
-        WsReader {
+        WsWriter {
             shared: shared.clone(),
         },
-        WsWriter { shared },
+        WsReader { shared },
     )
 }
 
@@ -41,13 +40,43 @@ pub struct WsReader<T> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> WsReader<T> {
-    /// The next event, or `None` once the connection is over.
-    ///
-    /// Cancel-safe: a dropped call has consumed no event; bytes it read are kept for the next.
-    pub async fn recv(&mut self) -> Option<Result<Event, Error>> {
-        poll_fn(|cx| poll_item(lock(&self.shared).poll_incoming(cx))).await
+    /// The next event; see [`WebSocket::read_event`].
+    pub async fn read_event(&mut self) -> Result<Event, Error> {
+        read_event(|cx| lock(&self.shared).poll_incoming(cx)).await
+    }
+
+    /// The next data message; see [`WebSocket::read`].
+    pub async fn read(&mut self) -> Result<Message, Error> {
+        read_message(|cx| lock(&self.shared).poll_incoming(cx)).await
+    }
+
+    /// Puts the socket back together from the two halves of one
+    /// [`split`](WebSocket::split), as `SplitStream::reunite` does; halves of different sockets
+    /// are handed back in the error.
+    pub fn reunite(self, writer: WsWriter<T>) -> Result<WebSocket<T>, ReuniteError<T>> {
+        if !Arc::ptr_eq(&self.shared, &writer.shared) {
+            return Err(ReuniteError(writer, self));
+        }
+        drop(writer);
+        let conn = Arc::try_unwrap(self.shared)
+            .unwrap_or_else(|_| unreachable!("both halves were taken, so the Arc is unique"))
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(WebSocket::from_conn(conn))
     }
 }
+
+/// The halves given to [`WsReader::reunite`] came from different sockets; here they are back.
+#[derive(Debug)]
+pub struct ReuniteError<T>(pub WsWriter<T>, pub WsReader<T>);
+
+impl<T> std::fmt::Display for ReuniteError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tried to reunite the halves of two different WebSockets")
+    }
+}
+
+impl<T: std::fmt::Debug> std::error::Error for ReuniteError<T> {}
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Stream for WsReader<T> {
     type Item = Result<Event, Error>;

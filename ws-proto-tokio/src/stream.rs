@@ -5,42 +5,34 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::Bytes;
 use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
-use ws_proto::{ClientState, CloseCode, Message, ReadyState, Response};
+use ws_proto::{ClientState, CloseFrame, Message, ReadyState};
 
 use crate::conn::{Conn, Ending, Incoming};
 use crate::split::{self, WsReader, WsWriter};
-use crate::Error;
+use crate::{Error, Event};
 
-/// What the stream yields besides errors.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Event {
-    /// The server accepted the handshake. Only a socket from [`Builder::start`] yields this
-    /// (first); `connect` returns the response instead.
-    ///
-    /// [`Builder::start`]: crate::Builder::start
-    Open(Box<Response>),
-    /// A complete data message, text or binary.
-    Message(Message),
-    /// The server sent a ping; the pong is already on its way.
-    Ping(Bytes),
-    /// The server sent a pong.
-    Pong(Bytes),
-    /// The closing handshake completed cleanly, with the server's code and reason. The stream
-    /// ends after this.
-    Close(CloseFrame),
+/// [`WebSocket::read_event`] for a connection reached through `poll`.
+pub(crate) async fn read_event(
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<Option<Incoming>>,
+) -> Result<Event, Error> {
+    poll_fn(|cx| poll_item(poll(cx)))
+        .await
+        .unwrap_or(Err(Error::AlreadyClosed))
 }
 
-/// The code and reason of a clean close.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseFrame {
-    /// The close code the server sent (1005 when its Close had none).
-    pub code: CloseCode,
-    /// The reason the server sent.
-    pub reason: String,
+/// [`WebSocket::read`] for a connection reached through `poll`.
+pub(crate) async fn read_message(
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<Option<Incoming>>,
+) -> Result<Message, Error> {
+    loop {
+        match read_event(&mut poll).await? {
+            Event::Message(message) => return Ok(message),
+            Event::Close(frame) => return Err(frame.into()),
+            _ => {}
+        }
+    }
 }
 
 /// The stream's item for a poll of the connection. Messages, most of the stream, are converted
@@ -60,6 +52,7 @@ impl Incoming {
             Incoming::Message(m) => Ok(Event::Message(m)),
             Incoming::Ping(p) => Ok(Event::Ping(p)),
             Incoming::Pong(p) => Ok(Event::Pong(p)),
+            Incoming::Drained => Ok(Event::Drained),
             Incoming::Closed(ending) => match *ending {
                 Ending {
                     error: Some(error), ..
@@ -111,11 +104,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         f(&mut self.conn)
     }
 
-    /// The next event, or `None` once the connection is over.
+    /// The next event. The connection ends with one [`Event::Close`] (a clean close) or one
+    /// `Err` (a failure); later calls return [`Error::AlreadyClosed`]. (As a [`Stream`], the
+    /// socket ends with `None` instead.)
     ///
     /// Cancel-safe: a dropped call has consumed no event; bytes it read are kept for the next.
-    pub async fn recv(&mut self) -> Option<Result<Event, Error>> {
-        poll_fn(|cx| poll_item(self.conn.poll_incoming(cx))).await
+    pub async fn read_event(&mut self) -> Result<Event, Error> {
+        read_event(|cx| self.conn.poll_incoming(cx)).await
+    }
+
+    /// The next data message, as tungstenite's `read`: pings are answered by the core, and
+    /// pongs and the drain signal are skipped. The end of the connection is an `Err`:
+    /// [`Error::Closed`] with the server's code and reason after a clean close, otherwise the
+    /// failure.
+    ///
+    /// Cancel-safe, as [`read_event`](Self::read_event).
+    pub async fn read(&mut self) -> Result<Message, Error> {
+        read_message(|cx| self.conn.poll_incoming(cx)).await
     }
 
     /// The connection's state.
@@ -138,9 +143,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         self.conn.io()
     }
 
-    /// Splits the socket into a reader and a writer that can live in different tasks.
-    pub fn split(self) -> (WsReader<T>, WsWriter<T>) {
+    /// Splits the socket into a writer and a reader that can live in different tasks, in the
+    /// order of `StreamExt::split` (`let (write, read) = socket.split();`), which this inherent
+    /// method takes the place of: the halves have every method of the whole socket, not only
+    /// `Sink` and `Stream`. [`WsReader::reunite`] puts them back together.
+    pub fn split(self) -> (WsWriter<T>, WsReader<T>) {
         split::split(self.conn)
+    }
+
+    pub(crate) fn from_conn(conn: Conn<T>) -> Self {
+        WebSocket { conn }
     }
 }
 

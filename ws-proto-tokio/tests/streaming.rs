@@ -14,7 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as TMessage;
-use ws_proto_tokio::{Builder, CloseCode, Event, Message};
+use ws_proto_tokio::{Builder, CloseCode, Error, Event, Message, ReuniteError};
 
 /// Message `i`: text for even `i`, binary otherwise, sizes from 0 to well over one read.
 fn message(i: usize) -> Message {
@@ -60,10 +60,14 @@ async fn recv_dropped_by_a_short_timer_loses_nothing() {
     let mut cancelled = 0u32;
     loop {
         tokio::select! {
-            event = ws.recv() => match event {
-                Some(event) => received.push(event.unwrap()),
-                None => break,
-            },
+            event = ws.read_event() => {
+                let event = event.unwrap();
+                let end = matches!(event, Event::Close(_));
+                received.push(event);
+                if end {
+                    break;
+                }
+            }
             // Fires often: many recv futures are dropped mid-read.
             _ = tokio::time::sleep(Duration::from_micros(50)) => cancelled += 1,
         }
@@ -113,10 +117,10 @@ async fn feed_dropped_by_a_short_timer_neither_loses_nor_duplicates() {
         .connect_with(tcp)
         .await
         .unwrap();
-    let (mut reader, mut writer) = ws.split();
+    let (mut writer, mut reader) = ws.split();
     let reader = tokio::spawn(async move {
         let mut events = Vec::new();
-        while let Some(event) = reader.recv().await {
+        while let Some(event) = reader.next().await {
             events.push(event.unwrap());
         }
         events
@@ -153,7 +157,7 @@ async fn split_halves_in_two_tasks() {
     let (ws, _) = ws_proto_tokio::connect(&format!("ws://{addr}/"))
         .await
         .unwrap();
-    let (mut reader, mut writer) = ws.split();
+    let (mut writer, mut reader) = ws.split();
     let sender = tokio::spawn(async move {
         for i in 0..COUNT {
             writer.send(message(i)).await.unwrap();
@@ -166,13 +170,41 @@ async fn split_halves_in_two_tasks() {
             Event::Message(message(i))
         );
     }
-    let mut writer = sender.await.unwrap();
-    writer.close(CloseCode::NORMAL, "split bye").await.unwrap();
-    assert!(matches!(
-        reader.next().await.unwrap().unwrap(),
-        Event::Close(f) if f.reason == "split bye"
-    ));
-    assert!(reader.next().await.is_none());
+    let writer = sender.await.unwrap();
+    // Back together, the socket carries on where the halves left off.
+    let mut ws = reader.reunite(writer).unwrap();
+    ws.send_text("whole again").await.unwrap();
+    assert_eq!(ws.read().await.unwrap(), Message::text("whole again"));
+    ws.close(CloseCode::NORMAL, "split bye").await.unwrap();
+    match ws.read_event().await.unwrap() {
+        Event::Close(frame) => assert_eq!(frame.reason, "split bye"),
+        other => panic!("expected the close, got {other:?}"),
+    }
+    assert!(matches!(ws.read_event().await, Err(Error::AlreadyClosed)));
+    assert!(ws.next().await.is_none());
+}
+
+#[tokio::test]
+async fn reunite_refuses_halves_of_two_sockets() {
+    let (listener, addr) = common::listen().await;
+    tokio::spawn(async move {
+        let a = common::accept(&listener).await;
+        let b = common::accept(&listener).await;
+        tokio::join!(common::echo(a), common::echo(b));
+    });
+    let url = format!("ws://{addr}/");
+    let (a, _) = ws_proto_tokio::connect(&url).await.unwrap();
+    let (b, _) = ws_proto_tokio::connect(&url).await.unwrap();
+    let (a_writer, a_reader) = a.split();
+    let (b_writer, b_reader) = b.split();
+    let ReuniteError(b_writer, a_reader) = a_reader.reunite(b_writer).unwrap_err();
+    // The halves handed back still make their own sockets.
+    let mut a = a_reader.reunite(a_writer).unwrap();
+    let mut b = b_reader.reunite(b_writer).unwrap();
+    a.send_text("a").await.unwrap();
+    b.send_text("b").await.unwrap();
+    assert_eq!(a.read().await.unwrap(), Message::text("a"));
+    assert_eq!(b.read().await.unwrap(), Message::text("b"));
 }
 
 #[tokio::test]

@@ -361,9 +361,10 @@ impl ClientState {
         Ok(())
     }
 
-    /// Sends a message of the configured default type ([`Config::default_message_type`]).
-    /// With text as the default, `data` must be UTF-8.
-    pub fn send(&mut self, data: &[u8]) -> Result<(), SendError> {
+    /// Sends `data` as the configured default type ([`Config::default_message_type`],
+    /// Workerman's `websocketType`). With text, the default, `data` must be UTF-8: bytes are
+    /// never turned into text by a method that does not say so in its name.
+    pub fn send_default_type(&mut self, data: &[u8]) -> Result<(), SendError> {
         match self.config.default_message_type {
             MessageType::Text => {
                 std::str::from_utf8(data).map_err(|_| SendError::InvalidUtf8)?;

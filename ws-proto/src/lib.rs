@@ -75,11 +75,13 @@
 //! gets it by moving bytes: [`ClientOptions`] (the request and every option), [`ConnectPlan`]
 //! (where to connect, whether TLS runs and for which name, whether a rejection's redirect is
 //! followed), [`Reconnect`] (when to try again), `TlsOptions` (with the `rustls` feature: the
-//! trust roots) and [`ClientError`] (every way a connection can fail, by stage).
+//! trust roots), [`ClientError`] (every way a connection can fail, by stage) and
+//! [`ClientEvent`] (what a connection yields, its end split into a clean close or an error).
 #![deny(missing_docs)]
 
 mod client;
 mod client_error;
+mod client_event;
 mod close;
 mod closing;
 mod config;
@@ -114,6 +116,7 @@ mod utf8;
 
 pub use client::{ClientState, ReadyState};
 pub use client_error::ClientError;
+pub use client_event::{ClientEvent, CloseFrame};
 pub use close::{CloseCode, MAX_REASON_LEN};
 pub use config::Config;
 #[cfg(feature = "deflate")]

@@ -457,7 +457,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
 // ---------------------------------------------------------------- ws-proto-std (blocking)
 
 fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
-    let ws = ws_proto_std::Builder::new(url).config(config()).connect()?;
+    let (ws, _) = ws_proto_std::Builder::new(url).config(config()).connect()?;
     let data = payload(sc.size, false);
     let start = Stopwatch::start();
     match sc.kind {

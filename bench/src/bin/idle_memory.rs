@@ -264,6 +264,7 @@ fn tcp_rows(port: u16, rows: &mut Vec<(String, (isize, isize))>) {
         ws_proto_std::Builder::new(&url)
             .config(no_deflate())
             .connect()
+            .map(|(ws, _)| ws)
     };
     drop(connect_std().unwrap());
     let before = snapshot();
