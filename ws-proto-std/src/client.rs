@@ -177,12 +177,12 @@ impl<H: Handler> Client<H> {
         };
         handler.on_open(&ws, &response);
         loop {
-            match ws.read_event() {
-                Ok(Event::Message(message)) => handler.on_message(&ws, message),
-                Ok(Event::Ping(payload)) => handler.on_ping(&ws, &payload),
-                Ok(Event::Pong(payload)) => handler.on_pong(&ws, &payload),
-                Ok(Event::Drained) => handler.on_drain(&ws),
-                Ok(Event::Close(frame)) => {
+            match ws.read_item() {
+                Ok(Some(Event::Message(message))) => handler.on_message(&ws, message),
+                Ok(Some(Event::Ping(payload))) => handler.on_ping(&ws, &payload),
+                Ok(Some(Event::Pong(payload))) => handler.on_pong(&ws, &payload),
+                Ok(None) => handler.on_drain(&ws),
+                Ok(Some(Event::Close(frame))) => {
                     handler.on_close(frame.code, &frame.reason);
                     return true;
                 }

@@ -84,7 +84,8 @@ impl State {
     /// The next item for `read_event`, one core event at a time, so that a Close the core holds
     /// behind earlier events takes effect only after the reader has seen (and perhaps answered)
     /// them. The end is `Closed`, or the transport's failure in its place.
-    fn next_event(&mut self) -> Option<Result<Event, Error>> {
+    /// `Ok(None)` is the core's `Drained`, which only the event client reports.
+    fn next_event(&mut self) -> Option<Result<Option<Event>, Error>> {
         if self.reported {
             return None;
         }
@@ -95,7 +96,7 @@ impl State {
             _ => {}
         }
         let failure = if self.reported { self.failure.take() } else { None };
-        Some(Event::from_event(event, failure))
+        Some(Event::from_event(event, failure).transpose())
     }
 
     /// A data message the core has decoded, taken directly: unlike other events, it needs no
@@ -321,6 +322,16 @@ impl WebSocket {
     /// not clean) or, if the transport or TLS failed, one `Err`. Later calls return
     /// [`Error::AlreadyClosed`].
     pub fn read_event(&self) -> Result<Event, Error> {
+        loop {
+            if let Some(event) = self.read_item()? {
+                return Ok(event);
+            }
+        }
+    }
+
+    /// The next event, or `None` when the send buffer drained (for the event client's
+    /// `on_drain`).
+    pub(crate) fn read_item(&self) -> Result<Option<Event>, Error> {
         // An event already decoded needs neither the reader's lock nor, unless decoding queued
         // bytes (a pong, a Close echo) or the connection ended (the transport is shut down),
         // a write.

@@ -562,3 +562,67 @@ fn read_answers_pings_between_messages_and_ends_with_the_close() {
         [tungstenite::Message::Pong(b"are you there".to_vec().into())]
     );
 }
+
+/// Issue 16, item 1: a loop of feeds writes out at the high-water mark and carries on, as
+/// tungstenite's `write` does, where it used to stop with `BufferFull` at message 47,663.
+#[test]
+fn a_million_feeds_then_one_flush_deliver_every_message() {
+    const COUNT: usize = 1_000_000;
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        let mut count = 0;
+        loop {
+            match ws.read().unwrap() {
+                tungstenite::Message::Binary(data) => {
+                    assert_eq!(&data[..], &[7; 16], "message {count}");
+                    count += 1;
+                }
+                tungstenite::Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        let _ = ws.flush();
+        count
+    });
+    let (ws, _) = ws_proto_std::connect(&url).unwrap();
+    for _ in 0..COUNT {
+        ws.feed_binary(&[7; 16]).unwrap();
+    }
+    ws.flush().unwrap();
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { .. })));
+    assert_eq!(server.join().unwrap(), COUNT);
+}
+
+/// `try_feed` is the non-blocking feed: a full buffer is refused and the message not queued.
+#[test]
+fn try_feed_refuses_a_full_buffer_and_queues_nothing() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        let mut got = Vec::new();
+        while let Ok(message) = ws.read() {
+            if let tungstenite::Message::Binary(data) = message {
+                assert!(data.len() == 600 && data.iter().all(|&b| b == data[0]));
+                got.push(data[0]);
+            }
+        }
+        got
+    });
+    let (ws, _) = Builder::new(&url)
+        .send_high_water_mark(1000)
+        .connect()
+        .unwrap();
+    ws.try_feed(Message::binary(vec![1; 600])).unwrap();
+    ws.try_feed(Message::binary(vec![2; 600])).unwrap();
+    match ws.try_feed(Message::binary(vec![3; 600])) {
+        Err(Error::Send(ws_proto_std::SendError::BufferFull { limit: 1000, .. })) => {}
+        other => panic!("expected BufferFull, got {other:?}"),
+    }
+    // The blocking feed writes the two out and queues the third.
+    ws.feed(Message::binary(vec![4; 600])).unwrap();
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { .. })));
+    assert_eq!(server.join().unwrap(), [1, 2, 4]);
+}

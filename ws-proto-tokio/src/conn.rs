@@ -88,6 +88,8 @@ pub(crate) struct Conn<T> {
     shut: bool,
     /// The closing event was delivered: the stream is over.
     done: bool,
+    /// `Drained` is reported (a session's lifecycle has it; a socket's sink waits by itself).
+    report_drained: bool,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
@@ -106,6 +108,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             finishing: None,
             shut: false,
             done: false,
+            report_drained: false,
         }
     }
 
@@ -249,7 +252,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             Event::Drained => {
                 // A writer waiting in `poll_ready` may proceed.
                 self.wakers.wake_side(Side::Write);
-                Some(Incoming::Drained)
+                self.report_drained.then_some(Incoming::Drained)
             }
             // Whatever later versions of the core add.
             _ => None,

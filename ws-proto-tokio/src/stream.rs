@@ -52,7 +52,7 @@ impl Incoming {
             Incoming::Message(m) => Ok(Event::Message(m)),
             Incoming::Ping(p) => Ok(Event::Ping(p)),
             Incoming::Pong(p) => Ok(Event::Pong(p)),
-            Incoming::Drained => Ok(Event::Drained),
+            Incoming::Drained => unreachable!("only a session's connection reports Drained"),
             Incoming::Closed(ending) => match *ending {
                 Ending {
                     error: Some(error), ..

@@ -13,9 +13,12 @@ use crate::message::Message;
 /// handle it. A clean close is [`Close`](Self::Close); a failure is the `Err` the read returns
 /// instead, so a `?` ends the loop on it.
 ///
-/// Pings, pongs and the drain signal are events rather than kinds of [`Message`] (as they are
-/// in tungstenite): a `match` on a message then has two arms, text and binary, and a control
-/// frame can never be mistaken for data or sent by accident where a message was meant.
+/// Pings and pongs are events rather than kinds of [`Message`] (as they are in tungstenite): a
+/// `match` on a message then has two arms, text and binary, and a control frame can never be
+/// mistaken for data or sent by accident where a message was meant. The core's
+/// [`Event::Drained`] is not one: a socket's sends wait for room by themselves (the blocking
+/// `feed`, the `Sink`'s `poll_ready`), and the callback client and the session report it in
+/// their own terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEvent {
@@ -28,9 +31,6 @@ pub enum ClientEvent {
     Ping(Bytes),
     /// The server sent a pong.
     Pong(Bytes),
-    /// The send buffer fell below its high-water mark after having reached it: sends are
-    /// accepted again without waiting (Workerman's `onBufferDrain`).
-    Drained,
     /// The closing handshake completed cleanly, with the server's code and reason. Nothing
     /// follows it.
     Close(CloseFrame),
@@ -46,22 +46,29 @@ pub struct CloseFrame {
 }
 
 impl ClientEvent {
-    /// The adapter's item for a core event. `failure` is what the transport or TLS reported, if
-    /// anything: it explains an unclean end better than the core's own cause (see
-    /// [`ClientError::ending`]).
-    pub fn from_event(event: Event, failure: Option<ClientError>) -> Result<ClientEvent, ClientError> {
-        Ok(match event {
+    /// The adapter's item for a core event, `None` for [`Event::Drained`]. `failure` is what
+    /// the transport or TLS reported, if anything: it explains an unclean end better than the
+    /// core's own cause (see [`ClientError::ending`]).
+    pub fn from_event(
+        event: Event,
+        failure: Option<ClientError>,
+    ) -> Option<Result<ClientEvent, ClientError>> {
+        Some(Ok(match event {
             Event::Open(response) => ClientEvent::Open(response),
             Event::Message(message) => ClientEvent::Message(message),
             Event::Ping(payload) => ClientEvent::Ping(payload),
             Event::Pong(payload) => ClientEvent::Pong(payload),
-            Event::Drained => ClientEvent::Drained,
-            Event::Closed(closed) => return ClientEvent::from_closed(*closed, failure),
-        })
+            Event::Closed(closed) => return Some(ClientEvent::from_closed(*closed, failure)),
+            // `Drained`, and whatever later versions of the core add.
+            _ => return None,
+        }))
     }
 
     /// The end of a connection: [`Close`](Self::Close) when it was clean, else its error.
-    pub fn from_closed(closed: Closed, failure: Option<ClientError>) -> Result<ClientEvent, ClientError> {
+    pub fn from_closed(
+        closed: Closed,
+        failure: Option<ClientError>,
+    ) -> Result<ClientEvent, ClientError> {
         match ClientError::ending(closed, failure)? {
             Closed {
                 error: Some(error), ..
