@@ -5,6 +5,8 @@
 //! byte and unmasks client frames with its own loop), so that it checks the client rather than
 //! mirroring its code.
 
+pub mod python;
+
 use std::time::{Duration, Instant};
 
 /// The README's examples, compiled (and the runnable ones run) as doctests.

@@ -8,57 +8,10 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 
 use ws_proto::{Config, DeflateConfig, Message};
 use ws_proto_std::Builder;
-
-const WEBSOCKETS: &str = "websockets==17.4";
-
-/// A Python with `websockets` importable.
-fn python() -> &'static PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        if let Some(python) = std::env::var_os("WS_INTEROP_PYTHON") {
-            return PathBuf::from(python);
-        }
-        let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/interop-venv");
-        let python = venv.join("bin/python");
-        let ready = |p: &PathBuf| {
-            Command::new(p)
-                .args(["-c", "import websockets"])
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !ready(&python) {
-            let status = Command::new("python3")
-                .arg("-m")
-                .arg("venv")
-                .arg(&venv)
-                .status();
-            assert!(
-                status.is_ok_and(|s| s.success()),
-                "python3 -m venv {venv:?} failed"
-            );
-            let status = Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    WEBSOCKETS,
-                ])
-                .status();
-            assert!(
-                status.is_ok_and(|s| s.success()),
-                "pip install {WEBSOCKETS} failed"
-            );
-        }
-        python
-    })
-}
+use ws_proto_tests::python::python;
 
 /// The Python server, killed when dropped.
 struct Server {

@@ -120,7 +120,10 @@ fn default_message_type_and_local_misuse() {
     assert_eq!(pair.server_frames()[0].opcode, 0x2);
 
     let mut pair = Pair::open();
-    assert_eq!(pair.client.send_default_type(&[0xFF]), Err(SendError::InvalidUtf8));
+    assert_eq!(
+        pair.client.send_default_type(&[0xFF]),
+        Err(SendError::InvalidUtf8)
+    );
     pair.client.send_default_type(b"text").unwrap();
     assert_eq!(
         pair.client.send_ping(&[0; 126]),

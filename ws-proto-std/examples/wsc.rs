@@ -26,9 +26,7 @@ use std::time::Duration;
 use ws_proto_std::rustls::pki_types::pem::PemObject;
 use ws_proto_std::rustls::pki_types::CertificateDer;
 use ws_proto_std::ws_proto::{Request, SendError};
-use ws_proto_std::{
-    Builder, CloseCode, CloseFrame, Error, Event, Message, MessageType, WebSocket,
-};
+use ws_proto_std::{Builder, CloseCode, CloseFrame, Error, Event, Message, MessageType, WebSocket};
 
 const HELP: &str = "\
 wsc: a WebSocket client for the command line

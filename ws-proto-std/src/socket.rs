@@ -95,7 +95,11 @@ impl State {
             CoreEvent::Open(response) => self.response = Some(Response::clone(response)),
             _ => {}
         }
-        let failure = if self.reported { self.failure.take() } else { None };
+        let failure = if self.reported {
+            self.failure.take()
+        } else {
+            None
+        };
         Some(Event::from_event(event, failure).transpose())
     }
 

@@ -121,6 +121,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         &mut self.core
     }
 
+    /// Reports the core's `Drained` as [`Incoming::Drained`], for a session.
+    pub(crate) fn report_drained(&mut self) {
+        self.report_drained = true;
+    }
+
     pub(crate) fn io(&self) -> &T {
         &self.io
     }

@@ -77,8 +77,8 @@ pub use ws_proto::ClientError as Error;
 pub use ws_proto::ClientEvent as Event;
 
 pub use ws_proto::{
-    Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, Message, MessageType, ProtocolError,
-    ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError, Response,
-    SendError, Timeout, Utf8Bytes,
+    Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, Message, MessageType,
+    ProtocolError, ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError,
+    Response, SendError, Timeout, Utf8Bytes,
 };
 pub use {rustls, rustls_pki_types, ws_proto};

@@ -2,6 +2,7 @@
 //! `onWebSocketConnect`, `onMessage`, `onWebSocketPing/Pong`, `onError`, `onClose`,
 //! `reConnect`) as one stream of [`SessionEvent`]s, with the shared [`ReconnectPolicy`].
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -12,11 +13,11 @@ use bytes::Bytes;
 use futures_core::Stream;
 use tokio::time::Sleep;
 use ws_proto::{
-    ClientOptions, CloseCode, ConnectPlan, Message, Reconnect, ReconnectPolicy, Response,
-    TlsOptions,
+    ClientOptions, ClientState, CloseCode, ConnectPlan, Message, MessageType, Outbox, Reconnect,
+    ReconnectPolicy, Response, SendError, TlsOptions,
 };
 
-use crate::conn::{now, seed, Incoming};
+use crate::conn::{now, seed, Ending, Incoming};
 use crate::connect;
 use crate::stream::WebSocket;
 use crate::tls::MaybeTlsStream;
@@ -24,15 +25,17 @@ use crate::Error;
 
 /// What happens to a [`Session`], in order.
 ///
-/// A connection goes `Connected`, `Open`, then any number of `Message`, `Ping` and `Pong`, then
-/// `Error` (when it failed) and `Closed`. A connection attempt whose transport never came up
+/// A connection goes `Connected`, `Open`, then any number of `Message`, `Ping`, `Pong` and
+/// `Drained`, then `Error` (when it failed), `Closed` and `Undelivered` (when it failed with
+/// messages the server may not have read). A connection attempt whose transport never came up
 /// yields only `Error`. Then `Reconnecting` if the policy allows another attempt, or the stream
-/// ends.
+/// ends, after a last `Undelivered` with whatever never reached a connection.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionEvent {
     /// The transport (TCP, and TLS for `wss://`) is up; the opening handshake starts
-    /// (Workerman's `onConnect`). Sends are accepted from now on and queued until `Open`.
+    /// (Workerman's `onConnect`). Messages sent while there was no connection are queued on it,
+    /// in order, and go out right after the server accepts.
     Connected,
     /// The server accepted the handshake (`onWebSocketConnect`).
     Open(Response),
@@ -40,10 +43,10 @@ pub enum SessionEvent {
     Message(Message),
     /// A ping from the server, already answered (`onWebSocketPing`).
     Ping(Bytes),
-    /// A pong from the server (`onWebSocketPong`).
+    /// A pong from the server (`onWebSocketPong`). The outbox's own acknowledgement pongs are
+    /// not reported.
     Pong(Bytes),
-    /// The send buffer fell below its high-water mark after having reached it
-    /// (`onBufferDrain`).
+    /// The outbox was full and has room again (`onBufferDrain`).
     Drained,
     /// Why a connection or an attempt failed (`onError`): DNS, TCP, TLS, rejection, protocol,
     /// timeout or I/O.
@@ -57,6 +60,12 @@ pub enum SessionEvent {
         /// Whether both Close frames were exchanged.
         clean: bool,
     },
+    /// Messages the session accepted and cannot show were delivered, in the order they were
+    /// sent: after a connection that failed, those it carried that the server did not
+    /// acknowledge (it may have read some); when the session ends, those that never reached a
+    /// connection. Nothing accepted disappears without either a clean close, an
+    /// acknowledgement, or this event. See [`Outbox`].
+    Undelivered(Vec<Message>),
     /// The next attempt starts after `delay` (`reConnect`).
     Reconnecting {
         /// The attempt about to be made: 1 after a drop, counting up until one opens.
@@ -80,6 +89,8 @@ enum State {
     Connected {
         socket: Box<WebSocket<MaybeTlsStream>>,
         plan: ConnectPlan,
+        /// The server accepted the handshake.
+        opened: bool,
     },
     /// Waiting for the next attempt.
     Waiting(Pin<Box<Sleep>>),
@@ -87,26 +98,49 @@ enum State {
     Done,
 }
 
+impl State {
+    /// The current connection's core, once its transport is up.
+    fn connection(&mut self) -> Option<&mut ClientState> {
+        match self {
+            State::Connected { socket, .. } => Some(socket.conn_mut().core_mut()),
+            _ => None,
+        }
+    }
+}
+
+/// Events a wait for room ([`Session::ready`]) holds for [`Session::next_event`] before it stops
+/// reading: what a server sends meanwhile is bounded.
+const HOLD_EVENTS: usize = 256;
+
 /// A WebSocket connection that reconnects by a [`ReconnectPolicy`], as a [`Stream`] of
 /// [`SessionEvent`]s (or [`next_event`](Self::next_event)). Made by
 /// [`Builder::session`](crate::Builder::session).
 ///
-/// Sends are synchronous: they queue in the current connection (refused with
-/// [`Error::NotConnected`] between connections) and are written while the session is polled,
-/// so they can be called from any `select!` branch. Everything happens while the session is
-/// polled; keep polling it.
+/// Sends go through an [`Outbox`]: accepted whether or not a connection is up (Workerman queues
+/// them too), written in order on the current connection or the next one, and kept until the
+/// server is known to have read them, so a connection that fails reports what it may have lost
+/// ([`SessionEvent::Undelivered`]) instead of losing it silently. The same sending methods as
+/// [`WebSocket`]: async `send` / `feed` / `flush` / `ready`, which wait for room in the outbox
+/// (its limit is [`Builder::outbox_limit`](crate::Builder::outbox_limit)), and `try_feed`,
+/// which never waits.
+///
+/// Everything happens while the session is polled: keep calling `next_event`. The async sends
+/// drive the session too while they wait (connecting, reading acknowledgements), holding the
+/// events that arrive meanwhile for `next_event`.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), ws_proto_tokio::Error> {
 /// use std::time::Duration;
-/// use ws_proto_tokio::{Builder, ReconnectPolicy, SessionEvent};
+/// use ws_proto_tokio::{Builder, Message, ReconnectPolicy, SessionEvent};
 ///
 /// let policy = ReconnectPolicy::exponential(Duration::from_millis(500), Duration::from_secs(30));
 /// let mut session = Builder::new("wss://example.com/feed").session(policy)?;
+/// // Accepted before any connection exists; it goes out on the first one.
+/// session.send(Message::text("subscribe")).await?;
 /// while let Some(event) = session.next_event().await {
 ///     match event {
-///         SessionEvent::Open(_) => session.send_text("subscribe").unwrap(),
 ///         SessionEvent::Message(m) => println!("{m:?}"),
+///         SessionEvent::Undelivered(lost) => eprintln!("{} messages to send again", lost.len()),
 ///         SessionEvent::Error(e) => eprintln!("{e}"),
 ///         other => println!("{other:?}"),
 ///     }
@@ -118,10 +152,11 @@ pub struct Session {
     tls: TlsOptions,
     reconnect: Reconnect,
     state: State,
+    outbox: Outbox,
     /// The user closed: no more attempts.
     stopping: bool,
-    /// Events produced together (`Error` then `Closed` then `Reconnecting`), given out in order.
-    pending: std::collections::VecDeque<SessionEvent>,
+    /// Events produced and not yet taken, in order.
+    pending: VecDeque<SessionEvent>,
 }
 
 impl fmt::Debug for Session {
@@ -136,6 +171,7 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("state", &state)
             .field("reconnect", &self.reconnect)
+            .field("outbox", &self.outbox)
             .finish_non_exhaustive()
     }
 }
@@ -144,12 +180,13 @@ impl Session {
     /// A session for `options`, whose request is valid.
     pub(crate) fn new(options: ClientOptions, tls: TlsOptions, policy: ReconnectPolicy) -> Session {
         Session {
+            outbox: Outbox::new(options.get_outbox_limit()),
             options,
             tls,
             reconnect: Reconnect::new(policy),
             state: State::Idle,
             stopping: false,
-            pending: Default::default(),
+            pending: VecDeque::new(),
         }
     }
 
@@ -161,148 +198,247 @@ impl Session {
         poll_fn(|cx| self.poll_event(cx)).await
     }
 
-    /// Sends `data` as the configured default type (text unless
-    /// [`Builder::default_message_type`](crate::Builder::default_message_type) says binary).
-    pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.with_socket(|s| Ok(s.conn_mut().core_mut().send_default_type(data)?))
+    // ---- sending ----
+
+    /// Sends `message`: waits for room in the outbox, then writes it on the current connection,
+    /// or keeps it for the next one. See [`feed`](Self::feed) and [`flush`](Self::flush).
+    pub async fn send(&mut self, message: Message) -> Result<(), Error> {
+        self.feed(message).await?;
+        self.flush().await
     }
 
-    /// Sends a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send_message(&Message::Text(text.into()))
+    /// Sends a text message; see [`send`](Self::send).
+    pub async fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.send(Message::text(text)).await
     }
 
-    /// Sends a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.send_message(&Message::Binary(Bytes::copy_from_slice(data)))
+    /// Sends a binary message; see [`send`](Self::send).
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send(Message::binary(Bytes::copy_from_slice(data)))
+            .await
     }
 
-    /// Sends a message of either type.
-    pub fn send_message(&mut self, message: &Message) -> Result<(), Error> {
-        self.with_socket(|s| s.conn_mut().start_send(message.clone()))
+    /// Sends `data` as the configured default type
+    /// ([`Builder::default_message_type`](crate::Builder::default_message_type), Workerman's
+    /// `websocketType`): with text, the default, `data` must be UTF-8.
+    pub async fn send_default_type(&mut self, data: &[u8]) -> Result<(), Error> {
+        let message = match self.options.get_config().get_default_message_type() {
+            MessageType::Binary => Message::binary(Bytes::copy_from_slice(data)),
+            _ => Message::text(std::str::from_utf8(data).map_err(|_| SendError::InvalidUtf8)?),
+        };
+        self.send(message).await
     }
 
-    /// Sends a ping (at most 125 bytes).
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.with_socket(|s| Ok(s.conn_mut().core_mut().send_ping(payload)?))
+    /// Accepts `message` once the outbox has room, without writing it; the next
+    /// [`flush`](Self::flush), send or poll writes it.
+    ///
+    /// Cancel-safe: a dropped call has not accepted the message.
+    pub async fn feed(&mut self, message: Message) -> Result<(), Error> {
+        self.ready().await?;
+        self.try_feed(message)
+    }
+
+    /// Accepts `message` if the outbox has room, without waiting: a full outbox is
+    /// [`SendError::BufferFull`] (wait for [`SessionEvent::Drained`]), a closed session
+    /// [`SendError::Closed`]. For a `select!` arm or a callback that must not wait.
+    pub fn try_feed(&mut self, message: Message) -> Result<(), Error> {
+        Ok(self.outbox.send(message, self.state.connection())?)
+    }
+
+    /// Writes what the current connection has queued. Messages waiting for a connection stay
+    /// in the outbox, for the next one.
+    ///
+    /// Cancel-safe: what a dropped call did not write stays queued, in order.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| match &mut self.state {
+            State::Connected { socket, .. } => socket.conn_mut().poll_flush(cx),
+            _ => Poll::Ready(Ok(())),
+        })
+        .await
+    }
+
+    /// Waits until the outbox has room for a message. Meanwhile the session runs (connects,
+    /// reads the acknowledgements that make room), holding other events for
+    /// [`next_event`](Self::next_event); with 256 of them held it stops and returns
+    /// [`SendError::BufferFull`], so that what arrives stays bounded: take the events, then
+    /// try again.
+    ///
+    /// Cancel-safe: a dropped call has lost no event.
+    pub async fn ready(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| loop {
+            match self.outbox.check_send() {
+                Err(SendError::BufferFull { .. }) => {}
+                result => return Poll::Ready(result.map_err(Error::from)),
+            }
+            if self.pending.len() >= HOLD_EVENTS {
+                return Poll::Ready(self.outbox.check_send().map_err(Error::from));
+            }
+            if ready!(self.poll_progress(cx)).is_none() {
+                return Poll::Ready(Err(SendError::Closed.into()));
+            }
+        })
+        .await
+    }
+
+    /// Sends a ping (at most 125 bytes) on the current connection and writes it out; between
+    /// connections it is refused with [`Error::NotConnected`] (a ping is not worth keeping).
+    pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        match self.state.connection() {
+            Some(core) => core.send_ping(payload)?,
+            None => return Err(Error::NotConnected),
+        }
+        self.flush().await
     }
 
     /// Closes for good: starts the closing handshake if connected (the stream then yields
-    /// `Closed` and ends), or ends the stream at once.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        if let State::Connected { socket, .. } = &mut self.state {
-            // Closing again is a no-op: the connection ends by itself, and stays ended.
-            socket.conn_mut().core_mut().close(code, reason, now())?;
-        } else {
-            self.state = State::Done;
-        }
+    /// `Closed` and ends), or ends the stream at once. Messages not yet handed to the
+    /// connection are reported as [`SessionEvent::Undelivered`]; closing again is a no-op.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.stopping = true;
-        Ok(())
+        if matches!(self.state, State::Done) {
+            return Ok(());
+        }
+        match self.state.connection() {
+            Some(core) => core.close(code, reason, now())?,
+            None => self.finish(),
+        }
+        self.flush().await
     }
+
+    // ---- getters ----
 
     /// Whether the current connection is open.
     pub fn is_open(&self) -> bool {
         matches!(&self.state, State::Connected { socket, .. } if socket.ready_state() == ws_proto::ReadyState::Open)
     }
 
-    /// Bytes sent on the current connection but not yet written.
+    /// Payload bytes the outbox holds: messages waiting for a connection or not yet
+    /// acknowledged.
     pub fn buffered_amount(&self) -> usize {
-        match &self.state {
-            State::Connected { socket, .. } => socket.buffered_amount(),
-            _ => 0,
-        }
+        self.outbox.buffered_amount()
     }
 
-    fn with_socket(
-        &mut self,
-        f: impl FnOnce(&mut WebSocket<MaybeTlsStream>) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        match &mut self.state {
-            State::Connected { socket, .. } => f(socket),
-            _ => Err(Error::NotConnected),
-        }
-    }
+    // ---- the run loop ----
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Poll::Ready(Some(event));
             }
-            match &mut self.state {
-                State::Idle => self.start_attempt(),
-                State::Connecting { transport, .. } => {
-                    let result = ready!(transport.as_mut().poll(cx));
-                    let State::Connecting { plan, .. } =
-                        std::mem::replace(&mut self.state, State::Done)
-                    else {
-                        unreachable!("matched Connecting above")
-                    };
-                    match result.and_then(|io| Ok(WebSocket::start(io, plan.start(seed()?, now()))))
-                    {
-                        Ok(socket) => {
-                            self.pending.push_back(SessionEvent::Connected);
-                            self.state = State::Connected {
-                                socket: Box::new(socket),
-                                plan,
-                            };
-                        }
-                        Err(e) => {
-                            self.pending.push_back(SessionEvent::Error(e));
-                            self.retry_later();
-                        }
-                    }
-                }
-                State::Connected { socket, .. } => {
-                    match ready!(socket.conn_mut().poll_incoming(cx)) {
-                        Some(Incoming::Open(response)) => {
-                            self.reconnect.opened();
-                            return Poll::Ready(Some(SessionEvent::Open(*response)));
-                        }
-                        Some(Incoming::Message(m)) => {
-                            return Poll::Ready(Some(SessionEvent::Message(m)))
-                        }
-                        Some(Incoming::Ping(p)) => return Poll::Ready(Some(SessionEvent::Ping(p))),
-                        Some(Incoming::Pong(p)) => return Poll::Ready(Some(SessionEvent::Pong(p))),
-                        Some(Incoming::Drained) => return Poll::Ready(Some(SessionEvent::Drained)),
-                        Some(Incoming::Closed(ending)) => {
-                            let State::Connected { mut plan, .. } =
-                                std::mem::replace(&mut self.state, State::Done)
-                            else {
-                                unreachable!("matched Connected above")
-                            };
-                            let closed = SessionEvent::Closed {
-                                code: ending.code,
-                                reason: ending.reason,
-                                clean: ending.clean,
-                            };
-                            match ending.error.map(|e| plan.follow(e)) {
-                                // A redirect: the transport closes, the next one starts now.
-                                Some(Ok(())) if !self.stopping => {
-                                    self.pending.push_back(closed);
-                                    self.connect(plan);
-                                }
-                                Some(Ok(())) => self.pending.push_back(closed),
-                                Some(Err(e)) => {
-                                    self.pending.push_back(SessionEvent::Error(e));
-                                    self.pending.push_back(closed);
-                                    self.retry_later();
-                                }
-                                None => {
-                                    self.pending.push_back(closed);
-                                    self.retry_later();
-                                }
-                            }
-                        }
-                        // The socket ends only after `Closed`, which leaves this state.
-                        None => self.state = State::Done,
-                    }
-                }
-                State::Waiting(sleep) => {
-                    ready!(sleep.as_mut().poll(cx));
-                    self.start_attempt();
-                }
-                State::Done => return Poll::Ready(None),
+            if ready!(self.poll_progress(cx)).is_none() {
+                return Poll::Ready(None);
             }
+        }
+    }
+
+    /// Moves the session one step, queuing what happened in `pending`; `None` once it is over.
+    fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        match &mut self.state {
+            State::Idle => self.start_attempt(),
+            State::Connecting { transport, .. } => {
+                let result = ready!(transport.as_mut().poll(cx));
+                let State::Connecting { plan, .. } =
+                    std::mem::replace(&mut self.state, State::Done)
+                else {
+                    unreachable!("matched Connecting above")
+                };
+                match result.and_then(|io| Ok(WebSocket::start(io, plan.start(seed()?, now())))) {
+                    Ok(mut socket) => {
+                        let conn = socket.conn_mut();
+                        conn.report_drained();
+                        // What waited for a connection is queued on it first.
+                        self.outbox.pump(conn.core_mut());
+                        self.pending.push_back(SessionEvent::Connected);
+                        self.state = State::Connected {
+                            socket: Box::new(socket),
+                            plan,
+                            opened: false,
+                        };
+                    }
+                    Err(e) => {
+                        self.pending.push_back(SessionEvent::Error(e));
+                        self.retry_later();
+                    }
+                }
+            }
+            State::Connected { socket, opened, .. } => {
+                let conn = socket.conn_mut();
+                let event = match ready!(conn.poll_incoming(cx)) {
+                    Some(Incoming::Open(response)) => {
+                        *opened = true;
+                        self.reconnect.opened();
+                        Some(SessionEvent::Open(*response))
+                    }
+                    Some(Incoming::Message(m)) => Some(SessionEvent::Message(m)),
+                    Some(Incoming::Ping(p)) => Some(SessionEvent::Ping(p)),
+                    Some(Incoming::Pong(p)) => (!self.outbox.handle_pong(&p, conn.core_mut()))
+                        .then_some(SessionEvent::Pong(p)),
+                    Some(Incoming::Drained) => {
+                        // The connection has room: more of what waits can go.
+                        self.outbox.pump(conn.core_mut());
+                        None
+                    }
+                    Some(Incoming::Closed(ending)) => {
+                        self.ended(*ending);
+                        None
+                    }
+                    // The socket ends only after `Closed`, which leaves this state.
+                    None => {
+                        self.finish();
+                        None
+                    }
+                };
+                self.pending.extend(event);
+            }
+            State::Waiting(sleep) => {
+                ready!(sleep.as_mut().poll(cx));
+                self.start_attempt();
+            }
+            State::Done => return Poll::Ready(None),
+        }
+        if self.outbox.poll_drained() {
+            self.pending.push_back(SessionEvent::Drained);
+        }
+        Poll::Ready(Some(()))
+    }
+
+    /// The current connection ended: its events, then a redirect, the next attempt or the end.
+    fn ended(&mut self, ending: Ending) {
+        let State::Connected {
+            mut plan, opened, ..
+        } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            unreachable!("called in the Connected state")
+        };
+        let undelivered = if opened {
+            self.outbox.detach(ending.clean)
+        } else {
+            // The handshake never completed, so nothing queued on the connection was sent.
+            self.outbox.requeue();
+            Vec::new()
+        };
+        let closed = SessionEvent::Closed {
+            code: ending.code,
+            reason: ending.reason,
+            clean: ending.clean,
+        };
+        // `Some(Ok)`: a redirect to follow; `Some(Err)`: the failure; `None`: a clean end.
+        let next = match ending.error.map(|e| plan.follow(e)) {
+            Some(Err(e)) => {
+                self.pending.push_back(SessionEvent::Error(e));
+                None
+            }
+            next => next,
+        };
+        self.pending.push_back(closed);
+        if !undelivered.is_empty() {
+            self.pending
+                .push_back(SessionEvent::Undelivered(undelivered));
+        }
+        match next {
+            // A redirect: the transport closes, the next one starts now.
+            Some(Ok(())) if !self.stopping => self.connect(plan),
+            _ => self.retry_later(),
         }
     }
 
@@ -313,7 +449,7 @@ impl Session {
             // `Builder::session` checked the request.
             Err(e) => {
                 self.pending.push_back(SessionEvent::Error(e.into()));
-                self.state = State::Done;
+                self.finish();
             }
         }
     }
@@ -330,17 +466,28 @@ impl Session {
 
     /// Schedules the next attempt by the policy, or ends the session.
     fn retry_later(&mut self) {
-        self.state = State::Done;
         if self.stopping {
-            return;
+            return self.finish();
         }
         // The jitter needs no cryptographic quality; without entropy the longest delay the
         // policy allows is used, which is never too short.
         let random = getrandom::u32().unwrap_or(u32::MAX);
-        if let Some((attempt, delay)) = self.reconnect.next_delay(random) {
-            self.pending
-                .push_back(SessionEvent::Reconnecting { attempt, delay });
-            self.state = State::Waiting(Box::pin(tokio::time::sleep(delay)));
+        match self.reconnect.next_delay(random) {
+            Some((attempt, delay)) => {
+                self.pending
+                    .push_back(SessionEvent::Reconnecting { attempt, delay });
+                self.state = State::Waiting(Box::pin(tokio::time::sleep(delay)));
+            }
+            None => self.finish(),
+        }
+    }
+
+    /// The session is over: what never reached a connection is given back.
+    fn finish(&mut self) {
+        self.state = State::Done;
+        let left = self.outbox.stop();
+        if !left.is_empty() {
+            self.pending.push_back(SessionEvent::Undelivered(left));
         }
     }
 }

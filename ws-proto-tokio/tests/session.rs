@@ -61,10 +61,6 @@ async fn reconnects_after_drops_then_gives_up() {
     let mut session = Builder::new(&format!("ws://{addr}/feed"))
         .session(ReconnectPolicy::fixed(Duration::from_secs(2)).with_max_attempts(2))
         .unwrap();
-    assert!(matches!(
-        session.send_text("too early"),
-        Err(Error::NotConnected)
-    ));
     let mut log = Vec::new();
     let mut opened = 0;
     while let Some(event) = session.next().await {
@@ -72,7 +68,7 @@ async fn reconnects_after_drops_then_gives_up() {
         if let SessionEvent::Open(_) = event {
             opened += 1;
             if opened == 2 {
-                session.send_text("hello again").unwrap();
+                session.try_feed(Message::text("hello again")).unwrap();
             }
         }
         log.push(describe(&event));
@@ -112,8 +108,8 @@ async fn close_ends_the_session() {
     while let Some(event) = session.next_event().await {
         assert!(log.len() < 10, "runaway session: {log:#?}");
         match &event {
-            SessionEvent::Connected => session.send(b"queued before open").unwrap(),
-            SessionEvent::Message(_) => session.close(CloseCode::NORMAL, "done").unwrap(),
+            SessionEvent::Connected => session.send_text("queued before open").await.unwrap(),
+            SessionEvent::Message(_) => session.close(CloseCode::NORMAL, "done").await.unwrap(),
             _ => {}
         }
         log.push(describe(&event));
@@ -128,4 +124,48 @@ async fn close_ends_the_session() {
         ]
     );
     assert_eq!(server.await.unwrap(), Some((1000, "done".to_owned())));
+}
+
+/// Issue 16, item 4: a burst on a session waits for room with `send().await`, which drives the
+/// session (connecting, reading the acknowledgements that make room) while it waits, and
+/// `Drained` reports the room coming back.
+#[tokio::test]
+async fn a_burst_waits_for_room_and_everything_arrives_in_order() {
+    const COUNT: usize = 2000;
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let mut ws = common::accept(&listener).await;
+        let mut got = Vec::new();
+        while let Some(Ok(message)) = ws.next().await {
+            if let TMessage::Text(text) = message {
+                got.push(text.split(' ').next().unwrap().parse::<usize>().unwrap());
+            }
+        }
+        got
+    });
+    let mut session = Builder::new(&format!("ws://{addr}/"))
+        .outbox_limit(32 << 10)
+        .session(ReconnectPolicy::never())
+        .unwrap();
+    let padding = "x".repeat(1000);
+    for i in 0..COUNT {
+        session
+            .send_text(&format!("{i} {padding}")[..])
+            .await
+            .unwrap_or_else(|e| panic!("{i}: {e}"));
+        assert!(session.buffered_amount() <= (32 << 10) + 1010);
+    }
+    session.close(CloseCode::NORMAL, "").await.unwrap();
+    let mut log = Vec::new();
+    while let Some(event) = session.next_event().await {
+        log.push(describe(&event));
+    }
+    let drained = log.iter().filter(|e| *e == "Drained").count();
+    assert!(drained >= COUNT * 1000 / (32 << 10) / 2, "{log:?}");
+    log.retain(|e| e != "Drained");
+    assert_eq!(
+        log,
+        ["connected", "open 101", "closed 1000 \"\" clean=true"]
+    );
+    assert_eq!(server.await.unwrap(), (0..COUNT).collect::<Vec<_>>());
 }

@@ -74,7 +74,8 @@
 //! What a client decides that is neither I/O nor the protocol is here too, so every adapter
 //! gets it by moving bytes: [`ClientOptions`] (the request and every option), [`ConnectPlan`]
 //! (where to connect, whether TLS runs and for which name, whether a rejection's redirect is
-//! followed), [`Reconnect`] (when to try again), `TlsOptions` (with the `rustls` feature: the
+//! followed), [`Reconnect`] (when to try again), [`Outbox`] (a reconnecting client's messages until
+//! the server is known to have read them), `TlsOptions` (with the `rustls` feature: the
 //! trust roots), [`ClientError`] (every way a connection can fail, by stage) and
 //! [`ClientEvent`] (what a connection yields, its end split into a clean close or an error).
 #![deny(missing_docs)]
@@ -99,6 +100,7 @@ mod lease;
 mod mask;
 mod message;
 mod options;
+mod outbox;
 mod output;
 mod plan;
 mod read_size;
@@ -130,6 +132,7 @@ pub use lease::ReadLease;
 pub use mask::apply_mask;
 pub use message::{Message, MessageType};
 pub use options::ClientOptions;
+pub use outbox::Outbox;
 pub use output::Output;
 pub use plan::{ConnectPlan, RedirectError};
 pub use read_size::{ReadSize, READ_ROOM};

@@ -9,6 +9,9 @@ use crate::request::{Request, RequestError};
 /// Redirects followed by default, as browsers' fetch does for HTTP.
 const DEFAULT_MAX_REDIRECTS: u32 = 5;
 
+/// Payload bytes a reconnecting client holds for delivery, by default.
+const DEFAULT_OUTBOX_LIMIT: usize = 4 << 20;
+
 /// DNS, TCP and TLS together, by default.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -37,6 +40,7 @@ pub struct ClientOptions {
     config: Config,
     connect_timeout: Option<Duration>,
     max_redirects: u32,
+    outbox_limit: usize,
 }
 
 impl ClientOptions {
@@ -57,6 +61,7 @@ impl ClientOptions {
             config: Config::default(),
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             max_redirects: DEFAULT_MAX_REDIRECTS,
+            outbox_limit: DEFAULT_OUTBOX_LIMIT,
         }
     }
 
@@ -78,6 +83,19 @@ impl ClientOptions {
     /// How many redirects are followed.
     pub fn get_max_redirects(&self) -> u32 {
         self.max_redirects
+    }
+
+    /// The most payload bytes a reconnecting client holds for delivery ([`Outbox`]).
+    ///
+    /// [`Outbox`]: crate::Outbox
+    pub fn get_outbox_limit(&self) -> usize {
+        self.outbox_limit
+    }
+
+    /// Sets the outbox limit.
+    #[doc(hidden)]
+    pub fn set_outbox_limit(&mut self, bytes: usize) {
+        self.outbox_limit = bytes;
     }
 
     /// Changes the request, keeping the first error.
@@ -291,6 +309,17 @@ macro_rules! client_option_setters {
             pub fn max_redirects(mut self, limit: usize) -> Self {
                 self.options_mut()
                     .set_max_redirects(u32::try_from(limit).unwrap_or(u32::MAX));
+                self
+            }
+
+            /// The most payload bytes a reconnecting client (the session, the event client)
+            /// holds for delivery: messages sent between connections, and messages the server
+            /// has not yet been shown to have read (default 4 MiB). Past it a send waits, or is
+            /// refused with `BufferFull` by a send that must not wait. See [`Outbox`].
+            ///
+            /// [`Outbox`]: $crate::Outbox
+            pub fn outbox_limit(mut self, bytes: usize) -> Self {
+                self.options_mut().set_outbox_limit(bytes);
                 self
             }
 
