@@ -76,7 +76,7 @@ enum Phase {
 ///   harmless).
 /// - **commands** ask it to do something: [`send_text`](Self::send_text),
 ///   [`send_binary`](Self::send_binary), [`send_message`](Self::send_message),
-///   [`send`](Self::send), [`send_ping`](Self::send_ping) and [`close`](Self::close). A refused
+///   [`send_default_type`](Self::send_default_type), [`send_ping`](Self::send_ping) and [`close`](Self::close). A refused
 ///   command returns `Err` and changes nothing.
 /// - **the drain**: after every input or command, call [`poll_output`](Self::poll_output) until
 ///   it returns [`Output::Timeout`], writing each [`Output::Transmit`] in order and handling each

@@ -101,8 +101,8 @@ setters! {
     /// Time allowed for the closing handshake: for the server's Close after ours, and for the end
     /// of the stream after the Close frames are exchanged (default 5 s).
     close_timeout, get_close_timeout: Duration;
-    /// The message type of a plain [`ClientState::send`](crate::ClientState::send) (default text,
-    /// like Workerman's `websocketType`).
+    /// The message type of [`ClientState::send_default_type`](crate::ClientState::send_default_type)
+    /// (default text, like Workerman's `websocketType`).
     default_message_type, get_default_message_type: MessageType;
 }
 

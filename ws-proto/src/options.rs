@@ -217,8 +217,8 @@ macro_rules! client_option_setters {
                 self
             }
 
-            /// The type of a plain `send` of bytes (default text, like Workerman's
-            /// `websocketType`).
+            /// The type of `send_default_type`'s bytes (default text, like Workerman's
+            /// `websocketType`). No other method changes the type of what it is given.
             pub fn default_message_type(mut self, message_type: $crate::MessageType) -> Self {
                 self.options_mut()
                     .config_mut()
