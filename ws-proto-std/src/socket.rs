@@ -293,7 +293,7 @@ impl WebSocket {
         self.write_out(self.lock())
     }
 
-    /// Starts the closing handshake. Keep reading: the end arrives as [`Event::Closed`] from
+    /// Starts the closing handshake. Keep reading: the end arrives as [`Event::Close`] from
     /// [`read_event`](Self::read_event) (or [`Error::Closed`] from [`read`](Self::read)) once the
     /// server answers, or after the close timeout.
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
@@ -322,8 +322,8 @@ impl WebSocket {
 
     /// The next event, blocking until one arrives.
     ///
-    /// The connection ends with exactly one [`Event::Closed`] (its `error` says why when it was
-    /// not clean) or, if the transport or TLS failed, one `Err`. Later calls return
+    /// The connection ends with exactly one [`Event::Close`] (a clean close) or one `Err` (a
+    /// failure: the protocol, a timeout, the transport or TLS). Later calls return
     /// [`Error::AlreadyClosed`].
     pub fn read_event(&self) -> Result<Event, Error> {
         loop {
