@@ -7,28 +7,28 @@
 use std::time::Duration;
 
 use ws_proto_std::{
-    Builder, Client, CloseCode, Error, Handler, Message, MessageType, ReconnectPolicy, Response,
-    WebSocket,
+    Builder, Client, ClientHandle, CloseCode, Error, Handler, Message, MessageType,
+    ReconnectPolicy, Response,
 };
 
 struct Example;
 
 impl Handler for Example {
     // After the TCP three-way handshake is complete ($ws_connection->onConnect).
-    fn on_connect(&mut self, _: &WebSocket) {
+    fn on_connect(&mut self, _: &ClientHandle) {
         println!("tcp connected");
     }
 
     // After the websocket handshake is complete ($ws_connection->onWebSocketConnect).
-    fn on_open(&mut self, ws: &WebSocket, response: &Response) {
+    fn on_open(&mut self, client: &ClientHandle, response: &Response) {
         println!("{:?}", response.headers());
-        if let Err(e) = ws.send_default_type(b"hello") {
+        if let Err(e) = client.send_default_type(b"hello") {
             println!("error: {e}");
         }
     }
 
     // When a message is received from the remote websocket server ($ws_connection->onMessage).
-    fn on_message(&mut self, _: &WebSocket, message: Message) {
+    fn on_message(&mut self, _: &ClientHandle, message: Message) {
         match message {
             Message::Text(data) => println!("recv: {data}"),
             Message::Binary(data) => println!("recv: {data:?}"),

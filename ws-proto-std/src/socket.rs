@@ -478,6 +478,12 @@ impl WebSocket {
 
     // ---- internals ----
 
+    /// Runs `f` on the core, for the event client's outbox; its bytes go out with the next
+    /// flush, send or read.
+    pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut ClientState) -> R) -> R {
+        f(&mut self.lock().core)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.shared
             .state

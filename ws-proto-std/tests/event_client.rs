@@ -11,7 +11,7 @@ use std::time::Duration;
 use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
 use tungstenite::protocol::CloseFrame;
 use ws_proto_std::{
-    Builder, Client, CloseCode, Error, Handler, Message, ReconnectPolicy, Response, WebSocket,
+    Builder, Client, ClientHandle, CloseCode, Error, Handler, Message, ReconnectPolicy, Response,
 };
 
 /// Records every callback as a line.
@@ -22,22 +22,27 @@ struct Recorder {
 }
 
 impl Handler for Recorder {
-    fn on_connect(&mut self, ws: &WebSocket) {
+    fn on_connect(&mut self, client: &ClientHandle) {
         self.log.push("connect".into());
         // Sent before the handshake completes: queued, and delivered first.
-        ws.send_text("queued 1").unwrap();
-        ws.send_text("queued 2").unwrap();
+        client.send_text("queued 1").unwrap();
+        client.send_text("queued 2").unwrap();
     }
 
-    fn on_open(&mut self, ws: &WebSocket, response: &Response) {
+    fn on_open(&mut self, client: &ClientHandle, response: &Response) {
         self.log.push(format!("open {}", response.status()));
-        ws.send_text("after open").unwrap();
+        client.send_text("after open").unwrap();
         if let Some(opened) = &self.opened {
             opened.send(()).unwrap();
         }
     }
 
-    fn on_message(&mut self, _: &WebSocket, message: Message) {
+    fn on_undelivered(&mut self, messages: Vec<Message>) {
+        let texts: Vec<&str> = messages.iter().map(|m| m.to_text().unwrap()).collect();
+        self.log.push(format!("undelivered {}", texts.join(", ")));
+    }
+
+    fn on_message(&mut self, _: &ClientHandle, message: Message) {
         match message {
             Message::Text(t) => self.log.push(format!("text {t}")),
             Message::Binary(b) => self.log.push(format!("binary {b:?}")),
@@ -59,11 +64,28 @@ impl Handler for Recorder {
     }
 }
 
-/// Reads the three messages the recorder sends on every connection, in order.
+/// Reads the three messages the recorder sends on every connection, in order, past the
+/// outbox's acknowledgement pings (which tungstenite answers by itself).
 fn expect_queued_then_open<S: std::io::Read + std::io::Write>(ws: &mut tungstenite::WebSocket<S>) {
     for expected in ["queued 1", "queued 2", "after open"] {
-        assert_eq!(ws.read().unwrap(), tungstenite::Message::text(expected));
+        let message = loop {
+            match ws.read().unwrap() {
+                tungstenite::Message::Ping(_) => {}
+                message => break message,
+            }
+        };
+        assert_eq!(message, tungstenite::Message::text(expected));
     }
+}
+
+/// Answers the client's pending acknowledgement pings (reading for a moment), so that the
+/// connection can then be dropped with nothing unread: a clean EOF, not a reset.
+fn settle(ws: &mut tungstenite::WebSocket<std::net::TcpStream>) {
+    ws.get_mut()
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    while ws.read().is_ok() {}
+    let _ = ws.flush();
 }
 
 #[test]
@@ -74,6 +96,7 @@ fn reconnects_after_the_server_drops_and_gives_up_after_the_attempt_limit() {
         let mut ws = server::accept(&l);
         expect_queued_then_open(&mut ws);
         ws.send(tungstenite::Message::text("one")).unwrap();
+        settle(&mut ws);
         drop(ws);
         // Second connection: one message and a clean close.
         let mut ws = server::accept(&l);
@@ -133,7 +156,13 @@ fn failed_attempts_are_reported_and_limited() {
         "error rejected 503",
         "close 1006 handshake rejected by the server: 503 Service Unavailable",
     ];
-    assert_eq!(recorder.log, [attempt, attempt, attempt].concat());
+    // What each attempt's `on_connect` sent never went out: it waits for the next attempt,
+    // and when the policy gives up it is handed back, in order.
+    let undelivered = ["undelivered queued 1, queued 2, queued 1, queued 2, queued 1, queued 2"];
+    assert_eq!(
+        recorder.log,
+        [&attempt[..], &attempt, &attempt, &undelivered].concat()
+    );
 }
 
 #[test]
@@ -154,11 +183,7 @@ fn stop_closes_the_connection_and_ends_run() {
     let handle = client.handle();
     let runner = std::thread::spawn(move || client.run());
     opened_rx.recv_timeout(server::IO_TIMEOUT).unwrap();
-    handle
-        .connection()
-        .unwrap()
-        .send_text("from outside")
-        .unwrap();
+    handle.send_text("from outside").unwrap();
     handle.stop();
     assert!(handle.is_stopped());
     let recorder = runner.join().unwrap();

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use tokio::time::Sleep;
 use ws_proto::{
-    ClientOptions, ClientState, CloseCode, ConnectPlan, Message, MessageType, Outbox, Reconnect,
+    ClientOptions, ClientState, CloseCode, ConnectPlan, Message, Outbox, Reconnect,
     ReconnectPolicy, Response, SendError, TlsOptions,
 };
 
@@ -222,11 +222,8 @@ impl Session {
     /// ([`Builder::default_message_type`](crate::Builder::default_message_type), Workerman's
     /// `websocketType`): with text, the default, `data` must be UTF-8.
     pub async fn send_default_type(&mut self, data: &[u8]) -> Result<(), Error> {
-        let message = match self.options.get_config().get_default_message_type() {
-            MessageType::Binary => Message::binary(Bytes::copy_from_slice(data)),
-            _ => Message::text(std::str::from_utf8(data).map_err(|_| SendError::InvalidUtf8)?),
-        };
-        self.send(message).await
+        let message_type = self.options.get_config().get_default_message_type();
+        self.send(Message::of_type(message_type, data)?).await
     }
 
     /// Accepts `message` once the outbox has room, without writing it; the next

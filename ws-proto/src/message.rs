@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use crate::error::SendError;
 use crate::text::Utf8Bytes;
 
 /// A complete data message, received or to send.
@@ -39,6 +40,17 @@ impl Message {
     /// A binary message.
     pub fn binary(data: impl Into<Bytes>) -> Message {
         Message::Binary(data.into())
+    }
+
+    /// `data`, copied, as a message of `message_type` (the default type's sends): text must be
+    /// UTF-8, and is never made from bytes by a method that does not say so.
+    pub fn of_type(message_type: MessageType, data: &[u8]) -> Result<Message, SendError> {
+        Ok(match message_type {
+            MessageType::Text => {
+                Message::text(std::str::from_utf8(data).map_err(|_| SendError::InvalidUtf8)?)
+            }
+            MessageType::Binary => Message::binary(Bytes::copy_from_slice(data)),
+        })
     }
 
     /// Whether this is a text message.

@@ -164,6 +164,11 @@ macro_rules! client_builder {
                 }
             }
 
+            /// The options set so far.
+            pub fn options(&self) -> &$crate::ClientOptions {
+                &self.options
+            }
+
             fn options_mut(&mut self) -> &mut $crate::ClientOptions {
                 &mut self.options
             }
