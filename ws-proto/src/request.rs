@@ -184,17 +184,41 @@ impl Request {
     }
 
     /// Adds a header. Refuses names that are not tokens, values with control characters (so no
-    /// header can be smuggled with CR/LF), and the headers the handshake sets itself.
+    /// header can be smuggled with CR/LF), and the headers the handshake sets itself, with one
+    /// exception so that the headers of a complete handshake request (one built for tungstenite,
+    /// say) can be copied over as they are: `Host`, `Upgrade`, `Connection` and
+    /// `Sec-WebSocket-Version` with the very value the handshake sends anyway, and any
+    /// `Sec-WebSocket-Key`, are accepted and change nothing. (The key is drawn afresh for every
+    /// connection, as RFC 6455 §4.1 requires: "The nonce MUST be selected randomly for each
+    /// connection.")
     pub fn with_header(mut self, name: &str, value: &str) -> Result<Request, RequestError> {
         if !is_token(name) {
             return Err(RequestError::InvalidHeaderName(name.to_owned()));
         }
         if reserved(name).is_some() {
+            check_value(name, value)?;
+            if self.sends_anyway(name, value) {
+                return Ok(self);
+            }
             return Err(RequestError::ReservedHeader(name.to_owned()));
         }
         check_value(name, value)?;
         self.headers.push((name.to_owned(), value.to_owned()));
         Ok(self)
+    }
+
+    /// Whether the handshake sends header `name` with `value` itself (or, for the key, a value
+    /// of its own that must replace any other).
+    fn sends_anyway(&self, name: &str, value: &str) -> bool {
+        let same = |expected: &str| value.trim().eq_ignore_ascii_case(expected);
+        match name.to_ascii_lowercase().as_str() {
+            "host" => same(&self.host_header()),
+            "upgrade" => same("websocket"),
+            "connection" => same("upgrade"),
+            "sec-websocket-version" => same("13"),
+            "sec-websocket-key" => true,
+            _ => false,
+        }
     }
 
     /// Sets the `Origin` header (Workerman's `websocketOrigin`).
@@ -541,7 +565,6 @@ mod tests {
             "Host",
             "upgrade",
             "CONNECTION",
-            "Sec-WebSocket-Key",
             "sec-websocket-version",
             "Sec-WebSocket-Protocol",
             "Sec-WebSocket-Extensions",
@@ -577,6 +600,43 @@ mod tests {
                 .unwrap_err(),
             RequestError::DuplicateSubprotocol("chat".into())
         );
+    }
+
+    /// Issue 16, item 7: the headers of a whole handshake request, as tungstenite users build
+    /// it, copy over; the handshake's own values are no conflict, a different one still is.
+    #[test]
+    fn a_copied_handshake_request_is_accepted() {
+        let copied = [
+            ("Host", "example.com:8080"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Authorization", "Bearer t"),
+        ];
+        let mut r = Request::new("ws://example.com:8080/").unwrap();
+        for (name, value) in copied {
+            r = r.with_header(name, value).unwrap();
+        }
+        assert_eq!(
+            r.headers().collect::<Vec<_>>(),
+            [("Authorization", "Bearer t")]
+        );
+        let mut out = bytes::BytesMut::new();
+        r.write("bmV3IGtleQ==", &[], &mut out);
+        let head = String::from_utf8(out.to_vec()).unwrap();
+        assert_eq!(head.matches("Host: ").count(), 1);
+        assert!(!head.contains("dGhlIHNhbXBsZSBub25jZQ=="));
+        for (name, value) in [
+            ("Host", "other.example"),
+            ("Upgrade", "h2c"),
+            ("Connection", "close"),
+        ] {
+            assert_eq!(
+                r.clone().with_header(name, value).unwrap_err(),
+                RequestError::ReservedHeader(name.into())
+            );
+        }
     }
 
     #[test]
