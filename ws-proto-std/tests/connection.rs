@@ -626,3 +626,40 @@ fn try_feed_refuses_a_full_buffer_and_queues_nothing() {
     assert!(matches!(ws.read(), Err(Error::Closed { .. })));
     assert_eq!(server.join().unwrap(), [1, 2, 4]);
 }
+
+/// Issue 16, item 5: bytes keep their type. `send` takes a `Message`; only
+/// `send_default_type` applies Workerman's `websocketType`, and says so in its name.
+#[test]
+fn bytes_are_never_sent_as_text_unless_asked() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        let mut got = Vec::new();
+        while let Ok(message) = ws.read() {
+            if message.is_text() || message.is_binary() {
+                got.push(message);
+            }
+        }
+        got
+    });
+    let (ws, _) = ws_proto_std::connect(&url).unwrap();
+    ws.send(Message::binary(&b"valid UTF-8"[..])).unwrap();
+    ws.feed(Message::binary(vec![0xff])).unwrap();
+    ws.send_binary(b"also binary").unwrap();
+    ws.send_default_type(b"text by default").unwrap();
+    assert!(matches!(
+        ws.send_default_type(&[0xff]),
+        Err(Error::Send(ws_proto_std::SendError::InvalidUtf8))
+    ));
+    ws.close(CloseCode::NORMAL, "").unwrap();
+    assert!(matches!(ws.read(), Err(Error::Closed { .. })));
+    assert_eq!(
+        server.join().unwrap(),
+        [
+            tungstenite::Message::binary(&b"valid UTF-8"[..]),
+            tungstenite::Message::binary(vec![0xff]),
+            tungstenite::Message::binary(&b"also binary"[..]),
+            tungstenite::Message::text("text by default"),
+        ]
+    );
+}

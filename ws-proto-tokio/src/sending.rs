@@ -34,10 +34,7 @@ macro_rules! sending {
             /// ([`Builder::default_message_type`](crate::Builder::default_message_type),
             /// Workerman's `websocketType`): with text, the default, `data` must be UTF-8.
             pub async fn send_default_type(&mut self, data: &[u8]) -> Result<(), crate::Error> {
-                if !self.with_conn(|c| c.accepts_sends()) {
-                    self.ready().await?;
-                }
-                self.with_conn(|c| c.core_mut().send_default_type(data))?;
+                self.feed_default_type(data).await?;
                 self.flush().await
             }
 
@@ -70,6 +67,15 @@ macro_rules! sending {
                     self.ready().await?;
                 }
                 Ok(self.with_conn(|c| c.core_mut().send_binary(data))?)
+            }
+
+            /// Queues `data` as the configured default type without writing it; see
+            /// [`feed`](Self::feed) and [`send_default_type`](Self::send_default_type).
+            pub async fn feed_default_type(&mut self, data: &[u8]) -> Result<(), crate::Error> {
+                if !self.with_conn(|c| c.accepts_sends()) {
+                    self.ready().await?;
+                }
+                Ok(self.with_conn(|c| c.core_mut().send_default_type(data))?)
             }
 
             /// Queues a message if the send buffer has room, without writing and without

@@ -128,6 +128,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         self.conn.core().ready_state()
     }
 
+    /// Whether the handshake completed and no Close frame has been sent or received.
+    pub fn is_open(&self) -> bool {
+        self.conn.core().is_open()
+    }
+
+    /// Whether the connection is over.
+    pub fn is_closed(&self) -> bool {
+        self.conn.core().is_closed()
+    }
+
+    /// Whether a send would be accepted without waiting (the buffered amount is below the
+    /// high-water mark).
+    pub fn is_writable(&self) -> bool {
+        self.conn.core().is_writable()
+    }
+
     /// The subprotocol the server chose, once open.
     pub fn subprotocol(&self) -> Option<&str> {
         self.conn.core().subprotocol()
