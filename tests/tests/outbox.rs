@@ -181,3 +181,94 @@ async fn a_killed_and_restarted_server_loses_nothing_silently() {
     );
     assert_eq!(session.buffered_amount(), 0);
 }
+
+/// What the std event client reports, for the same scenario.
+#[derive(Default)]
+struct Log {
+    events: Vec<&'static str>,
+    undelivered: Vec<Message>,
+}
+
+impl ws_proto_std::Handler for Log {
+    fn on_open(&mut self, _: &ws_proto_std::ClientHandle, _: &ws_proto_std::Response) {
+        self.events.push("open");
+    }
+    fn on_close(&mut self, _: CloseCode, _: &str) {
+        self.events.push("closed");
+    }
+    fn on_undelivered(&mut self, messages: Vec<Message>) {
+        self.events.push("undelivered");
+        self.undelivered.extend(messages);
+    }
+}
+
+/// The same with the blocking event client (`ClientHandle::send` from another thread).
+#[test]
+fn the_std_client_loses_nothing_silently_either() {
+    const FREEZE_AT: usize = 20;
+    const KILL_AT: usize = 28;
+    const RESTART_AT: usize = 40;
+    const TOTAL: usize = 55;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut first = Some(Recorder::start(port));
+    let client = ws_proto_std::Client::new(
+        ws_proto_std::Builder::new(&format!("ws://127.0.0.1:{port}/")),
+        Log::default(),
+    )
+    .reconnect(ReconnectPolicy::fixed(Duration::from_millis(50)));
+    let handle = client.handle();
+    let text = |n: usize| Message::text(n.to_string());
+    // Accepted before `run` was even called.
+    for n in 0..3 {
+        handle.send(text(n)).unwrap();
+    }
+    let runner = std::thread::spawn(move || client.run());
+    let mut first_lines = Vec::new();
+    let mut second = None;
+    for n in 3..TOTAL {
+        std::thread::sleep(Duration::from_millis(20));
+        handle.send(text(n)).unwrap();
+        match n + 1 {
+            FREEZE_AT => first.as_ref().unwrap().freeze(),
+            KILL_AT => first_lines = first.take().unwrap().kill(),
+            RESTART_AT => second = Some(Recorder::start(port)),
+            _ => {}
+        }
+    }
+    // Give the last sends their acknowledgements, then stop (a clean close).
+    let second = second.unwrap();
+    second.wait_for(TOTAL - KILL_AT);
+    handle.stop();
+    let log = runner.join().unwrap();
+    let second_lines = second.kill();
+
+    let a = numbers(&first_lines);
+    let u: Vec<usize> = log
+        .undelivered
+        .iter()
+        .map(|m| m.to_text().unwrap().parse().unwrap())
+        .collect();
+    let b = numbers(&second_lines);
+    assert_eq!(a, (0..a.len()).collect::<Vec<_>>(), "first server");
+    assert!(
+        (3..=FREEZE_AT).contains(&a.len()),
+        "first server read {a:?}"
+    );
+    let first_unacked = u.first().copied().unwrap_or(KILL_AT);
+    assert!(first_unacked <= a.len(), "a gap between {a:?} and {u:?}");
+    assert_eq!(
+        u,
+        (first_unacked..KILL_AT).collect::<Vec<_>>(),
+        "undelivered"
+    );
+    assert!(u.len() >= KILL_AT - FREEZE_AT, "{u:?}");
+    assert_eq!(b, (KILL_AT..TOTAL).collect::<Vec<_>>(), "second server");
+    let mut events = log.events;
+    // Refused attempts during the outage report nothing before `on_connect`.
+    events.dedup();
+    assert_eq!(events, ["open", "closed", "undelivered", "open", "closed"]);
+    assert_eq!(handle.buffered_amount(), 0);
+}
