@@ -276,8 +276,7 @@ impl<H: Handler> Client<H> {
             state.current = Some(ws.clone());
             // What an earlier connection of this attempt (a redirect) was given never went out.
             state.outbox.requeue();
-            let ControlState { outbox, .. } = &mut *state;
-            ws.with_core(|core| outbox.pump(core));
+            ws.with_core(|core| state.outbox.pump(core));
             if state.stopped {
                 // `stop` ran before this connection existed; it ends right after the handshake.
                 let _ = ws.close(CloseCode::NORMAL, "");
@@ -303,8 +302,7 @@ impl<H: Handler> Client<H> {
                 Ok(Some(Event::Ping(payload))) => handler.on_ping(&handle, &payload),
                 Ok(Some(Event::Pong(payload))) => {
                     let mut state = control.lock();
-                    let ControlState { outbox, .. } = &mut *state;
-                    let ours = ws.with_core(|core| outbox.handle_pong(&payload, core));
+                    let ours = ws.with_core(|core| state.outbox.handle_pong(&payload, core));
                     let drained = state.outbox.poll_drained();
                     drop(state);
                     if ours {
@@ -319,8 +317,7 @@ impl<H: Handler> Client<H> {
                 Ok(None) => {
                     // The connection's buffer drained: more of what waits can go.
                     let mut state = control.lock();
-                    let ControlState { outbox, .. } = &mut *state;
-                    ws.with_core(|core| outbox.pump(core));
+                    ws.with_core(|core| state.outbox.pump(core));
                 }
                 Ok(Some(Event::Close(frame))) => {
                     handler.on_close(frame.code, &frame.reason);

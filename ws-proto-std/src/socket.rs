@@ -223,28 +223,24 @@ impl WebSocket {
     /// Waits as [`feed`](Self::feed) does when the send buffer is full. Before the handshake
     /// completes the message is queued; if another thread is writing, that thread writes it.
     pub fn send(&self, message: Message) -> Result<(), Error> {
-        let st = self.queue(|core| core.send_message(message))?;
-        self.write_out(st)
+        self.send_with(|core| core.send_message(message))
     }
 
     /// Sends a text message; see [`send`](Self::send).
     pub fn send_text(&self, text: &str) -> Result<(), Error> {
-        let st = self.queue(|core| core.send_text(text))?;
-        self.write_out(st)
+        self.send_with(|core| core.send_text(text))
     }
 
     /// Sends a binary message; see [`send`](Self::send).
     pub fn send_binary(&self, data: &[u8]) -> Result<(), Error> {
-        let st = self.queue(|core| core.send_binary(data))?;
-        self.write_out(st)
+        self.send_with(|core| core.send_binary(data))
     }
 
     /// Sends `data` as the configured default type
     /// ([`Builder::default_message_type`](crate::Builder::default_message_type), Workerman's
     /// `websocketType`): with text, the default, `data` must be UTF-8.
     pub fn send_default_type(&self, data: &[u8]) -> Result<(), Error> {
-        let st = self.queue(|core| core.send_default_type(data))?;
-        self.write_out(st)
+        self.send_with(|core| core.send_default_type(data))
     }
 
     /// Sends a ping with up to 125 bytes of payload.
@@ -304,7 +300,7 @@ impl WebSocket {
 
     /// The next data message.
     ///
-    /// Pings are answered by the core, pongs and drain signals are skipped. The end of the
+    /// Pings are answered by the core, and pings and pongs are skipped. The end of the
     /// connection is an `Err`: [`Error::Closed`] with the code and reason after a clean close,
     /// otherwise the failure. Use [`read_event`](Self::read_event) to see every event.
     pub fn read(&self) -> Result<Message, Error> {
@@ -520,6 +516,15 @@ impl WebSocket {
         }
         send(&mut st.core)?;
         Ok(st)
+    }
+
+    /// [`queue`](Self::queue), then a write.
+    fn send_with(
+        &self,
+        send: impl FnOnce(&mut ClientState) -> Result<(), SendError>,
+    ) -> Result<(), Error> {
+        let st = self.queue(send)?;
+        self.write_out(st)
     }
 
     fn command(

@@ -114,7 +114,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
     }
 
     /// The next data message, as tungstenite's `read`: pings are answered by the core, and
-    /// pongs and the drain signal are skipped. The end of the connection is an `Err`:
+    /// pings and pongs are skipped. The end of the connection is an `Err`:
     /// [`Error::Closed`] with the server's code and reason after a clean close, otherwise the
     /// failure.
     ///

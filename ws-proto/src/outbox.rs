@@ -89,7 +89,9 @@ impl Outbox {
         Ok(())
     }
 
-    /// Whether [`send`](Self::send) would accept a message now.
+    /// Whether [`send`](Self::send) would accept a message now. A refusal for the limit counts
+    /// as a send refused: [`poll_drained`](Self::poll_drained) reports the room coming back, so
+    /// a caller that waited for it hears of it.
     pub fn check_send(&mut self) -> Result<(), SendError> {
         if self.stopped {
             return Err(SendError::Closed);
