@@ -77,16 +77,50 @@ impl Recorder {
     }
 }
 
+/// The scenario, by message number: the first server freezes after it, is killed after it, a
+/// second starts after it, and the client stops after the last.
+const FREEZE_AT: usize = 20;
+const KILL_AT: usize = 28;
+const RESTART_AT: usize = 40;
+const TOTAL: usize = 55;
+
 fn numbers(lines: &[String]) -> Vec<usize> {
     lines.iter().map(|l| l.parse().unwrap()).collect()
 }
 
+/// The accounts of both servers and the client agree, message by message.
+fn assert_accounts(first_lines: &[String], undelivered: &[Message], second_lines: &[String]) {
+    let a = numbers(first_lines);
+    let u: Vec<usize> = undelivered
+        .iter()
+        .map(|m| m.to_text().unwrap().parse().unwrap())
+        .collect();
+    let b = numbers(second_lines);
+    // The first server read a prefix, in order, including what was queued before the first
+    // connection; the frozen server read nothing sent after the freeze.
+    assert_eq!(a, (0..a.len()).collect::<Vec<_>>(), "first server");
+    assert!(
+        (3..=FREEZE_AT).contains(&a.len()),
+        "first server read {a:?}"
+    );
+    // Reported back: everything the first connection carried past what it acknowledged, in
+    // order, up to the kill. (It may repeat the last messages the server read before the
+    // freeze, whose acknowledgement never came.)
+    let first_unacked = u.first().copied().unwrap_or(KILL_AT);
+    assert!(first_unacked <= a.len(), "a gap between {a:?} and {u:?}");
+    assert_eq!(
+        u,
+        (first_unacked..KILL_AT).collect::<Vec<_>>(),
+        "undelivered"
+    );
+    assert!(u.len() >= KILL_AT - FREEZE_AT, "{u:?}");
+    // Everything sent during the outage and after went to the second server, once, in order,
+    // ahead of later sends; the clean close settled the rest.
+    assert_eq!(b, (KILL_AT..TOTAL).collect::<Vec<_>>(), "second server");
+}
+
 #[tokio::test]
 async fn a_killed_and_restarted_server_loses_nothing_silently() {
-    const FREEZE_AT: usize = 20;
-    const KILL_AT: usize = 28;
-    const RESTART_AT: usize = 40;
-    const TOTAL: usize = 55;
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
@@ -140,33 +174,7 @@ async fn a_killed_and_restarted_server_loses_nothing_silently() {
     second.wait_for(TOTAL - KILL_AT);
     let second_lines = second.kill();
 
-    let a = numbers(&first_lines);
-    let u: Vec<usize> = undelivered
-        .iter()
-        .map(|m| m.to_text().unwrap().parse().unwrap())
-        .collect();
-    let b = numbers(&second_lines);
-    // The first server read a prefix, in order, including what was queued before the first
-    // connection; the frozen server read nothing sent after the freeze.
-    assert_eq!(a, (0..a.len()).collect::<Vec<_>>(), "first server");
-    assert!(
-        (3..=FREEZE_AT).contains(&a.len()),
-        "first server read {a:?}"
-    );
-    // Reported back: everything the first connection carried past what it acknowledged, in
-    // order, up to the kill. (It may repeat the last messages the server read before the
-    // freeze, whose acknowledgement never came.)
-    let first_unacked = u.first().copied().unwrap_or(KILL_AT);
-    assert!(first_unacked <= a.len(), "a gap between {a:?} and {u:?}");
-    assert_eq!(
-        u,
-        (first_unacked..KILL_AT).collect::<Vec<_>>(),
-        "undelivered"
-    );
-    assert!(u.len() >= KILL_AT - FREEZE_AT, "{u:?}");
-    // Everything sent during the outage and after went to the second server, once, in order,
-    // ahead of later sends; the clean close settled the rest.
-    assert_eq!(b, (KILL_AT..TOTAL).collect::<Vec<_>>(), "second server");
+    assert_accounts(&first_lines, &undelivered, &second_lines);
     assert_eq!(
         log,
         [
@@ -205,10 +213,6 @@ impl ws_proto_std::Handler for Log {
 /// The same with the blocking event client (`ClientHandle::send` from another thread).
 #[test]
 fn the_std_client_loses_nothing_silently_either() {
-    const FREEZE_AT: usize = 20;
-    const KILL_AT: usize = 28;
-    const RESTART_AT: usize = 40;
-    const TOTAL: usize = 55;
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
@@ -245,27 +249,7 @@ fn the_std_client_loses_nothing_silently_either() {
     let log = runner.join().unwrap();
     let second_lines = second.kill();
 
-    let a = numbers(&first_lines);
-    let u: Vec<usize> = log
-        .undelivered
-        .iter()
-        .map(|m| m.to_text().unwrap().parse().unwrap())
-        .collect();
-    let b = numbers(&second_lines);
-    assert_eq!(a, (0..a.len()).collect::<Vec<_>>(), "first server");
-    assert!(
-        (3..=FREEZE_AT).contains(&a.len()),
-        "first server read {a:?}"
-    );
-    let first_unacked = u.first().copied().unwrap_or(KILL_AT);
-    assert!(first_unacked <= a.len(), "a gap between {a:?} and {u:?}");
-    assert_eq!(
-        u,
-        (first_unacked..KILL_AT).collect::<Vec<_>>(),
-        "undelivered"
-    );
-    assert!(u.len() >= KILL_AT - FREEZE_AT, "{u:?}");
-    assert_eq!(b, (KILL_AT..TOTAL).collect::<Vec<_>>(), "second server");
+    assert_accounts(&first_lines, &log.undelivered, &second_lines);
     let mut events = log.events;
     // Refused attempts during the outage report nothing before `on_connect`.
     events.dedup();
