@@ -90,3 +90,91 @@ fn handle_timeout_early_or_twice_is_harmless() {
     pair.drain();
     assert_eq!(pair.server_frames().len(), 1, "one ping, not two");
 }
+
+#[test]
+fn a_paused_client_decodes_nothing_until_resumed_and_the_pong_timeout_waits() {
+    let mut pair = Pair::open_with(keepalive(30, 10));
+    pair.client.pause_recv();
+    assert!(pair.client.is_recv_paused());
+    // Bytes that arrived anyway (a read already under way) wait, undecoded.
+    pair.server_send(&frame(0x1, b"held"));
+    assert!(pair.take_events().is_empty());
+    pair.advance(Duration::from_secs(30));
+    // The keepalive ping still goes out, but nothing can answer it while nothing is read:
+    // no pong deadline, only the next ping.
+    let frames = pair.server_frames();
+    assert_eq!((frames.len(), frames[0].opcode), (1, 0x9));
+    assert_eq!(
+        pair.client.poll_timeout(),
+        Some(pair.now + Duration::from_secs(30))
+    );
+    pair.advance(Duration::from_secs(25));
+    assert!(!pair.client.is_closed());
+    assert!(pair.take_events().is_empty());
+    // On resume the held message comes out, and the unanswered ping gets a full timeout.
+    pair.client.resume_recv(pair.now);
+    assert!(!pair.client.is_recv_paused());
+    pair.drain();
+    assert_eq!(
+        pair.client.poll_timeout(),
+        Some(pair.now + Duration::from_secs(5))
+    );
+    let events = pair.take_events();
+    assert!(
+        matches!(events.as_slice(), [Event::Message(m)] if m.to_text() == Some("held")),
+        "{events:?}"
+    );
+    pair.advance(Duration::from_secs(5));
+    assert_eq!(pair.server_frames().len(), 1, "the next ping");
+    assert_eq!(
+        pair.client.poll_timeout(),
+        Some(pair.now + Duration::from_secs(5)),
+        "the deadline set on resume still runs: the first ping is still unanswered"
+    );
+}
+
+#[test]
+fn pausing_suspends_a_pong_deadline_already_running_and_a_close_reads_again() {
+    let mut pair = Pair::open_with(keepalive(30, 10));
+    pair.advance(Duration::from_secs(30));
+    assert_eq!(pair.server_frames().len(), 1);
+    pair.client.pause_recv();
+    pair.advance(Duration::from_secs(20));
+    assert!(!pair.client.is_closed(), "the pong timeout waits");
+    pair.client.resume_recv(pair.now);
+    pair.advance(Duration::from_millis(9999));
+    assert!(!pair.client.is_closed());
+    pair.advance(Duration::from_millis(1));
+    let events = pair.take_events();
+    assert!(
+        matches!(events.as_slice(), [Event::Closed(c)] if c.error == Some(Error::Timeout(Timeout::Pong))),
+        "{events:?}"
+    );
+
+    // A close started while paused needs the server's answer: reading resumes by itself.
+    let mut pair = Pair::open();
+    pair.client.pause_recv();
+    pair.client
+        .close(CloseCode::NORMAL, "bye", pair.now)
+        .unwrap();
+    assert!(!pair.client.is_recv_paused());
+    pair.drain();
+    pair.server_send(&ws_proto_tests::close_frame(1000, "bye"));
+    pair.server_eof();
+    let events = pair.take_events();
+    assert!(
+        matches!(events.as_slice(), [Event::Closed(c)] if c.clean && c.code == CloseCode::NORMAL),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn the_handshake_is_read_while_paused() {
+    let mut pair = Pair::new(Config::default());
+    pair.client.pause_recv();
+    assert!(!pair.client.is_recv_paused(), "not open yet");
+    pair.accept("");
+    assert!(pair.client.is_recv_paused());
+    let events = pair.take_events();
+    assert!(matches!(events.as_slice(), [Event::Open(_)]), "{events:?}");
+}

@@ -121,6 +121,11 @@ pub struct ClientState {
     timers: Timers,
     subprotocol: Option<String>,
     closing: Closing,
+    /// [`pause_recv`](ClientState::pause_recv) was called and not yet undone.
+    recv_paused: bool,
+    /// A keepalive ping is unanswered and its pong timeout waits for reading to resume: while
+    /// nothing is read, silence proves nothing.
+    pong_owed: bool,
 }
 
 impl std::fmt::Debug for ClientState {
@@ -166,6 +171,8 @@ impl ClientState {
             timers,
             subprotocol: None,
             closing: Closing::default(),
+            recv_paused: false,
+            pong_owed: false,
         }
     }
 
@@ -264,6 +271,7 @@ impl ClientState {
     fn received(&mut self, now: Instant) {
         // Anything from the server proves it alive.
         self.timers.stop(Timer::Pong);
+        self.pong_owed = false;
         self.input_at = now;
         self.read_handshake(now);
         // The read that brought the 101 may have brought nothing after it.
@@ -316,7 +324,9 @@ impl ClientState {
                 Timer::Ping => {
                     if matches!(self.phase, Phase::Open) && !self.closing.is_started() {
                         self.sender.frame(OpCode::Ping, &[]);
-                        if !self.timers.is_set(Timer::Pong) {
+                        if self.recv_paused {
+                            self.pong_owed = true;
+                        } else if !self.timers.is_set(Timer::Pong) {
                             self.timers.set(Timer::Pong, now + self.config.pong_timeout);
                         }
                         if let Some(interval) = self.config.ping_interval {
@@ -404,6 +414,33 @@ impl ClientState {
         Ok(())
     }
 
+    /// Stops taking messages from the server, as Workerman's `pauseRecv()`: once open,
+    /// [`is_recv_paused`](Self::is_recv_paused) tells the adapter to stop reading the
+    /// transport, so TCP pushes back on the server, and input already received is not decoded
+    /// (no message, ping or pong event) until [`resume_recv`](Self::resume_recv). Sends, pongs
+    /// already due and keepalive pings still go out; the pong timeout waits, since a server
+    /// whose answer is not read cannot be judged silent, and runs again from the resume.
+    ///
+    /// Reading comes back by itself when a close starts (the client's or a timeout's): the
+    /// closing handshake needs the server's Close. A server's Close that arrives while paused
+    /// is seen after the resume, as any other frame.
+    pub fn pause_recv(&mut self) {
+        self.recv_paused = true;
+        if self.timers.is_set(Timer::Pong) {
+            self.timers.stop(Timer::Pong);
+            self.pong_owed = true;
+        }
+    }
+
+    /// Takes messages again after [`pause_recv`](Self::pause_recv); a keepalive ping left
+    /// unanswered meanwhile gets its full pong timeout from `now`. Harmless when not paused.
+    pub fn resume_recv(&mut self, now: Instant) {
+        self.recv_paused = false;
+        if std::mem::take(&mut self.pong_owed) && self.is_open() {
+            self.timers.set(Timer::Pong, now + self.config.pong_timeout);
+        }
+    }
+
     // ---- polls ----
 
     /// The next output: bytes to write first, then events (decoding frames as needed), and
@@ -454,7 +491,11 @@ impl ClientState {
         if let Some(event) = self.events.pop_front() {
             return Some(event);
         }
-        // Nothing to decode, the common case between reads: the decoders are skipped.
+        // Nothing to decode, the common case between reads: the decoders are skipped. While
+        // receiving is paused, what was received waits too.
+        if self.is_recv_paused() {
+            return None;
+        }
         if !self.receiver.has_ready() && self.rx.is_empty() && !self.closing.is_eof() {
             self.release_idle_rx();
         } else if let Some(event) = self.decode_event() {
@@ -487,6 +528,13 @@ impl ClientState {
     /// Whether the handshake completed and no Close frame has been sent or received.
     pub fn is_open(&self) -> bool {
         matches!(self.phase, Phase::Open) && !self.closing.is_started()
+    }
+
+    /// Whether the adapter should stop reading the transport: receiving was paused
+    /// ([`pause_recv`](Self::pause_recv)) and the connection is open (the handshake is read
+    /// regardless, and so is everything once a close starts).
+    pub fn is_recv_paused(&self) -> bool {
+        self.recv_paused && self.is_open()
     }
 
     /// Whether [`Event::Closed`] has been emitted.
