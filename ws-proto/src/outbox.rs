@@ -50,8 +50,11 @@ pub struct Outbox {
     next_ack: u64,
     /// The acknowledgement ping in flight on the current connection.
     in_flight: Option<u64>,
-    /// A send was refused for the limit; cleared, and reported once, when there is room again.
+    /// The limit was reached (a send filled it, or was refused); cleared, and reported once,
+    /// when there is room again.
     full: bool,
+    /// The limit was reached and `poll_full` has not said so yet.
+    newly_full: bool,
     /// `stop` was called: nothing more is accepted.
     stopped: bool,
 }
@@ -67,6 +70,7 @@ impl Outbox {
             next_ack: 0,
             in_flight: None,
             full: false,
+            newly_full: false,
             stopped: false,
         }
     }
@@ -83,6 +87,9 @@ impl Outbox {
         self.check_send()?;
         self.bytes += message.len();
         self.waiting.push_back(message);
+        if self.bytes >= self.limit {
+            self.mark_full();
+        }
         if let Some(connection) = connection {
             self.pump(connection);
         }
@@ -97,7 +104,7 @@ impl Outbox {
             return Err(SendError::Closed);
         }
         if self.bytes >= self.limit {
-            self.full = true;
+            self.mark_full();
             return Err(SendError::BufferFull {
                 buffered: self.bytes,
                 limit: self.limit,
@@ -192,8 +199,19 @@ impl Outbox {
         self.waiting.drain(..).collect()
     }
 
-    /// Whether a send was refused for the limit and there is room again; reports it once
-    /// (Workerman's `onBufferDrain`, for the session).
+    fn mark_full(&mut self) {
+        self.newly_full |= !self.full;
+        self.full = true;
+    }
+
+    /// Whether the outbox reached its limit since the last call (Workerman's `onBufferFull`):
+    /// reported once, until [`poll_drained`](Self::poll_drained) has reported room again.
+    pub fn poll_full(&mut self) -> bool {
+        std::mem::take(&mut self.newly_full)
+    }
+
+    /// Whether the limit was reached and there is room again; reports it once
+    /// (Workerman's `onBufferDrain`).
     pub fn poll_drained(&mut self) -> bool {
         let drained = self.full && self.bytes < self.limit;
         if drained {
@@ -286,8 +304,12 @@ mod tests {
         let mut outbox = Outbox::new(4);
         let mut conn = connection();
         outbox
-            .send(Message::binary(vec![0; 4]), Some(&mut conn))
+            .send(Message::binary(vec![0; 3]), Some(&mut conn))
             .unwrap();
+        assert!(!outbox.poll_full());
+        // The send that reaches the limit fills it: reported once, refusals included.
+        outbox.send(Message::text("x"), Some(&mut conn)).unwrap();
+        assert!(outbox.poll_full());
         assert_eq!(
             outbox.send(Message::text("x"), None),
             Err(SendError::BufferFull {
@@ -295,9 +317,15 @@ mod tests {
                 limit: 4
             })
         );
+        assert!(!outbox.poll_full());
         assert!(!outbox.poll_drained());
         assert!(outbox.handle_pong(&ack(0), &mut conn));
         assert!(outbox.poll_drained());
         assert!(!outbox.poll_drained());
+        // Full again: a new report.
+        outbox
+            .send(Message::binary(vec![0; 4]), Some(&mut conn))
+            .unwrap();
+        assert!(outbox.poll_full());
     }
 }
