@@ -80,7 +80,7 @@ fn messages() -> Vec<Message> {
 fn round_trip(server: &Server, offer: DeflateConfig) -> Params {
     let mut config = Config::default();
     config.permessage_deflate(Some(offer));
-    let (ws, _) = Builder::new(&format!("ws://127.0.0.1:{}/", server.port))
+    let (ws, response) = Builder::new(format!("ws://127.0.0.1:{}/", server.port))
         .config(config)
         .connect()
         .unwrap();
@@ -91,7 +91,6 @@ fn round_trip(server: &Server, offer: DeflateConfig) -> Params {
         }
         assert_eq!(ws.read().unwrap(), message);
     }
-    let response = ws.response().expect("open");
     let extensions = response.extensions();
     assert_eq!(extensions.len(), 1, "{extensions:?}");
     assert_eq!(extensions[0].name, "permessage-deflate");

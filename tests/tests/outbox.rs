@@ -127,7 +127,7 @@ async fn a_killed_and_restarted_server_loses_nothing_silently() {
     };
     let mut first = Some(Recorder::start(port));
     let mut second = None;
-    let mut session = Builder::new(&format!("ws://127.0.0.1:{port}/"))
+    let mut session = Builder::new(format!("ws://127.0.0.1:{port}/"))
         .session(ReconnectPolicy::fixed(Duration::from_millis(50)))
         .unwrap();
     let text = |n: usize| Message::text(n.to_string());
@@ -219,7 +219,7 @@ fn the_std_client_loses_nothing_silently_either() {
     };
     let mut first = Some(Recorder::start(port));
     let client = ws_proto_std::Client::new(
-        ws_proto_std::Builder::new(&format!("ws://127.0.0.1:{port}/")),
+        ws_proto_std::Builder::new(format!("ws://127.0.0.1:{port}/")),
         Log::default(),
     )
     .reconnect(ReconnectPolicy::fixed(Duration::from_millis(50)));

@@ -4,15 +4,16 @@
 use std::io::{Read, Write};
 use std::time::Instant;
 
-use ws_proto::{ConnectPlan, Response};
+use ws_proto::{ConnectPlan, IntoClientRequest, Response};
 
 use crate::socket::WebSocket;
 use crate::tls::{self, Tls};
 use crate::transport::{Locked, Transport};
 use crate::Error;
 
-/// Connects to a `ws://` or `wss://` URL with the default settings and waits for the
-/// handshake to complete.
+/// Connects to a `ws://` or `wss://` URL (or an [`IntoClientRequest`]: a `Request`, an
+/// `http::Uri`, an `http::Request<()>`) with the default settings and waits for the handshake
+/// to complete.
 ///
 /// ```no_run
 /// let (ws, response) = ws_proto_std::connect("wss://echo.example/chat")?;
@@ -21,8 +22,8 @@ use crate::Error;
 /// println!("{:?}", ws.read()?);
 /// # Ok::<(), ws_proto_std::Error>(())
 /// ```
-pub fn connect(url: &str) -> Result<(WebSocket, Response), Error> {
-    Builder::new(url).connect()
+pub fn connect(request: impl IntoClientRequest) -> Result<(WebSocket, Response), Error> {
+    Builder::new(request).connect()
 }
 
 ws_proto::client_builder! {

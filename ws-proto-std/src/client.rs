@@ -1,5 +1,6 @@
 //! The event client: Workerman's `AsyncTcpConnection` callbacks and `reConnect`, on a thread.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -30,6 +31,12 @@ pub trait Handler {
     fn on_ping(&mut self, client: &ClientHandle, payload: &[u8]) {}
     /// The server sent a pong (the outbox's own acknowledgement pongs are not reported).
     fn on_pong(&mut self, client: &ClientHandle, payload: &[u8]) {}
+    /// The outbox reached its limit ([`Builder::outbox_limit`](crate::Builder::outbox_limit),
+    /// Workerman's `onBufferFull`): sends now wait, or are refused by
+    /// [`ClientHandle::try_send`], until [`on_drain`](Self::on_drain). Called on the client's
+    /// thread, right after the callback whose send filled it, or with the next event when
+    /// another thread's send did.
+    fn on_buffer_full(&mut self, client: &ClientHandle) {}
     /// The outbox was full and has room again (Workerman's `onBufferDrain`).
     fn on_drain(&mut self, client: &ClientHandle) {}
     /// A connection that reached [`on_connect`](Self::on_connect) ended, with the close code and
@@ -75,6 +82,9 @@ struct Control {
     room: Condvar,
     /// The type of `send_default_type`'s bytes.
     default_type: MessageType,
+    /// The outbox filled up and `on_buffer_full` is due; an atomic, so the client's thread
+    /// checks it after every event without taking the lock.
+    became_full: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -84,6 +94,8 @@ struct ControlState {
     outbox: Outbox,
     /// The thread in `run`: its callbacks must not wait for room that only it can make.
     runner: Option<ThreadId>,
+    /// `pause_recv` is in force, for this connection and the next.
+    recv_paused: bool,
 }
 
 impl Control {
@@ -150,14 +162,46 @@ impl ClientHandle {
         let ControlState {
             current, outbox, ..
         } = &mut *state;
-        let Some(ws) = current.clone() else {
-            return Ok(outbox.send(message, None)?);
-        };
-        ws.with_core(|core| outbox.send(message, Some(core)))?;
+        let ws = current.clone();
+        match &ws {
+            None => outbox.send(message, None)?,
+            Some(ws) => ws.with_core(|core| outbox.send(message, Some(core)))?,
+        }
+        if outbox.poll_full() {
+            self.control.became_full.store(true, Ordering::Relaxed);
+        }
         // Written without the client's lock: a blocked write must not stop the reader from
         // taking the acknowledgements.
         drop(state);
-        ws.flush()
+        ws.map_or(Ok(()), |ws| ws.flush())
+    }
+
+    /// Stops reading from the server (Workerman's `pauseRecv()`): no more messages reach the
+    /// handler, the server's bytes wait in the kernel and TCP pushes back on it, until
+    /// [`resume_recv`](Self::resume_recv). Sends and keepalive pings still go out; the pong
+    /// timeout waits for the resume. It lasts across reconnections: a new connection's
+    /// handshake completes, then it waits too.
+    pub fn pause_recv(&self) {
+        let mut state = self.control.lock();
+        state.recv_paused = true;
+        if let Some(ws) = &state.current {
+            ws.pause_recv();
+        }
+    }
+
+    /// Takes messages again after [`pause_recv`](Self::pause_recv); what waited is delivered
+    /// in order.
+    pub fn resume_recv(&self) {
+        let mut state = self.control.lock();
+        state.recv_paused = false;
+        if let Some(ws) = &state.current {
+            ws.resume_recv();
+        }
+    }
+
+    /// Whether [`pause_recv`](Self::pause_recv) is in force.
+    pub fn is_recv_paused(&self) -> bool {
+        self.control.lock().recv_paused
     }
 
     /// Stops reconnecting and closes the current connection with 1000 (normal closure); `run`
@@ -208,10 +252,12 @@ impl<H: Handler> Client<H> {
                     current: None,
                     outbox,
                     runner: None,
+                    recv_paused: false,
                 }),
                 stopped: Condvar::new(),
                 room: Condvar::new(),
                 default_type,
+                became_full: AtomicBool::new(false),
             }),
         }
     }
@@ -277,6 +323,9 @@ impl<H: Handler> Client<H> {
             // What an earlier connection of this attempt (a redirect) was given never went out.
             state.outbox.requeue();
             ws.with_core(|core| state.outbox.pump(core));
+            if state.recv_paused {
+                ws.pause_recv();
+            }
             if state.stopped {
                 // `stop` ran before this connection existed; it ends right after the handshake.
                 let _ = ws.close(CloseCode::NORMAL, "");
@@ -297,6 +346,12 @@ impl<H: Handler> Client<H> {
         };
         handler.on_open(&handle, &response);
         let clean = loop {
+            // A plain load first: the swap's locked instruction only when it is due.
+            if control.became_full.load(Ordering::Relaxed)
+                && control.became_full.swap(false, Ordering::Relaxed)
+            {
+                handler.on_buffer_full(&handle);
+            }
             match ws.read_item() {
                 Ok(Some(Event::Message(message))) => handler.on_message(&handle, message),
                 Ok(Some(Event::Ping(payload))) => handler.on_ping(&handle, &payload),

@@ -102,9 +102,12 @@ pub use ws_proto::ClientError as Error;
 pub use ws_proto::ClientEvent as Event;
 
 // The same core names as ws-proto-tokio re-exports.
+/// The `http` crate, whose `Uri` and `Request<()>` `connect` takes.
+#[cfg(feature = "http")]
+pub use ws_proto::http;
 pub use ws_proto::{
-    Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, Message, MessageType,
-    ProtocolError, ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError,
-    Response, SendError, Timeout, Utf8Bytes,
+    Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, IntoClientRequest,
+    Message, MessageType, ProtocolError, ReadyState, ReconnectPolicy, RedirectError, Rejection,
+    Request, RequestError, Response, SendError, Timeout, Utf8Bytes,
 };
 pub use {rustls, ws_proto};

@@ -34,6 +34,8 @@ struct Shared {
     state: Mutex<State>,
     /// Signalled when a writer stops, for senders waiting for room (`State::waiting`).
     written: Condvar,
+    /// Signalled when receiving resumes (or a close starts), for a reader that stopped reading.
+    resumed: Condvar,
     /// Held by the one thread reading; the raw read buffer and the read timeout last set.
     reader: Mutex<ReadSide>,
     /// The longest a read blocks between looks at the core's deadline (see the crate docs).
@@ -76,8 +78,6 @@ struct State {
     reported: bool,
     /// The transport was shut down.
     shut: bool,
-    /// The server's 101, kept once `read_event` has returned it.
-    response: Option<Response>,
 }
 
 impl State {
@@ -90,10 +90,8 @@ impl State {
             return None;
         }
         let event = self.held.take().or_else(|| self.core.poll_event())?;
-        match &event {
-            CoreEvent::Closed(_) => self.reported = true,
-            CoreEvent::Open(response) => self.response = Some(Response::clone(response)),
-            _ => {}
+        if let CoreEvent::Closed(_) = &event {
+            self.reported = true;
         }
         let failure = if self.reported {
             self.failure.take()
@@ -179,6 +177,7 @@ impl WebSocket {
             shared: Arc::new(Shared {
                 transport: Box::new(transport),
                 written: Condvar::new(),
+                resumed: Condvar::new(),
                 state: Mutex::new(State {
                     core,
                     tls,
@@ -188,7 +187,6 @@ impl WebSocket {
                     held: None,
                     reported: false,
                     shut: false,
-                    response: None,
                 }),
                 reader: Mutex::new(ReadSide {
                     buf: Vec::new(),
@@ -293,7 +291,25 @@ impl WebSocket {
     /// [`read_event`](Self::read_event) (or [`Error::Closed`] from [`read`](Self::read)) once the
     /// server answers, or after the close timeout.
     pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.command(|core| core.close(code, reason, Instant::now()))
+        let closed = self.command(|core| core.close(code, reason, Instant::now()));
+        // A paused reader reads again: the closing handshake needs the server's Close.
+        self.shared.resumed.notify_all();
+        closed
+    }
+
+    /// Stops reading from the server (Workerman's `pauseRecv()`): once the handshake is done,
+    /// the reader blocks without reading, so the server's bytes wait in the kernel and TCP
+    /// pushes back on it, until [`resume_recv`](Self::resume_recv) or a close. Sends and
+    /// keepalive pings still go out; the pong timeout waits for the resume. See
+    /// [`ClientState::pause_recv`].
+    pub fn pause_recv(&self) {
+        self.lock().core.pause_recv();
+    }
+
+    /// Reads again after [`pause_recv`](Self::pause_recv): what waited is delivered, in order.
+    pub fn resume_recv(&self) {
+        self.lock().core.resume_recv(Instant::now());
+        self.shared.resumed.notify_all();
     }
 
     // ---- reads ----
@@ -378,6 +394,17 @@ impl WebSocket {
                     Some(deadline) => (deadline - now).min(self.shared.max_block),
                     None => self.shared.max_block,
                 };
+                if st.core.is_recv_paused() {
+                    // Nothing is read: the server's bytes wait in the kernel and TCP pushes
+                    // back. The timers still run, at their deadlines.
+                    drop(
+                        self.shared
+                            .resumed
+                            .wait_timeout(st, timeout)
+                            .unwrap_or_else(PoisonError::into_inner),
+                    );
+                    continue;
+                }
                 // A plain connection reads straight into the core's receive buffer: no copy,
                 // which matters for large messages. TLS reads ciphertext into `side.buf`. This
                 // thread holds the reader lock, so no other lease is out.
@@ -437,11 +464,6 @@ impl WebSocket {
 
     // ---- getters ----
 
-    /// The server's accepting response (set once the handshake completed).
-    pub fn response(&self) -> Option<Response> {
-        self.lock().response.clone()
-    }
-
     /// The subprotocol the server chose.
     pub fn subprotocol(&self) -> Option<String> {
         self.lock().core.subprotocol().map(str::to_owned)
@@ -460,6 +482,11 @@ impl WebSocket {
     /// Whether the connection is over.
     pub fn is_closed(&self) -> bool {
         self.lock().core.is_closed()
+    }
+
+    /// Whether receiving is paused ([`pause_recv`](Self::pause_recv)) on the open connection.
+    pub fn is_recv_paused(&self) -> bool {
+        self.lock().core.is_recv_paused()
     }
 
     /// Bytes accepted by sends and not yet written (the browser's `bufferedAmount`).

@@ -33,13 +33,13 @@ fn echo_text_and_binary_with_headers_and_origin() {
         let seen = rx.recv().unwrap();
         (seen, server::echo(ws))
     });
-    let (ws, _) = Builder::new(&format!("{url}/chat?room=1"))
+    let (ws, response) = Builder::new(format!("{url}/chat?room=1"))
         .header("Cookie", "PHPSID=82u98fjh")
         .origin("https://example.com")
         .connect()
         .unwrap();
     assert!(ws.is_open());
-    assert_eq!(ws.response().unwrap().status(), 101);
+    assert_eq!(response.status(), 101);
     ws.send_text("héllo").unwrap();
     ws.send_binary(&[0, 1, 2, 255]).unwrap();
     ws.send_default_type(b"default is text").unwrap();
@@ -156,7 +156,7 @@ fn tls_rejects_an_unknown_certificate() {
         let stream = server::accept_tls_stream(&l, &config);
         assert!(tungstenite::accept(stream).is_err());
     });
-    let err = ws_proto_std::connect(&url.replace("ws://", "wss://")).unwrap_err();
+    let err = ws_proto_std::connect(url.replace("ws://", "wss://")).unwrap_err();
     match &err {
         Error::Tls { host, source } => {
             assert_eq!(host, "127.0.0.1");
@@ -257,13 +257,13 @@ fn the_server_chosen_subprotocol_is_reported() {
         });
         server::echo(ws)
     });
-    let (ws, _) = Builder::new(&url)
+    let (ws, response) = Builder::new(&url)
         .subprotocol("chat.v1")
         .subprotocol("chat.v2")
         .connect()
         .unwrap();
     assert_eq!(ws.subprotocol().as_deref(), Some("chat.v2"));
-    assert_eq!(ws.response().unwrap().subprotocol(), Some("chat.v2"));
+    assert_eq!(response.subprotocol(), Some("chat.v2"));
     ws.close(CloseCode::NORMAL, "").unwrap();
     assert!(matches!(ws.read(), Err(Error::Closed { .. })));
     server.join().unwrap();
@@ -384,7 +384,7 @@ fn the_connect_timeout_covers_a_stalled_tls_handshake() {
         let _ = stop_rx.recv_timeout(server::IO_TIMEOUT);
     });
     let started = Instant::now();
-    let err = Builder::new(&url.replace("ws://", "wss://"))
+    let err = Builder::new(url.replace("ws://", "wss://"))
         .connect_timeout(Duration::from_millis(300))
         .handshake_timeout(None)
         .connect()

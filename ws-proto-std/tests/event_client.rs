@@ -5,7 +5,8 @@
 
 mod server;
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
@@ -194,4 +195,127 @@ fn stop_closes_the_connection_and_ends_run() {
         ["connect", "open 101", "text from outside", "close 1000 "]
     );
     assert!(handle.connection().is_none());
+}
+
+/// Counts the messages it gets, and pauses receiving at the first.
+struct Pauser {
+    received: Arc<AtomicUsize>,
+    paused: mpsc::Sender<()>,
+    sizes_ok: bool,
+}
+
+impl Handler for Pauser {
+    fn on_message(&mut self, client: &ClientHandle, message: Message) {
+        let n = self.received.fetch_add(1, Ordering::SeqCst);
+        // Each message is filled with its own number.
+        self.sizes_ok &= message.len() == PAUSE_MESSAGE && message.as_bytes()[0] == n as u8;
+        if n == 0 {
+            client.pause_recv();
+            assert!(client.is_recv_paused());
+            self.paused.send(()).unwrap();
+        }
+    }
+}
+
+const PAUSE_MESSAGES: usize = 64;
+const PAUSE_MESSAGE: usize = 1 << 20;
+
+#[test]
+fn pause_recv_stops_reading_so_the_server_is_held_back_and_resume_delivers_the_rest() {
+    let (listener, url) = server::listen();
+    let written = Arc::new(AtomicUsize::new(0));
+    let server = server::spawn(listener, {
+        let written = written.clone();
+        move |l| {
+            let mut ws = server::accept(&l);
+            for n in 0..PAUSE_MESSAGES {
+                ws.send(tungstenite::Message::binary(vec![n as u8; PAUSE_MESSAGE]))
+                    .unwrap();
+                written.store(n + 1, Ordering::SeqCst);
+            }
+            ws.close(None).unwrap();
+            server::echo(ws)
+        }
+    });
+    let received = Arc::new(AtomicUsize::new(0));
+    let (paused_tx, paused_rx) = mpsc::channel();
+    let pauser = Pauser {
+        received: received.clone(),
+        paused: paused_tx,
+        sizes_ok: true,
+    };
+    let client = Client::new(Builder::new(&url), pauser);
+    let handle = client.handle();
+    let runner = std::thread::spawn(move || client.run());
+    paused_rx.recv_timeout(server::IO_TIMEOUT).unwrap();
+    // The server fills the kernel's buffers, then its writes block: 64 MiB cannot fit.
+    let mut stalled_at = written.load(Ordering::SeqCst);
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = written.load(Ordering::SeqCst);
+        if now == stalled_at {
+            break;
+        }
+        stalled_at = now;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(written.load(Ordering::SeqCst), stalled_at, "held back");
+    assert!(stalled_at < PAUSE_MESSAGES, "{stalled_at}");
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        1,
+        "nothing delivered while paused"
+    );
+    handle.resume_recv();
+    assert!(!handle.is_recv_paused());
+    let pauser = runner.join().unwrap();
+    assert_eq!(received.load(Ordering::SeqCst), PAUSE_MESSAGES);
+    assert!(pauser.sizes_ok, "every message whole and in order");
+    assert_eq!(written.load(Ordering::SeqCst), PAUSE_MESSAGES);
+    server.join().unwrap();
+}
+
+/// Logs the outbox's fill and drain callbacks around three sends.
+#[derive(Default)]
+struct Filler {
+    log: Vec<String>,
+}
+
+impl Handler for Filler {
+    fn on_open(&mut self, client: &ClientHandle, _: &Response) {
+        for n in 0..3 {
+            let sent = client.try_send(Message::binary(vec![n; 2048]));
+            self.log.push(format!("send {n} {}", sent.is_ok()));
+        }
+    }
+
+    fn on_buffer_full(&mut self, _: &ClientHandle) {
+        self.log.push("full".into());
+    }
+
+    fn on_drain(&mut self, client: &ClientHandle) {
+        self.log.push("drain".into());
+        client.stop();
+    }
+}
+
+#[test]
+fn on_buffer_full_then_on_drain_as_the_outbox_fills_and_is_acknowledged() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| server::echo(server::accept(&l)));
+    let client = Client::new(Builder::new(&url).outbox_limit(4096), Filler::default());
+    let filler = client.run();
+    // The second send reaches the 4 KiB limit, the third is refused; the server's pong to
+    // the acknowledgement ping empties the outbox.
+    assert_eq!(
+        filler.log,
+        [
+            "send 0 true",
+            "send 1 true",
+            "send 2 false",
+            "full",
+            "drain"
+        ]
+    );
+    assert_eq!(server.join().unwrap().unwrap().code, TCloseCode::Normal);
 }

@@ -2,7 +2,7 @@
 //! `session`.
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use ws_proto::{ConnectPlan, ReconnectPolicy, Response};
+use ws_proto::{ConnectPlan, IntoClientRequest, ReconnectPolicy, Response};
 
 use crate::conn::{now, seed};
 use crate::connect::{transport, within_connect_timeout};
@@ -102,7 +102,10 @@ where
     }
 }
 
-/// Connects to a `ws://` or `wss://` URL with the default options; see [`Builder`] for more.
-pub async fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
-    Builder::new(url).connect().await
+/// Connects to a `ws://` or `wss://` URL (or an [`IntoClientRequest`]: a `Request`, an
+/// `http::Uri`, an `http::Request<()>`) with the default options; see [`Builder`] for more.
+pub async fn connect(
+    request: impl IntoClientRequest,
+) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
+    Builder::new(request).connect().await
 }

@@ -189,6 +189,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                         self.core.handle_timeout(now());
                         continue;
                     }
+                    if self.core.is_recv_paused() {
+                        // Nothing is read: TCP pushes back on the server. `resume_recv` or a
+                        // close wakes this side.
+                        return Poll::Pending;
+                    }
                     ready!(self.poll_read_input(cx));
                 }
             }
@@ -309,8 +314,27 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// Starts the closing handshake with 1000 unless one is under way, and flushes.
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         // A no-op when a close is under way already.
-        self.core.close(CloseCode::NORMAL, "", now())?;
+        self.close(CloseCode::NORMAL, "")?;
         self.poll_flush(cx)
+    }
+
+    /// Starts the closing handshake (a no-op when one is under way); a reader that paused
+    /// reads again, as the handshake needs the server's Close.
+    pub(crate) fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.core.close(code, reason, now())?;
+        self.wakers.wake_side(Side::Read);
+        Ok(())
+    }
+
+    /// Stops reading the transport once open; see [`ClientState::pause_recv`].
+    pub(crate) fn pause_recv(&mut self) {
+        self.core.pause_recv();
+    }
+
+    /// Reads again, waking the reader.
+    pub(crate) fn resume_recv(&mut self) {
+        self.core.resume_recv(now());
+        self.wakers.wake_side(Side::Read);
     }
 
     /// Writes the core's transmits, a frame's header and its uncopied payload in one vectored

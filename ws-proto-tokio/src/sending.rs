@@ -113,7 +113,7 @@ macro_rules! sending {
                 code: ws_proto::CloseCode,
                 reason: &str,
             ) -> Result<(), crate::Error> {
-                self.with_conn(|c| c.core_mut().close(code, reason, crate::conn::now()))?;
+                self.with_conn(|c| c.close(code, reason))?;
                 self.flush().await
             }
 

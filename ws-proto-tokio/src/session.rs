@@ -46,6 +46,9 @@ pub enum SessionEvent {
     /// A pong from the server (`onWebSocketPong`). The outbox's own acknowledgement pongs are
     /// not reported.
     Pong(Bytes),
+    /// The outbox reached its limit ([`Builder::outbox_limit`](crate::Builder::outbox_limit),
+    /// `onBufferFull`): sends wait, and `try_feed` refuses, until [`Drained`](Self::Drained).
+    BufferFull,
     /// The outbox was full and has room again (`onBufferDrain`).
     Drained,
     /// Why a connection or an attempt failed (`onError`): DNS, TCP, TLS, rejection, protocol,
@@ -157,6 +160,8 @@ pub struct Session {
     stopping: bool,
     /// Events produced and not yet taken, in order.
     pending: VecDeque<SessionEvent>,
+    /// `pause_recv` is in force, for this connection and the next.
+    recv_paused: bool,
 }
 
 impl fmt::Debug for Session {
@@ -187,6 +192,7 @@ impl Session {
             state: State::Idle,
             stopping: false,
             pending: VecDeque::new(),
+            recv_paused: false,
         }
     }
 
@@ -302,6 +308,33 @@ impl Session {
         self.flush().await
     }
 
+    /// Stops reading from the server (Workerman's `pauseRecv()`): no more messages, pings or
+    /// pongs come out, the server's bytes wait in the kernel and TCP pushes back on it, until
+    /// [`resume_recv`](Self::resume_recv). Keep polling: sends, keepalive pings and
+    /// reconnections go on (the pong timeout waits for the resume, and the outbox's
+    /// acknowledgements too, so a full outbox stays full). It lasts across reconnections: a
+    /// new connection's handshake completes, then it waits too.
+    pub fn pause_recv(&mut self) {
+        self.recv_paused = true;
+        if let State::Connected { socket, .. } = &mut self.state {
+            socket.pause_recv();
+        }
+    }
+
+    /// Takes messages again after [`pause_recv`](Self::pause_recv); what waited is delivered
+    /// in order.
+    pub fn resume_recv(&mut self) {
+        self.recv_paused = false;
+        if let State::Connected { socket, .. } = &mut self.state {
+            socket.resume_recv();
+        }
+    }
+
+    /// Whether [`pause_recv`](Self::pause_recv) is in force.
+    pub fn is_recv_paused(&self) -> bool {
+        self.recv_paused
+    }
+
     // ---- getters ----
 
     /// Whether the current connection is open.
@@ -345,6 +378,9 @@ impl Session {
                         conn.report_drained();
                         // What waited for a connection is queued on it first.
                         self.outbox.pump(conn.core_mut());
+                        if self.recv_paused {
+                            conn.pause_recv();
+                        }
                         self.pending.push_back(SessionEvent::Connected);
                         self.state = State::Connected {
                             socket: Box::new(socket),
@@ -392,6 +428,9 @@ impl Session {
                 self.start_attempt();
             }
             State::Done => return Poll::Ready(None),
+        }
+        if self.outbox.poll_full() {
+            self.pending.push_back(SessionEvent::BufferFull);
         }
         if self.outbox.poll_drained() {
             self.pending.push_back(SessionEvent::Drained);

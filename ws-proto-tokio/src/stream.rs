@@ -144,6 +144,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         self.conn.core().is_writable()
     }
 
+    /// Stops reading from the server (Workerman's `pauseRecv()`): once the handshake is done,
+    /// reads yield nothing new and the server's bytes wait in the kernel, so TCP pushes back
+    /// on it, until [`resume_recv`](Self::resume_recv) or a close. Sends and keepalive pings
+    /// still go out while the stream is polled; the pong timeout waits for the resume. See
+    /// [`ClientState::pause_recv`](ws_proto::ClientState::pause_recv).
+    pub fn pause_recv(&mut self) {
+        self.conn.pause_recv();
+    }
+
+    /// Reads again after [`pause_recv`](Self::pause_recv): what waited is delivered, in order.
+    pub fn resume_recv(&mut self) {
+        self.conn.resume_recv();
+    }
+
+    /// Whether receiving is paused on the open connection.
+    pub fn is_recv_paused(&self) -> bool {
+        self.conn.core().is_recv_paused()
+    }
+
     /// The subprotocol the server chose, once open.
     pub fn subprotocol(&self) -> Option<&str> {
         self.conn.core().subprotocol()

@@ -111,7 +111,7 @@ async fn subprotocol_chosen_by_the_server() {
         common::echo(ws).await
     });
 
-    let (mut ws, response) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, response) = Builder::new(format!("ws://{addr}/"))
         .subprotocol("chat.v1")
         .subprotocol("chat.v2")
         .connect()
@@ -188,7 +188,7 @@ async fn redirect_is_followed_with_headers() {
         seen
     });
 
-    let (mut ws, _) = Builder::new(&format!("ws://{moved_addr}/old"))
+    let (mut ws, _) = Builder::new(format!("ws://{moved_addr}/old"))
         .header("X-Token", "t1")
         .connect()
         .await
@@ -209,7 +209,7 @@ async fn redirect_limit() {
     // A redirect to itself, forever.
     tokio::spawn(redirector(listener, format!("ws://{addr}/again")));
 
-    let err = Builder::new(&format!("ws://{addr}/"))
+    let err = Builder::new(format!("ws://{addr}/"))
         .max_redirects(3)
         .connect()
         .await
@@ -219,7 +219,7 @@ async fn redirect_limit() {
         "{err:?}"
     );
 
-    let err = Builder::new(&format!("ws://{addr}/"))
+    let err = Builder::new(format!("ws://{addr}/"))
         .max_redirects(0)
         .connect()
         .await
@@ -238,7 +238,7 @@ async fn wss_over_a_given_stream_runs_tls_over_it() {
     let (cert, addr, server) = common::tls_echo_server().await;
 
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut ws, response) = Builder::new(&format!("wss://localhost:{}/tunnel", addr.port()))
+    let (mut ws, response) = Builder::new(format!("wss://localhost:{}/tunnel", addr.port()))
         .root_certificate(cert)
         .connect_with(tcp)
         .await
@@ -266,7 +266,7 @@ async fn wss_over_a_given_stream_runs_tls_over_it() {
         acceptor.accept(tcp).await.is_err()
     });
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let err = Builder::new(&format!("wss://localhost:{}/", addr.port()))
+    let err = Builder::new(format!("wss://localhost:{}/", addr.port()))
         .connect_with(tcp)
         .await
         .unwrap_err();
@@ -285,7 +285,7 @@ async fn tls_with_a_test_root() {
     let (cert, addr, server) = common::tls_echo_server().await;
 
     // "localhost" may resolve to ::1 first, where nothing listens: the next address is tried.
-    let (mut ws, _) = Builder::new(&format!("wss://localhost:{}/secure", addr.port()))
+    let (mut ws, _) = Builder::new(format!("wss://localhost:{}/secure", addr.port()))
         .root_certificate(cert)
         .connect()
         .await
@@ -431,4 +431,72 @@ async fn connect_with_a_unix_socket() {
         Event::Message(text("via unix"))
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A port from tokio-tungstenite keeps its `http::Request`: the method, every header (the
+/// handshake's own included), the subprotocols and the origin come through, and the response
+/// reads as an `http::Response`.
+#[tokio::test]
+async fn an_http_request_built_for_tokio_tungstenite_connects_as_it_is() {
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let choose = move |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
+            let header = |name: &str| req.headers()[name].to_str().unwrap().to_owned();
+            record.lock().unwrap().extend([
+                req.uri().to_string(),
+                header("Authorization"),
+                header("Origin"),
+                header("Sec-WebSocket-Protocol"),
+            ]);
+            resp.headers_mut()
+                .insert("Sec-WebSocket-Protocol", "chat.v1".parse().unwrap());
+            Ok(resp)
+        };
+        let ws = tokio_tungstenite::accept_hdr_async(tcp, choose)
+            .await
+            .unwrap();
+        common::echo(ws).await;
+        let seen = seen.lock().unwrap().clone();
+        seen
+    });
+    let request = ws_proto_tokio::http::Request::get(format!("ws://{addr}/feed?x=1"))
+        .header("Host", addr.to_string())
+        .header("Connection", "Upgrade")
+        .header("Upgrade", "websocket")
+        .header("Sec-WebSocket-Version", "13")
+        .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("Sec-WebSocket-Protocol", "chat.v1, chat.v2")
+        .header("Origin", "https://example.com")
+        .header("Authorization", "Bearer t0ken")
+        .body(())
+        .unwrap();
+    let (mut ws, response) = ws_proto_tokio::connect(request).await.unwrap();
+    let response = response.to_http();
+    assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chat.v1");
+    assert_eq!(response.headers()["upgrade"], "websocket");
+    ws.send(text("ported")).await.unwrap();
+    assert_eq!(ws.read().await.unwrap(), text("ported"));
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    while ws.next().await.is_some() {}
+    assert_eq!(
+        server.await.unwrap(),
+        [
+            "/feed?x=1",
+            "Bearer t0ken",
+            "https://example.com",
+            "chat.v1, chat.v2"
+        ]
+    );
+    // An `http::Uri` goes the same way, and a method other than GET is refused before
+    // connecting.
+    let uri: ws_proto_tokio::http::Uri = format!("ws://{addr}/").parse().unwrap();
+    let post = ws_proto_tokio::http::Request::post(uri).body(()).unwrap();
+    assert!(matches!(
+        ws_proto_tokio::connect(post).await,
+        Err(Error::Request(ws_proto_tokio::RequestError::UnsupportedMethod(m))) if m == "POST"
+    ));
 }

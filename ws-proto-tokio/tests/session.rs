@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -58,7 +60,7 @@ async fn reconnects_after_drops_then_gives_up() {
         drop(listener);
     });
 
-    let mut session = Builder::new(&format!("ws://{addr}/feed"))
+    let mut session = Builder::new(format!("ws://{addr}/feed"))
         .session(ReconnectPolicy::fixed(Duration::from_secs(2)).with_max_attempts(2))
         .unwrap();
     let mut log = Vec::new();
@@ -101,7 +103,7 @@ async fn close_ends_the_session() {
     let (listener, addr) = common::listen().await;
     let server = tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
 
-    let mut session = Builder::new(&format!("ws://{addr}/"))
+    let mut session = Builder::new(format!("ws://{addr}/"))
         .session(ReconnectPolicy::fixed(Duration::from_secs(1)))
         .unwrap();
     let mut log = Vec::new();
@@ -143,7 +145,7 @@ async fn a_burst_waits_for_room_and_everything_arrives_in_order() {
         }
         got
     });
-    let mut session = Builder::new(&format!("ws://{addr}/"))
+    let mut session = Builder::new(format!("ws://{addr}/"))
         .outbox_limit(32 << 10)
         .session(ReconnectPolicy::never())
         .unwrap();
@@ -161,11 +163,127 @@ async fn a_burst_waits_for_room_and_everything_arrives_in_order() {
         log.push(describe(&event));
     }
     let drained = log.iter().filter(|e| *e == "Drained").count();
+    let full = log.iter().filter(|e| *e == "BufferFull").count();
     assert!(drained >= COUNT * 1000 / (32 << 10) / 2, "{log:?}");
-    log.retain(|e| e != "Drained");
+    // Each time the outbox fills it is reported, then its room coming back.
+    assert_eq!(full, drained, "{log:?}");
+    let mut pairs = log.iter().filter(|e| *e == "Drained" || *e == "BufferFull");
+    while let (Some(a), Some(b)) = (pairs.next(), pairs.next()) {
+        assert_eq!((a.as_str(), b.as_str()), ("BufferFull", "Drained"));
+    }
+    log.retain(|e| e != "Drained" && e != "BufferFull");
     assert_eq!(
         log,
         ["connected", "open 101", "closed 1000 \"\" clean=true"]
     );
     assert_eq!(server.await.unwrap(), (0..COUNT).collect::<Vec<_>>());
+}
+
+/// `pause_recv` stops reading: the server's writes stall once the kernel's buffers are full,
+/// no message comes out meanwhile, and `resume_recv` delivers the rest whole and in order.
+#[tokio::test]
+async fn pause_recv_holds_the_server_back_and_resume_delivers_the_rest() {
+    const COUNT: usize = 64;
+    const SIZE: usize = 1 << 20;
+    let (listener, addr) = common::listen().await;
+    let written = Arc::new(AtomicUsize::new(0));
+    let server = tokio::spawn({
+        let written = written.clone();
+        async move {
+            let mut ws = common::accept(&listener).await;
+            for n in 0..COUNT {
+                ws.send(TMessage::binary(vec![n as u8; SIZE]))
+                    .await
+                    .unwrap();
+                written.store(n + 1, Ordering::SeqCst);
+            }
+            ws.close(None).await.unwrap();
+            while ws.next().await.is_some() {}
+        }
+    });
+    let mut session = Builder::new(format!("ws://{addr}/"))
+        .session(ReconnectPolicy::never())
+        .unwrap();
+    let mut received = 0;
+    let mut log = Vec::new();
+    while let Some(event) = session.next_event().await {
+        match event {
+            SessionEvent::Message(m) => {
+                assert_eq!((m.len(), m.as_bytes()[0]), (SIZE, received as u8));
+                received += 1;
+                if received == 1 {
+                    session.pause_recv();
+                    assert!(session.is_recv_paused());
+                    // Polled while paused: nothing comes out, and the server stalls.
+                    let mut stalled_at = written.load(Ordering::SeqCst);
+                    loop {
+                        let idle =
+                            tokio::time::timeout(Duration::from_millis(200), session.next_event())
+                                .await;
+                        assert!(idle.is_err(), "an event while paused: {idle:?}");
+                        let now = written.load(Ordering::SeqCst);
+                        if now == stalled_at {
+                            break;
+                        }
+                        stalled_at = now;
+                    }
+                    assert!(stalled_at < COUNT, "{stalled_at}");
+                    session.resume_recv();
+                }
+            }
+            other => log.push(describe(&other)),
+        }
+    }
+    assert_eq!(received, COUNT);
+    assert_eq!(
+        log,
+        [
+            "connected",
+            "open 101",
+            // The server closed without a status code.
+            "closed 1005 \"\" clean=true"
+        ]
+    );
+    server.await.unwrap();
+}
+
+/// `BufferFull` when a send fills the outbox, `Drained` when the server's pong to the
+/// acknowledgement ping empties it.
+#[tokio::test]
+async fn buffer_full_then_drained() {
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+    let mut session = Builder::new(format!("ws://{addr}/"))
+        .outbox_limit(4096)
+        .session(ReconnectPolicy::never())
+        .unwrap();
+    session.try_feed(Message::binary(vec![0; 2048])).unwrap();
+    session.try_feed(Message::binary(vec![1; 2048])).unwrap();
+    assert!(matches!(
+        session.try_feed(Message::binary(vec![2; 1])),
+        Err(Error::Send(ws_proto_tokio::SendError::BufferFull { .. }))
+    ));
+    let mut log = Vec::new();
+    while let Some(event) = session.next_event().await {
+        let line = describe(&event);
+        let drained = matches!(event, SessionEvent::Drained);
+        log.push(line);
+        if drained {
+            session.close(CloseCode::NORMAL, "").await.unwrap();
+        }
+    }
+    // The echoes come back too; the outbox's own pongs do not.
+    assert_eq!(
+        log,
+        [
+            "BufferFull",
+            "connected",
+            "open 101",
+            &format!("binary {:?}", bytes::Bytes::from(vec![0u8; 2048])),
+            &format!("binary {:?}", bytes::Bytes::from(vec![1u8; 2048])),
+            "Drained",
+            "closed 1000 \"\" clean=true"
+        ]
+    );
+    assert_eq!(server.await.unwrap(), Some((1000, String::new())));
 }

@@ -112,7 +112,7 @@ async fn feed_dropped_by_a_short_timer_neither_loses_nor_duplicates() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_send_buffer_size(8 << 10).unwrap();
     let tcp = socket.connect(addr).await.unwrap();
-    let (ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (ws, _) = Builder::new(format!("ws://{addr}/"))
         .send_high_water_mark(16 << 10)
         .connect_with(tcp)
         .await
@@ -213,7 +213,7 @@ async fn sends_before_open_go_first_in_order() {
     tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
 
     let tcp = TcpStream::connect(addr).await.unwrap();
-    let mut ws = Builder::new(&format!("ws://{addr}/")).start(tcp).unwrap();
+    let mut ws = Builder::new(format!("ws://{addr}/")).start(tcp).unwrap();
     for s in ["one", "two", "three"] {
         ws.send(Message::Text(s.into())).await.unwrap();
     }
@@ -310,7 +310,7 @@ async fn feeds_then_one_flush_make_one_write() {
 
     let (tcp, offered) = Counted::connect(addr, usize::MAX).await;
     let writes = || offered.lock().unwrap().len();
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .connect_with(tcp)
         .await
         .unwrap();
@@ -342,7 +342,7 @@ async fn feeds_then_one_flush_make_one_write() {
 async fn owned_large_payloads_go_out_whole_between_small_ones() {
     let (listener, addr) = common::listen().await;
     tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .connect()
         .await
         .unwrap();
@@ -391,7 +391,7 @@ async fn an_owned_large_payload_goes_out_with_its_header_in_one_write() {
     let (listener, addr) = common::listen().await;
     tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
     let (tcp, offered) = Counted::connect(addr, usize::MAX).await;
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .connect_with(tcp)
         .await
         .unwrap();
@@ -415,7 +415,7 @@ async fn writes_that_end_anywhere_deliver_every_byte_in_order() {
     tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
     // 777 bytes a write: writes end inside headers, payloads and vectored pairs of chunks.
     let (tcp, offered) = Counted::connect(addr, 777).await;
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .connect_with(tcp)
         .await
         .unwrap();

@@ -31,7 +31,7 @@ async fn ping_interval_sends_pings_and_gets_pongs() {
     });
 
     let start = Instant::now();
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .ping_interval(30 * SECOND)
         .connect()
         .await
@@ -64,7 +64,7 @@ async fn pong_timeout_against_a_server_that_stops_answering() {
     });
 
     let start = Instant::now();
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .ping_interval(10 * SECOND)
         .pong_timeout(5 * SECOND)
         .connect()
@@ -86,7 +86,7 @@ async fn handshake_timeout_against_a_server_that_never_answers() {
     });
 
     let start = Instant::now();
-    let err = Builder::new(&format!("ws://{addr}/"))
+    let err = Builder::new(format!("ws://{addr}/"))
         .handshake_timeout(Some(3 * SECOND))
         .connect()
         .await
@@ -105,7 +105,7 @@ async fn close_timeout_when_the_server_never_answers_the_close() {
         drop(ws);
     });
 
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .close_timeout(4 * SECOND)
         .connect()
         .await
@@ -127,7 +127,7 @@ async fn backpressure_shows_in_poll_ready() {
         drop(ws);
     });
 
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .send_high_water_mark(64 << 10)
         .connect()
         .await
@@ -159,7 +159,7 @@ async fn connect_timeout_covers_a_stalled_tls_handshake() {
     });
 
     let start = Instant::now();
-    let err = Builder::new(&format!("wss://127.0.0.1:{}/", addr.port()))
+    let err = Builder::new(format!("wss://127.0.0.1:{}/", addr.port()))
         .connect_timeout(2 * SECOND)
         .connect()
         .await
@@ -194,7 +194,7 @@ async fn an_open_connection_without_keepalive_keeps_no_timer() {
         std::future::pending::<()>().await;
         drop(ws);
     });
-    let (mut ws, _) = Builder::new(&format!("ws://{addr}/"))
+    let (mut ws, _) = Builder::new(format!("ws://{addr}/"))
         .connect()
         .await
         .unwrap();

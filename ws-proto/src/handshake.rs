@@ -58,6 +58,28 @@ impl Response {
     pub fn extensions(&self) -> &[Extension] {
         &self.extensions
     }
+
+    /// The response as an `http::Response` (status 101, HTTP/1.1, every header in order), for
+    /// code written against tungstenite's response type.
+    ///
+    /// Header names and values were checked when the response was parsed (httparse's rules),
+    /// which `http` accepts too; a value `http` would refuse is left out rather than failing.
+    #[cfg(feature = "http")]
+    pub fn to_http(&self) -> http::Response<()> {
+        let mut response = http::Response::new(());
+        *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        *response.version_mut() = http::Version::HTTP_11;
+        let headers = response.headers_mut();
+        for (name, value) in self.headers.iter() {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_bytes(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        response
+    }
 }
 
 /// A non-101 answer to the opening handshake.

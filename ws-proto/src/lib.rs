@@ -96,6 +96,7 @@ mod extension;
 pub mod frame;
 mod handshake;
 mod headers;
+mod into_request;
 mod lease;
 mod mask;
 mod message;
@@ -128,6 +129,7 @@ pub use event::{Closed, Event};
 pub use extension::Extension;
 pub use handshake::{accept_key, HandshakeError, Rejection, Response};
 pub use headers::Headers;
+pub use into_request::IntoClientRequest;
 pub use lease::ReadLease;
 pub use mask::apply_mask;
 pub use message::{Message, MessageType};
@@ -144,5 +146,7 @@ pub use tls::TlsOptions;
 pub use transmit::Transmit;
 
 pub use bytes::Bytes;
+#[cfg(feature = "http")]
+pub use http;
 #[cfg(feature = "rustls")]
 pub use rustls;

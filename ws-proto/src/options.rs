@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::into_request::IntoClientRequest;
 use crate::request::{Request, RequestError};
 
 /// Redirects followed by default, as browsers' fetch does for HTTP.
@@ -44,10 +45,11 @@ pub struct ClientOptions {
 }
 
 impl ClientOptions {
-    /// Options for a `ws://` or `wss://` URL, with the defaults of [`Config`], a 10 s connect
-    /// timeout and up to 5 redirects.
-    pub fn new(url: &str) -> ClientOptions {
-        ClientOptions::from_result(Request::new(url))
+    /// Options for a `ws://` or `wss://` URL (or anything else that names a request: see
+    /// [`IntoClientRequest`]), with the defaults of [`Config`], a 10 s connect timeout and up
+    /// to 5 redirects.
+    pub fn new(request: impl IntoClientRequest) -> ClientOptions {
+        ClientOptions::from_result(request.into_client_request())
     }
 
     /// Options for a request built with [`Request`]'s own methods.
@@ -145,10 +147,12 @@ macro_rules! client_builder {
         }
 
         impl $name {
-            /// Options for a `ws://` or `wss://` URL, with the defaults of `ClientOptions` and
-            /// the webpki roots. An invalid URL is reported by the method that connects.
-            pub fn new(url: &str) -> Self {
-                Self::from_options($crate::ClientOptions::new(url))
+            /// Options for a `ws://` or `wss://` URL, or anything else that names a request
+            /// (`IntoClientRequest`: a `Request`, and with the `http` feature an `http::Uri` or
+            /// `http::Request<()>`), with the defaults of `ClientOptions` and the webpki roots.
+            /// An invalid request is reported by the method that connects.
+            pub fn new(request: impl $crate::IntoClientRequest) -> Self {
+                Self::from_options($crate::ClientOptions::new(request))
             }
 
             /// Options for a request built with `Request`'s own methods.

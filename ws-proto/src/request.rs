@@ -52,6 +52,9 @@ pub enum RequestError {
     DuplicateSubprotocol(String),
     /// A redirect from `wss://` to `ws://` was refused.
     InsecureRedirect(String),
+    /// An `http::Request` whose method is not GET (RFC 6455 §4.1: "The method of the request
+    /// MUST be GET").
+    UnsupportedMethod(String),
 }
 
 impl fmt::Display for RequestError {
@@ -74,6 +77,9 @@ impl fmt::Display for RequestError {
             }
             RequestError::InvalidSubprotocol(p) => write!(f, "invalid subprotocol {p:?}"),
             RequestError::DuplicateSubprotocol(p) => write!(f, "subprotocol {p:?} offered twice"),
+            RequestError::UnsupportedMethod(m) => {
+                write!(f, "a WebSocket handshake is a GET request, not {m}")
+            }
             RequestError::InsecureRedirect(to) => {
                 write!(
                     f,
