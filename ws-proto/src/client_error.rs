@@ -12,6 +12,7 @@ use crate::error::{Error, InputError, ProtocolError, SendError, Timeout};
 use crate::event::Closed;
 use crate::handshake::{HandshakeError, Rejection};
 use crate::plan::RedirectError;
+use crate::proxy::ProxyError;
 use crate::request::RequestError;
 
 /// Why connecting, sending or receiving failed.
@@ -50,6 +51,15 @@ pub enum ClientError {
         port: u16,
         /// The configured limit.
         timeout: Duration,
+    },
+    /// The proxy did not open the tunnel to the server: it refused (an HTTP status other than
+    /// 2xx, a SOCKS5 reply code), wanted credentials, or answered something else. Reaching
+    /// the proxy is [`Dns`](Self::Dns) / [`Connect`](Self::Connect) with the proxy's host.
+    Proxy {
+        /// The proxy, without credentials (`http://127.0.0.1:3128`).
+        proxy: String,
+        /// What went wrong, and at which stage.
+        error: ProxyError,
     },
     /// The TLS handshake failed: an untrusted certificate, a name mismatch, an alert, a host
     /// that is not a valid server name. The [`rustls::Error`], when there is one, is the I/O
@@ -137,6 +147,7 @@ impl fmt::Display for ClientError {
             ClientError::Dns { host, source } => {
                 write!(f, "DNS lookup of {host:?} failed: {source}")
             }
+            ClientError::Proxy { proxy, error } => write!(f, "proxy {proxy}: {error}"),
             ClientError::Connect {
                 host,
                 port,
@@ -193,6 +204,7 @@ impl std::error::Error for ClientError {
             ClientError::Io(e) => Some(e),
             ClientError::Connect { attempts, .. } => attempts.last().map(|(_, e)| e as _),
             ClientError::Redirect(e) => Some(e),
+            ClientError::Proxy { error, .. } => Some(error),
             ClientError::Handshake(e) => Some(e),
             ClientError::Protocol(e) => Some(e),
             ClientError::Send(e) => Some(e),

@@ -55,6 +55,10 @@ pub enum RequestError {
     /// An `http::Request` whose method is not GET (RFC 6455 §4.1: "The method of the request
     /// MUST be GET").
     UnsupportedMethod(String),
+    /// The proxy URL is malformed; the text says how.
+    InvalidProxyUrl(&'static str),
+    /// The proxy URL's scheme is not `http`, `socks5` or `socks5h`.
+    UnsupportedProxyScheme(String),
 }
 
 impl fmt::Display for RequestError {
@@ -77,6 +81,11 @@ impl fmt::Display for RequestError {
             }
             RequestError::InvalidSubprotocol(p) => write!(f, "invalid subprotocol {p:?}"),
             RequestError::DuplicateSubprotocol(p) => write!(f, "subprotocol {p:?} offered twice"),
+            RequestError::InvalidProxyUrl(why) => write!(f, "invalid proxy URL: {why}"),
+            RequestError::UnsupportedProxyScheme(s) => write!(
+                f,
+                "unsupported proxy scheme {s:?} (expected http, socks5 or socks5h)"
+            ),
             RequestError::UnsupportedMethod(m) => {
                 write!(f, "a WebSocket handshake is a GET request, not {m}")
             }
@@ -93,7 +102,7 @@ impl fmt::Display for RequestError {
 impl std::error::Error for RequestError {}
 
 /// RFC 7230 §3.2.6 `tchar`.
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
@@ -415,7 +424,7 @@ fn normalize(path_and_query: &str) -> String {
     out
 }
 
-fn check_value(name: &str, value: &str) -> Result<(), RequestError> {
+pub(crate) fn check_value(name: &str, value: &str) -> Result<(), RequestError> {
     // RFC 7230 §3.2: field-value is visible characters, spaces, tabs and obs-text; CR and LF would
     // end the header and let a caller inject others.
     if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7F) {
@@ -425,7 +434,7 @@ fn check_value(name: &str, value: &str) -> Result<(), RequestError> {
 }
 
 /// Splits `host[:port]` or `[v6][:port]`, validating both.
-fn split_host_port(authority: &str) -> Result<(String, Option<u16>), RequestError> {
+pub(crate) fn split_host_port(authority: &str) -> Result<(String, Option<u16>), RequestError> {
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (addr, after) = v6
             .split_once(']')
