@@ -1,7 +1,8 @@
-//! DNS resolution and TCP connection: every resolved address is tried in turn, all within the
-//! connect timeout.
+//! DNS resolution and TCP connection: every resolved address is tried in turn, then the
+//! proxy's tunnel when there is a proxy, all within the connect timeout.
 
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -9,10 +10,18 @@ use ws_proto::ConnectPlan;
 
 use crate::Error;
 
-/// Resolves the plan's host and connects to the first address that answers, within what is
-/// left of the connect timeout of an attempt that started at `started`, with `TCP_NODELAY` on
-/// (WebSocket frames are small and already batched by the core; Nagle would only delay them).
+/// Connects to the plan's address and, through a proxy, opens the tunnel to the server, within
+/// what is left of the connect timeout of an attempt that started at `started`.
 pub(crate) fn tcp(plan: &ConnectPlan, started: Instant) -> Result<TcpStream, Error> {
+    let stream = connect(plan, started)?;
+    tunnel(&stream, plan, started)?;
+    Ok(stream)
+}
+
+/// Resolves the plan's address and connects to the first that answers, with `TCP_NODELAY`
+/// on (WebSocket frames are small and already batched by the core; Nagle would only delay
+/// them).
+fn connect(plan: &ConnectPlan, started: Instant) -> Result<TcpStream, Error> {
     let (host, port) = plan.address();
     let addrs = resolve(host, port, plan.time_left(started, Instant::now())?)
         .ok_or_else(|| plan.timed_out())??;
@@ -34,6 +43,65 @@ pub(crate) fn tcp(plan: &ConnectPlan, started: Instant) -> Result<TcpStream, Err
         host: host.to_owned(),
         port,
         attempts,
+    })
+}
+
+/// Runs the proxy's handshake, if the plan has a proxy, reading no byte past its answer: the
+/// stream then carries TLS or the handshake as it is.
+fn tunnel(mut stream: &TcpStream, plan: &ConnectPlan, started: Instant) -> Result<(), Error> {
+    let resolved = match plan.resolve_target() {
+        Some((host, port)) => Some(first_address(host, port, plan, started)?),
+        None => None,
+    };
+    let Some(mut handshake) = plan.proxy_handshake(resolved)? else {
+        return Ok(());
+    };
+    let mut buf = [0u8; 512];
+    loop {
+        while let Some(bytes) = handshake.poll_transmit() {
+            stream.write_all(&bytes).map_err(Error::Io)?;
+        }
+        let limit = handshake.read_limit().min(buf.len());
+        if handshake.is_open() || limit == 0 {
+            break;
+        }
+        stream
+            .set_read_timeout(plan.time_left(started, Instant::now())?)
+            .map_err(Error::Io)?;
+        let n = match stream.read(&mut buf[..limit]) {
+            Ok(0) => return Err(plan.proxy_failed(handshake.handle_eof())),
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(plan.timed_out())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Io(e)),
+        };
+        handshake
+            .handle_input(&buf[..n])
+            .map_err(|e| plan.proxy_failed(e))?;
+    }
+    // The connection's own reads set their timeouts; until then none applies.
+    stream.set_read_timeout(None).map_err(Error::Io)
+}
+
+/// The first address of the server's `host`, for a proxy that wants an address.
+fn first_address(
+    host: &str,
+    port: u16,
+    plan: &ConnectPlan,
+    started: Instant,
+) -> Result<IpAddr, Error> {
+    let addrs = resolve(host, port, plan.time_left(started, Instant::now())?)
+        .ok_or_else(|| plan.timed_out())??;
+    addrs.first().map(SocketAddr::ip).ok_or_else(|| Error::Dns {
+        host: host.to_owned(),
+        source: io::Error::new(io::ErrorKind::NotFound, "no addresses"),
     })
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::into_request::IntoClientRequest;
+use crate::proxy::{proxy_from_vars, Proxy};
 use crate::request::{Request, RequestError};
 
 /// Redirects followed by default, as browsers' fetch does for HTTP.
@@ -42,6 +43,17 @@ pub struct ClientOptions {
     connect_timeout: Option<Duration>,
     max_redirects: u32,
     outbox_limit: usize,
+    proxy: ProxySetting,
+}
+
+/// How connections reach the server.
+#[derive(Debug, Clone)]
+enum ProxySetting {
+    Direct,
+    /// Through this proxy, or the reason its URL is invalid (reported when connecting).
+    Proxy(Result<Proxy, RequestError>),
+    /// Through the proxy the environment names for each connection's URL.
+    Env,
 }
 
 impl ClientOptions {
@@ -64,6 +76,7 @@ impl ClientOptions {
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             max_redirects: DEFAULT_MAX_REDIRECTS,
             outbox_limit: DEFAULT_OUTBOX_LIMIT,
+            proxy: ProxySetting::Direct,
         }
     }
 
@@ -92,6 +105,33 @@ impl ClientOptions {
     /// [`Outbox`]: crate::Outbox
     pub fn get_outbox_limit(&self) -> usize {
         self.outbox_limit
+    }
+
+    /// The proxy a connection to `request`'s URL goes through, if any: the one set, or the
+    /// environment's (read now) with `proxy_from_env`. An invalid proxy URL is the error.
+    pub fn proxy_for(&self, request: &Request) -> Result<Option<Proxy>, RequestError> {
+        match &self.proxy {
+            ProxySetting::Direct => Ok(None),
+            ProxySetting::Proxy(proxy) => proxy.clone().map(Some),
+            ProxySetting::Env => proxy_from_vars(
+                |name| std::env::var(name).ok(),
+                request.is_secure(),
+                request.host(),
+                request.port(),
+            ),
+        }
+    }
+
+    /// Connects through `proxy` (`None`: directly).
+    #[doc(hidden)]
+    pub fn set_proxy(&mut self, proxy: Option<Result<Proxy, RequestError>>) {
+        self.proxy = proxy.map_or(ProxySetting::Direct, ProxySetting::Proxy);
+    }
+
+    /// Connects through the proxy the environment names.
+    #[doc(hidden)]
+    pub fn set_proxy_from_env(&mut self) {
+        self.proxy = ProxySetting::Env;
     }
 
     /// Sets the outbox limit.
@@ -329,6 +369,39 @@ macro_rules! client_option_setters {
             /// [`Outbox`]: $crate::Outbox
             pub fn outbox_limit(mut self, bytes: usize) -> Self {
                 self.options_mut().set_outbox_limit(bytes);
+                self
+            }
+
+            /// Connects through a proxy: `http://[user:password@]host:port` (HTTP `CONNECT`),
+            /// `socks5://…` (SOCKS5, the server's name resolved here) or `socks5h://…` (resolved
+            /// by the proxy). Every connection goes through it: redirects and reconnections
+            /// too. `wss://` runs TLS inside the tunnel, checked for the server's name. The
+            /// proxy's answer counts against the connect timeout and is bounded by
+            /// `max_response_size`. An invalid URL is reported by the method that connects.
+            pub fn proxy(mut self, url: &str) -> Self {
+                self.options_mut().set_proxy(Some($crate::Proxy::new(url)));
+                self
+            }
+
+            /// Connects through `proxy`, built with [`Proxy`]'s own methods (extra headers for
+            /// an HTTP proxy's `CONNECT`, say); see [`proxy`](Self::proxy).
+            ///
+            /// [`Proxy`]: $crate::Proxy
+            pub fn proxy_with(mut self, proxy: $crate::Proxy) -> Self {
+                self.options_mut().set_proxy(Some(Ok(proxy)));
+                self
+            }
+
+            /// Connects through the proxy the environment names, as curl reads it:
+            /// `https_proxy` for `wss://`, `http_proxy` for `ws://`, else `all_proxy`
+            /// (lower-case names first), except for the hosts `no_proxy` lists (see
+            /// [`proxy_from_vars`]). Read for each connection, so a redirect to another host
+            /// gets its own answer. Off by default: a library does not follow the environment
+            /// unless asked.
+            ///
+            /// [`proxy_from_vars`]: $crate::proxy_from_vars
+            pub fn proxy_from_env(mut self) -> Self {
+                self.options_mut().set_proxy_from_env();
                 self
             }
 

@@ -3,13 +3,14 @@
 //! adapter.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::client::ClientState;
 use crate::client_error::ClientError;
-use crate::config::Config;
 use crate::handshake::Rejection;
 use crate::options::ClientOptions;
+use crate::proxy::{Proxy, ProxyError, ProxyHandshake};
 use crate::request::{Request, RequestError};
 
 /// One connection's course, from the first TCP connection to an open WebSocket, redirects
@@ -30,28 +31,74 @@ use crate::request::{Request, RequestError};
 #[derive(Debug, Clone)]
 pub struct ConnectPlan {
     request: Request,
-    config: Config,
-    connect_timeout: Option<Duration>,
-    max_redirects: u32,
+    options: ClientOptions,
+    /// The proxy for the current request.
+    proxy: Option<Proxy>,
     followed: u32,
 }
 
 impl ConnectPlan {
     /// The plan for `options`; fails if its request is invalid.
     pub fn new(options: &ClientOptions) -> Result<ConnectPlan, RequestError> {
+        let request = options.request()?.clone();
         Ok(ConnectPlan {
-            request: options.request()?.clone(),
-            config: options.get_config().clone(),
-            connect_timeout: options.get_connect_timeout(),
-            max_redirects: options.get_max_redirects(),
+            proxy: options.proxy_for(&request)?,
+            request,
+            options: options.clone(),
             followed: 0,
         })
     }
 
     /// The host and port to open a TCP connection to (every address the host resolves to may
-    /// be tried in turn).
+    /// be tried in turn): the proxy's, when there is one.
     pub fn address(&self) -> (&str, u16) {
-        (self.request.host(), self.request.port())
+        match &self.proxy {
+            Some(proxy) => (proxy.host(), proxy.port()),
+            None => (self.request.host(), self.request.port()),
+        }
+    }
+
+    /// The proxy this attempt goes through.
+    pub fn proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
+    }
+
+    /// The server's host and port, when the proxy wants its address looked up here
+    /// (`socks5://` and a host name): pass the address found to
+    /// [`proxy_handshake`](Self::proxy_handshake).
+    pub fn resolve_target(&self) -> Option<(&str, u16)> {
+        let proxy = self.proxy.as_ref()?;
+        let host = self.request.host();
+        (proxy.resolves_locally() && host.parse::<IpAddr>().is_err())
+            .then_some((host, self.request.port()))
+    }
+
+    /// The proxy's handshake, once TCP to [`address`](Self::address) is up, when there is a
+    /// proxy; `resolved` is the address found for [`resolve_target`](Self::resolve_target).
+    /// Drive it to open before TLS; its errors go through
+    /// [`proxy_failed`](Self::proxy_failed).
+    pub fn proxy_handshake(
+        &self,
+        resolved: Option<IpAddr>,
+    ) -> Result<Option<ProxyHandshake>, ClientError> {
+        let Some(proxy) = &self.proxy else {
+            return Ok(None);
+        };
+        let (host, port) = (self.request.host(), self.request.port());
+        ProxyHandshake::new(proxy, host, port, resolved, self.options.get_config())
+            .map(Some)
+            .map_err(|e| self.proxy_failed(e))
+    }
+
+    /// The error for a proxy that did not open the tunnel.
+    pub fn proxy_failed(&self, error: ProxyError) -> ClientError {
+        ClientError::Proxy {
+            proxy: self
+                .proxy
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string),
+            error,
+        }
     }
 
     /// For a `wss://` URL, the name TLS sends as SNI and verifies the certificate for (an IP
@@ -62,7 +109,7 @@ impl ConnectPlan {
 
     /// The time allowed for DNS, TCP and TLS together.
     pub fn connect_timeout(&self) -> Option<Duration> {
-        self.connect_timeout
+        self.options.get_connect_timeout()
     }
 
     /// The error for an attempt that outlasted the connect timeout.
@@ -70,7 +117,7 @@ impl ConnectPlan {
         ClientError::ConnectTimeout {
             host: self.request.host().to_owned(),
             port: self.request.port(),
-            timeout: self.connect_timeout.unwrap_or_default(),
+            timeout: self.options.get_connect_timeout().unwrap_or_default(),
         }
     }
 
@@ -96,7 +143,7 @@ impl ConnectPlan {
         started: Instant,
         now: Instant,
     ) -> Result<Option<Duration>, ClientError> {
-        let Some(timeout) = self.connect_timeout else {
+        let Some(timeout) = self.options.get_connect_timeout() else {
             return Ok(None);
         };
         match timeout.checked_sub(now.saturating_duration_since(started)) {
@@ -113,7 +160,12 @@ impl ConnectPlan {
     /// The protocol for this attempt, once the transport is ready: its handshake timeout runs
     /// from `now`. `seed` must come from the OS (see [`ClientState::new`]).
     pub fn start(&self, seed: [u8; 32], now: Instant) -> ClientState {
-        ClientState::new(self.request.clone(), self.config.clone(), seed, now)
+        ClientState::new(
+            self.request.clone(),
+            self.options.get_config().clone(),
+            seed,
+            now,
+        )
     }
 
     /// What an attempt that ended with `error` before opening leads to: `Ok(())` for a
@@ -135,22 +187,26 @@ impl ConnectPlan {
     /// What a rejected handshake leads to: `Ok(true)`, a redirect followed (the plan points at
     /// its target); `Ok(false)`, not one; `Err`, a redirect that cannot be followed.
     fn redirect(&mut self, rejection: &Rejection) -> Result<bool, RedirectError> {
-        let Some(location) = rejection.location().filter(|_| self.max_redirects > 0) else {
+        let Some(location) = rejection
+            .location()
+            .filter(|_| self.options.get_max_redirects() > 0)
+        else {
             return Ok(false);
         };
-        if self.followed >= self.max_redirects {
+        if self.followed >= self.options.get_max_redirects() {
             return Err(RedirectError::TooMany {
-                limit: self.max_redirects,
+                limit: self.options.get_max_redirects(),
                 location: location.to_owned(),
             });
         }
-        self.request =
-            self.request
-                .redirect(location)
-                .map_err(|source| RedirectError::Invalid {
-                    location: location.to_owned(),
-                    source,
-                })?;
+        let invalid = |source| RedirectError::Invalid {
+            location: location.to_owned(),
+            source,
+        };
+        let request = self.request.redirect(location).map_err(invalid)?;
+        // The environment may send the new host another way.
+        self.proxy = self.options.proxy_for(&request).map_err(invalid)?;
+        self.request = request;
         self.followed += 1;
         Ok(true)
     }
