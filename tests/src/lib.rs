@@ -5,6 +5,7 @@
 //! byte and unmasks client frames with its own loop), so that it checks the client rather than
 //! mirroring its code.
 
+pub mod proxies;
 pub mod python;
 
 use std::time::{Duration, Instant};

@@ -53,6 +53,10 @@ Options:
                               when the server then stays silent for 10 seconds
       --ca FILE               trust the PEM certificates in FILE for wss://, besides the
                               webpki roots
+      --proxy URL             connect through a proxy: http://[USER:PASS@]HOST:PORT (CONNECT),
+                              socks5://... (names resolved here) or socks5h://... (by the
+                              proxy); without it, https_proxy / http_proxy / all_proxy and
+                              no_proxy are honoured, as curl does
       --binary                send lines as binary messages (default: text)
   -h, --help                  print this help
   -V, --version               print the version
@@ -71,6 +75,7 @@ struct Options {
     subprotocols: Vec<String>,
     ping_interval: Option<Duration>,
     ca: Option<PathBuf>,
+    proxy: Option<String>,
     binary: bool,
 }
 
@@ -160,6 +165,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
             "--subprotocol" => options.subprotocols.push(value()?),
             "--ping-interval" => options.ping_interval = Some(parse_seconds(&value()?)?),
             "--ca" => options.ca = Some(value()?.into()),
+            "--proxy" => options.proxy = Some(value()?),
             "--" => {
                 for arg in args.by_ref() {
                     urls.push(arg?);
@@ -279,6 +285,11 @@ fn run(
     for root in roots {
         builder = builder.root_certificate(root);
     }
+    builder = match &options.proxy {
+        Some(proxy) => builder.proxy(proxy),
+        // A command-line client follows the environment, as curl does.
+        None => builder.proxy_from_env(),
+    };
     let (ws, _) = builder.connect().map_err(|e| e.to_string())?;
     {
         let ws = ws.clone();

@@ -4,6 +4,8 @@
 // tungstenite's handshake callback type returns its large `http::Response` as the error.
 #![allow(clippy::result_large_err)]
 
+#[path = "../../tests/src/proxies.rs"]
+mod proxies;
 mod server;
 
 use std::io::{Read, Write};
@@ -54,7 +56,26 @@ struct Output {
 /// Runs `wsc` with `input` as standard input, closed after it; with `None` standard input stays
 /// open until the process exits, so only the server can end the connection.
 fn wsc(args: &[&str], input: Option<&[u8]>) -> Output {
-    let mut child = Command::new(wsc_path())
+    wsc_with_env(args, input, &[])
+}
+
+/// [`wsc`] with these environment variables, and no proxy variable inherited.
+fn wsc_with_env(args: &[&str], input: Option<&[u8]>, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(wsc_path());
+    for name in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ] {
+        command.env_remove(name);
+    }
+    let mut child = command
+        .envs(env.iter().copied())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -449,4 +470,59 @@ fn ctrl_c_closes_cleanly_with_1000() {
     assert_eq!(status.code(), Some(0), "{rest}");
     assert!(rest.contains("wsc: interrupted, closing"), "{rest}");
     assert!(rest.contains("closed: 1000 (normal closure)"), "{rest}");
+}
+
+#[test]
+fn proxy_from_the_flag_or_the_environment_and_no_proxy() {
+    if !proxies::available("tinyproxy") {
+        return;
+    }
+    let proxy = proxies::tinyproxy(Some(("alice", "s3cret")));
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        for _ in 0..3 {
+            server::echo(server::accept(&l));
+        }
+    });
+    // Nothing listens on this port: a proxy there fails the connection.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bogus = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let good = format!("http://alice:s3cret@127.0.0.1:{}", proxy.port);
+
+    // The environment's proxy is used...
+    let output = wsc_with_env(&[&url], Some(b"hi\n"), &[("http_proxy", &bogus)]);
+    assert_exit(&output, 1);
+    assert!(
+        output.stderr.contains("TCP connect to 127.0.0.1"),
+        "{output:#?}"
+    );
+    let output = wsc_with_env(&[&url], Some(b"env\n"), &[("HTTP_PROXY", &good)]);
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, "< text: env\n");
+    // ...except for the hosts no_proxy lists...
+    let output = wsc_with_env(
+        &[&url],
+        Some(b"direct\n"),
+        &[("http_proxy", &bogus), ("no_proxy", "localhost,127.0.0.1")],
+    );
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, "< text: direct\n");
+    // ...and --proxy wins over it.
+    let output = wsc_with_env(
+        &["--proxy", &good, &url],
+        Some(b"flag\n"),
+        &[("http_proxy", &bogus)],
+    );
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, "< text: flag\n");
+    server.join().unwrap();
+    // Without the credentials the proxy's refusal is the error.
+    let without = format!("http://127.0.0.1:{}", proxy.port);
+    let output = wsc(&["--proxy", &without, "ws://127.0.0.1:9/"], Some(b""));
+    assert_exit(&output, 1);
+    assert!(
+        output.stderr.contains("407 Proxy Authentication Required"),
+        "{output:#?}"
+    );
 }

@@ -76,7 +76,13 @@ pub fn spawn<R: Send + 'static>(
 
 /// A self-signed certificate for 127.0.0.1 and a server configuration presenting it.
 pub fn tls_server() -> (Arc<ServerConfig>, CertificateDer<'static>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    tls_server_for(&["127.0.0.1"])
+}
+
+/// A self-signed certificate for `names` and a server configuration presenting it.
+pub fn tls_server_for(names: &[&str]) -> (Arc<ServerConfig>, CertificateDer<'static>) {
+    let names = names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let certified = rcgen::generate_simple_self_signed(names).unwrap();
     let cert = certified.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
     let config =
