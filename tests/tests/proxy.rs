@@ -337,3 +337,110 @@ fn an_invalid_proxy_url_is_reported_before_connecting() {
         "{error:?}"
     );
 }
+
+/// A CONNECT proxy on a thread that records each tunnel's target and relays the bytes: to see
+/// which connections went through it.
+fn recording_proxy() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let targets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = targets.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8];
+            while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8(head).unwrap();
+            let target = head.split(' ').nth(1).unwrap().to_owned();
+            seen.lock().unwrap().push(target.clone());
+            let Ok(server) = std::net::TcpStream::connect(&target) else {
+                let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                continue;
+            };
+            client.write_all(b"HTTP/1.1 200 OK\r\n\r\n").unwrap();
+            let relay = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                })
+            };
+            relay(client.try_clone().unwrap(), server.try_clone().unwrap());
+            relay(server, client);
+        }
+    });
+    (url, targets)
+}
+
+#[test]
+fn redirects_and_reconnections_go_through_the_same_proxy() {
+    let (via, targets) = recording_proxy();
+    // A redirect: both hops are tunnels.
+    let (target, target_url) = server::listen();
+    let (hop, hop_url) = server::listen();
+    let location = format!("{target_url}/final");
+    let hop_server = server::spawn(hop, move |l| {
+        let response = tungstenite::http::Response::builder()
+            .status(302)
+            .header("Location", location.as_str())
+            .body(None)
+            .unwrap();
+        server::refuse(&l, response);
+    });
+    let target_server = server::spawn(target, |l| {
+        // The redirect's target.
+        server::echo(server::accept(&l));
+        // The session's first connection: one message read, then the connection drops.
+        let mut first = server::accept(&l);
+        while !first.read().unwrap().is_text() {}
+        drop(first);
+        // Its second: an echo until the session closes.
+        server::echo(server::accept(&l));
+    });
+    round_trip_std(ws_proto_std::Builder::new(&hop_url).proxy(&via)).unwrap();
+    hop_server.join().unwrap();
+    let authority = |url: &str| url.trim_start_matches("ws://").to_owned();
+    assert_eq!(
+        *targets.lock().unwrap(),
+        [authority(&hop_url), authority(&target_url)]
+    );
+
+    // A session that reconnects: every attempt is a tunnel.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use ws_proto_tokio::{ReconnectPolicy, SessionEvent};
+        let mut session = ws_proto_tokio::Builder::new(&target_url)
+            .proxy(&via)
+            .session(ReconnectPolicy::fixed(Duration::from_millis(10)).with_max_attempts(3))
+            .unwrap();
+        let mut opened = 0;
+        while let Some(event) = session.next_event().await {
+            match event {
+                SessionEvent::Open(_) => {
+                    opened += 1;
+                    session.send_text(&format!("hello {opened}")).await.unwrap();
+                }
+                SessionEvent::Message(m) => {
+                    assert_eq!(m, Message::text("hello 2"));
+                    session
+                        .close(ws_proto::CloseCode::NORMAL, "")
+                        .await
+                        .unwrap();
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(opened, 2);
+    });
+    target_server.join().unwrap();
+    let target = authority(&target_url);
+    assert_eq!(
+        *targets.lock().unwrap(),
+        [authority(&hop_url), target.clone(), target.clone(), target]
+    );
+}

@@ -351,7 +351,10 @@ mod tests {
         let mut m = connect("http://p:1", "example.com");
         let interim = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(20);
         let (result, read) = drive(&mut m, &interim);
-        assert_eq!((result, read), (Err(ProxyError::ResponseTooLarge { limit: 256 }), 256));
+        assert_eq!(
+            (result, read),
+            (Err(ProxyError::ResponseTooLarge { limit: 256 }), 256)
+        );
         let mut m = connect("http://p:1", "example.com");
         let (result, _) = drive(&mut m, b"HTTP/1.1 200 OK\r\n");
         assert_eq!(
