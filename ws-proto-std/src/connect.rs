@@ -1,13 +1,14 @@
 //! DNS resolution and TCP connection: every resolved address is tried in turn, then the
 //! proxy's tunnel when there is a proxy, all within the connect timeout.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ws_proto::ConnectPlan;
 
+use crate::transport::Transport;
 use crate::Error;
 
 /// Connects to the plan's address and, through a proxy, opens the tunnel to the server, within
@@ -48,7 +49,7 @@ fn connect(plan: &ConnectPlan, started: Instant) -> Result<TcpStream, Error> {
 
 /// Runs the proxy's handshake, if the plan has a proxy, reading no byte past its answer: the
 /// stream then carries TLS or the handshake as it is.
-fn tunnel(mut stream: &TcpStream, plan: &ConnectPlan, started: Instant) -> Result<(), Error> {
+fn tunnel(stream: &TcpStream, plan: &ConnectPlan, started: Instant) -> Result<(), Error> {
     let resolved = match plan.resolve_target() {
         Some((host, port)) => Some(first_address(host, port, plan, started)?),
         None => None,
@@ -65,12 +66,33 @@ fn tunnel(mut stream: &TcpStream, plan: &ConnectPlan, started: Instant) -> Resul
         if handshake.is_open() || limit == 0 {
             break;
         }
-        stream
-            .set_read_timeout(plan.time_left(started, Instant::now())?)
-            .map_err(Error::Io)?;
-        let n = match stream.read(&mut buf[..limit]) {
-            Ok(0) => return Err(plan.proxy_failed(handshake.handle_eof())),
-            Ok(n) => n,
+        let n = read_within(stream, &mut buf[..limit], plan, started)?;
+        if n == 0 {
+            return Err(plan.proxy_failed(handshake.handle_eof()));
+        }
+        handshake
+            .handle_input(&buf[..n])
+            .map_err(|e| plan.proxy_failed(e))?;
+    }
+    // The connection's own reads set their timeouts; until then none applies.
+    stream.set_read_timeout(None).map_err(Error::Io)
+}
+
+/// Reads into `buf` within what is left of the connect timeout of an attempt that started at
+/// `started`: `Ok(0)` at the end of the stream, [`ConnectPlan::timed_out`] once it is spent.
+pub(crate) fn read_within(
+    transport: &impl Transport,
+    buf: &mut [u8],
+    plan: &ConnectPlan,
+    started: Instant,
+) -> Result<usize, Error> {
+    loop {
+        let left = plan.time_left(started, Instant::now())?;
+        // A transport without timeouts still works; only the deadline is then not kept.
+        let _ = transport.set_read_timeout(left);
+        match transport.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e)
                 if matches!(
                     e.kind(),
@@ -79,15 +101,9 @@ fn tunnel(mut stream: &TcpStream, plan: &ConnectPlan, started: Instant) -> Resul
             {
                 return Err(plan.timed_out())
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::Io(e)),
-        };
-        handshake
-            .handle_input(&buf[..n])
-            .map_err(|e| plan.proxy_failed(e))?;
+        }
     }
-    // The connection's own reads set their timeouts; until then none applies.
-    stream.set_read_timeout(None).map_err(Error::Io)
 }
 
 /// The first address of the server's `host`, for a proxy that wants an address.

@@ -13,6 +13,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 use ws_proto::{ClientState, ConnectPlan};
 
+use crate::connect::read_within;
 use crate::transport::Transport;
 use crate::Error;
 
@@ -70,11 +71,8 @@ impl Tls {
             if !self.conn.is_handshaking() {
                 return Ok(());
             }
-            let left = plan.time_left(started, Instant::now())?;
-            // A transport without timeouts still works; only the deadline is then not kept.
-            let _ = transport.set_read_timeout(left);
-            let n = match transport.read(&mut buf) {
-                Ok(0) => {
+            let n = match read_within(transport, &mut buf, plan, started)? {
+                0 => {
                     let eof = io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the server closed the connection during the TLS handshake",
@@ -84,17 +82,7 @@ impl Tls {
                         source: eof,
                     });
                 }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Err(plan.timed_out())
-                }
-                Err(e) => return Err(Error::Io(e)),
+                n => n,
             };
             let mut ciphertext = &buf[..n];
             while !ciphertext.is_empty() {
