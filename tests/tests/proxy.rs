@@ -189,6 +189,27 @@ fn socks5h_and_socks5_through_microsocks_with_a_password() {
     round_trip_tokio(ws_proto_tokio::Builder::new(&url).proxy(&via)).unwrap();
     server.join().unwrap();
 
+    // wss://: TLS inside the SOCKS5 tunnel, checked for the server's name.
+    let (config, cert) = server::tls_server_for(&["localhost"]);
+    let (listener, tls_url) = server::listen();
+    let tls_server = server::spawn(listener, move |l| {
+        for _ in 0..2 {
+            let stream = server::accept_tls_stream(&l, &config);
+            server::echo(tungstenite::accept(stream).unwrap());
+        }
+    });
+    let tls_url = tls_url.replace("ws://127.0.0.1", "wss://localhost");
+    for scheme in ["socks5h", "socks5"] {
+        let via = proxy_url(scheme, "bob:pa55@", &proxy);
+        round_trip_std(
+            ws_proto_std::Builder::new(&tls_url)
+                .proxy(&via)
+                .root_certificate(cert.clone()),
+        )
+        .unwrap();
+    }
+    tls_server.join().unwrap();
+
     let refused = |via: String| {
         ws_proto_std::Builder::new(&url)
             .proxy(&via)
