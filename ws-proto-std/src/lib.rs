@@ -95,19 +95,5 @@ pub use builder::{connect, Builder};
 pub use client::{Client, ClientHandle, Handler};
 pub use socket::WebSocket;
 pub use transport::{Locked, Transport};
-/// Every way a connection can fail, named by the stage that failed: the same type in both
-/// adapters.
-pub use ws_proto::ClientError as Error;
-/// What a connection yields: the same type in both adapters.
-pub use ws_proto::ClientEvent as Event;
-
-// The same core names as ws-proto-tokio re-exports.
-/// The `http` crate, whose `Uri` and `Request<()>` `connect` takes.
-#[cfg(feature = "http")]
-pub use ws_proto::http;
-pub use ws_proto::{
-    Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, IntoClientRequest,
-    Message, MessageType, ProtocolError, ReadyState, ReconnectPolicy, RedirectError, Rejection,
-    Request, RequestError, Response, SendError, Timeout, Utf8Bytes,
-};
+ws_proto::adapter_exports!();
 pub use {rustls, ws_proto};

@@ -70,18 +70,5 @@ pub use session::{Session, SessionEvent};
 pub use split::{ReuniteError, WsReader, WsWriter};
 pub use stream::WebSocket;
 pub use tls::MaybeTlsStream;
-/// Every way a connection can fail, named by the stage that failed: the same type in both
-/// adapters.
-pub use ws_proto::ClientError as Error;
-/// What a connection yields: the same type in both adapters.
-pub use ws_proto::ClientEvent as Event;
-
-/// The `http` crate, whose `Uri` and `Request<()>` `connect` takes.
-#[cfg(feature = "http")]
-pub use ws_proto::http;
-pub use ws_proto::{
-    Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, IntoClientRequest,
-    Message, MessageType, ProtocolError, ReadyState, ReconnectPolicy, RedirectError, Rejection,
-    Request, RequestError, Response, SendError, Timeout, Utf8Bytes,
-};
+ws_proto::adapter_exports!();
 pub use {rustls, rustls_pki_types, ws_proto};

@@ -46,7 +46,7 @@ impl IntoClientRequest for Request {
 #[cfg(feature = "http")]
 impl IntoClientRequest for http::Uri {
     fn into_client_request(self) -> Result<Request, RequestError> {
-        Request::new(&self.to_string())
+        (&self).into_client_request()
     }
 }
 

@@ -152,3 +152,27 @@ pub use bytes::Bytes;
 pub use http;
 #[cfg(feature = "rustls")]
 pub use rustls;
+
+/// The core names both adapters re-export, written once so the two cannot drift apart: the
+/// same error and event types, the same message, request and proxy types. Expanded in each
+/// adapter's root; `feature = "http"` is the adapter's own feature of that name.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! adapter_exports {
+    () => {
+        /// The `http` crate, whose `Uri` and `Request<()>` `connect` takes.
+        #[cfg(feature = "http")]
+        pub use $crate::http;
+        /// Every way a connection can fail, named by the stage that failed: the same type in
+        /// both adapters.
+        pub use $crate::ClientError as Error;
+        /// What a connection yields: the same type in both adapters.
+        pub use $crate::ClientEvent as Event;
+        pub use $crate::{
+            Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, IntoClientRequest,
+            Message, MessageType, ProtocolError, Proxy, ProxyError, ProxyKind, ProxyStage,
+            ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError, Response,
+            SendError, Timeout, Utf8Bytes,
+        };
+    };
+}
