@@ -18,7 +18,7 @@ use crate::lease::ReadLease;
 use crate::message::{Message, MessageType};
 use crate::output::Output;
 use crate::read_size::{ReadSize, MIN_READ_ROOM, READ_ROOM};
-use crate::recv::{Received, Receiver};
+use crate::recv::{Received, Receiver, Streaming};
 use crate::request::Request;
 use crate::rng::Rng;
 use crate::send::Sender;
@@ -156,7 +156,15 @@ impl ClientState {
             timers.set(Timer::Handshake, now + timeout);
         }
         ClientState {
-            receiver: Receiver::new(config.max_frame_size, config.max_message_size),
+            receiver: Receiver::new(
+                config.max_frame_size,
+                config.max_message_size,
+                Streaming {
+                    on: config.recv_streaming,
+                    chunk: config.recv_chunk_size,
+                    limit: config.max_streamed_message_size,
+                },
+            ),
             config,
             request,
             phase: Phase::Connecting,
@@ -362,6 +370,7 @@ impl ClientState {
     /// Any other payload is copied, as by `send_text` and `send_binary`.
     pub fn send_message(&mut self, message: Message) -> Result<(), SendError> {
         let limit = self.accept_send()?;
+        self.check_no_stream()?;
         let (opcode, payload) = match message {
             Message::Text(text) => (OpCode::Text, text.into_bytes()),
             Message::Binary(data) => (OpCode::Binary, data),
@@ -382,6 +391,54 @@ impl ClientState {
             }
             MessageType::Binary => self.send_frame(OpCode::Binary, data),
         }
+    }
+
+    /// Starts a message sent in parts, of any size: [`send_message_chunk`](Self::send_message_chunk)
+    /// sends each part as it comes (each becomes a fragment, or with compression whatever
+    /// DEFLATE produced from it), and [`send_message_end`](Self::send_message_end) ends it.
+    /// Pings and a Close may go out between parts; another message may not start until this one
+    /// ends ([`SendError::MessageInProgress`]). Refused while the buffer is full, as any send.
+    ///
+    /// A text message's parts may cut a code point anywhere, but each must continue valid
+    /// UTF-8: a part that cannot is refused ([`SendError::InvalidUtf8`]) and nothing of it is
+    /// sent, and the start of a code point at a part's end is held back until the next part
+    /// completes it.
+    pub fn send_message_start(&mut self, kind: MessageType) -> Result<(), SendError> {
+        self.accept_send()?;
+        let opcode = match kind {
+            MessageType::Text => OpCode::Text,
+            MessageType::Binary => OpCode::Binary,
+        };
+        self.sender.start_stream(opcode)
+    }
+
+    /// Sends the next part of the message started with
+    /// [`send_message_start`](Self::send_message_start); an empty part sends nothing. Refused
+    /// while the buffer is full, as any send, and changes nothing then.
+    pub fn send_message_chunk(&mut self, data: &[u8]) -> Result<(), SendError> {
+        let limit = self.accept_send()?;
+        self.sender.stream_part(data)?;
+        self.sender.check_full(limit);
+        Ok(())
+    }
+
+    /// Ends the message started with [`send_message_start`](Self::send_message_start) with its
+    /// final frame. Never refused for a full buffer (it adds a few bytes); refused with
+    /// [`SendError::InvalidUtf8`] when a text message would end inside a code point, and the
+    /// message stays open.
+    pub fn send_message_end(&mut self) -> Result<(), SendError> {
+        match self.check_send() {
+            Ok(()) | Err(SendError::BufferFull { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        self.sender.end_stream()?;
+        self.sender.check_full(self.config.send_high_water_mark);
+        Ok(())
+    }
+
+    /// Whether a message is being sent in parts.
+    pub fn is_sending_message(&self) -> bool {
+        self.sender.is_streaming()
     }
 
     /// Sends a ping with up to 125 bytes of payload.
@@ -430,6 +487,14 @@ impl ClientState {
             self.timers.stop(Timer::Pong);
             self.pong_owed = true;
         }
+    }
+
+    /// Streams messages that do not fit in one chunk, or stops streaming them; see
+    /// [`Config::recv_streaming`]. Takes effect from the next message whose first frame is
+    /// decoded (frames are decoded as events are polled, so set it before polling for the
+    /// message it should apply to); a message already started goes on as it began.
+    pub fn set_recv_streaming(&mut self, on: bool) {
+        self.receiver.set_streaming(on);
     }
 
     /// Takes messages again after [`pause_recv`](Self::pause_recv); a keepalive ping left
@@ -685,6 +750,9 @@ impl ClientState {
                     return Some(Event::Ping(payload));
                 }
                 Ok(Some(Received::Pong(payload))) => return Some(Event::Pong(payload)),
+                Ok(Some(Received::Start(kind))) => return Some(Event::MessageStart(kind)),
+                Ok(Some(Received::Data(data))) => return Some(Event::MessageData(data)),
+                Ok(Some(Received::End)) => return Some(Event::MessageEnd),
                 Ok(Some(Received::Close(body))) => self.on_close(body),
                 Ok(None) => break,
                 Err(e) => {
@@ -742,9 +810,20 @@ impl ClientState {
         if opcode.is_control() {
             self.sender.frame(opcode, payload);
         } else {
+            self.check_no_stream()?;
             self.sender.message(opcode, payload);
         }
         self.sender.check_full(limit);
+        Ok(())
+    }
+
+    /// §5.4: "the fragments of one message MUST NOT be interleaved between the fragments of
+    /// another": no message may start while one is sent in parts.
+    #[inline]
+    fn check_no_stream(&self) -> Result<(), SendError> {
+        if self.sender.is_streaming() {
+            return Err(SendError::MessageInProgress);
+        }
         Ok(())
     }
 

@@ -28,6 +28,9 @@ pub struct Config {
     pub(crate) pong_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) default_message_type: MessageType,
+    pub(crate) recv_streaming: bool,
+    pub(crate) recv_chunk_size: usize,
+    pub(crate) max_streamed_message_size: Option<usize>,
     #[cfg(feature = "deflate")]
     pub(crate) permessage_deflate: Option<crate::deflate::DeflateConfig>,
 }
@@ -46,6 +49,9 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
             default_message_type: MessageType::Text,
+            recv_streaming: false,
+            recv_chunk_size: 64 << 10,
+            max_streamed_message_size: None,
             #[cfg(feature = "deflate")]
             permessage_deflate: Some(crate::deflate::DeflateConfig::default()),
         }
@@ -104,6 +110,23 @@ setters! {
     /// The message type of [`ClientState::send_default_type`](crate::ClientState::send_default_type)
     /// (default text, like Workerman's `websocketType`).
     default_message_type, get_default_message_type: MessageType;
+    /// Receive large messages in chunks, in bounded memory, rather than whole (default off).
+    /// A message that does not fit in one chunk (its first frame is not final, is
+    /// compressed, or is longer than [`recv_chunk_size`](Self::recv_chunk_size)) then comes out
+    /// as [`Event::MessageStart`](crate::Event::MessageStart), any number of
+    /// [`Event::MessageData`](crate::Event::MessageData) and
+    /// [`Event::MessageEnd`](crate::Event::MessageEnd); smaller ones still come whole. Also
+    /// switched per message with [`ClientState::set_recv_streaming`](crate::ClientState::set_recv_streaming).
+    recv_streaming, get_recv_streaming: bool;
+    /// The largest chunk of a streamed message (default 64 KiB; at least 4, so a code point
+    /// always fits). Memory held for a streamed message is bounded by it (plus the receive
+    /// buffer's read room and, with compression, the inflate window).
+    recv_chunk_size, get_recv_chunk_size: usize;
+    /// Largest streamed message (default `None`: no limit, since a streamed message is never
+    /// held whole). [`max_frame_size`](Self::max_frame_size) and
+    /// [`max_message_size`](Self::max_message_size) bound what is buffered, so they do not
+    /// apply to a streamed message. A larger one fails the connection with 1009.
+    max_streamed_message_size, get_max_streamed_message_size: Option<usize>;
 }
 
 #[cfg(feature = "deflate")]

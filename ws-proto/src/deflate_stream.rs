@@ -56,10 +56,27 @@ impl Deflater {
     /// Compresses one whole message and hands the result (without the sync-flush tail) to
     /// `emit`; without context takeover, all memory is released afterwards.
     pub(crate) fn compress<R>(&mut self, payload: &[u8], emit: impl FnOnce(&[u8]) -> R) -> R {
+        self.compress_part(payload, true, emit)
+    }
+
+    /// Compresses a part of a message and hands what DEFLATE produced to `emit` (possibly
+    /// nothing: a part too small to complete a block stays in the stream). The `last` part ends
+    /// the message: its output is flushed and ends without the sync-flush tail.
+    pub(crate) fn compress_part<R>(
+        &mut self,
+        payload: &[u8],
+        last: bool,
+        emit: impl FnOnce(&[u8]) -> R,
+    ) -> R {
         let (level, bits) = (self.level, self.window_bits);
         let compress = self.compress.get_or_insert_with(|| {
             Compress::new_with_window_bits(Compression::new(level), false, bits)
         });
+        let flush = if last {
+            FlushCompress::Sync
+        } else {
+            FlushCompress::None
+        };
         self.scratch.clear();
         self.scratch.reserve(payload.len() / 2 + 64);
         let start = compress.total_in();
@@ -69,13 +86,16 @@ impl Deflater {
                 self.scratch.reserve(self.scratch.capacity().max(1024));
             }
             compress
-                .compress_vec(&payload[consumed..], &mut self.scratch, FlushCompress::Sync)
+                .compress_vec(&payload[consumed..], &mut self.scratch, flush)
                 .expect("deflate cannot fail on a valid stream");
             let consumed = (compress.total_in() - start) as usize;
-            // The flush is complete once all input is in and the output was not filled.
+            // The part is in once all input is consumed and the output was not filled.
             if consumed == payload.len() && self.scratch.len() < self.scratch.capacity() {
                 break;
             }
+        }
+        if !last {
+            return emit(&self.scratch);
         }
         if self.scratch.ends_with(&TAIL) {
             self.scratch.truncate(self.scratch.len() - TAIL.len());
@@ -148,6 +168,29 @@ impl Inflater {
         out: &mut BytesMut,
         limit: usize,
     ) -> Result<(), InflateError> {
+        let mut consumed = 0;
+        loop {
+            let cap = (out.len() + STEP).min(limit + 1);
+            let (used, full) = self.inflate_into(&input[consumed..], out, cap)?;
+            consumed += used;
+            if out.len() > limit {
+                return Err(InflateError::TooBig(out.len() as u64));
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Inflates from `input`, appending to `out` until it holds `cap` bytes. Returns the input
+    /// consumed and whether `out` filled up: if it did, more output may be pending (call again,
+    /// with the rest of the input or none); if not, all of `input` was consumed.
+    pub(crate) fn inflate_into(
+        &mut self,
+        input: &[u8],
+        out: &mut BytesMut,
+        cap: usize,
+    ) -> Result<(usize, bool), InflateError> {
         let bits = self.window_bits;
         let decompress = self
             .decompress
@@ -155,8 +198,11 @@ impl Inflater {
         let mut consumed = 0;
         loop {
             let start = out.len();
-            let room = (limit + 1).saturating_sub(start).clamp(1, STEP);
-            out.resize(start + room, 0);
+            if start >= cap {
+                return Ok((consumed, true));
+            }
+            let room = cap - start;
+            out.resize(cap, 0);
             let (in_before, out_before) = (decompress.total_in(), decompress.total_out());
             let status = decompress
                 .decompress(&input[consumed..], &mut out[start..], FlushDecompress::None)
@@ -165,21 +211,22 @@ impl Inflater {
             consumed += (decompress.total_in() - in_before) as usize;
             out.truncate(start + produced);
             let status = status?;
-            if out.len() > limit {
-                return Err(InflateError::TooBig(out.len() as u64));
-            }
             if status == Status::StreamEnd {
                 // A final block ends the DEFLATE stream; what follows starts a new one.
                 decompress.reset(false);
                 if consumed == input.len() {
-                    return Ok(());
+                    return Ok((consumed, false));
                 }
                 continue;
             }
             if consumed == input.len() && produced < room {
-                return Ok(());
+                return Ok((consumed, false));
             }
-            if produced == 0 && consumed < input.len() && status == Status::BufError {
+            if produced == 0 && status == Status::BufError {
+                if consumed == input.len() {
+                    // No input left and no output pending.
+                    return Ok((consumed, false));
+                }
                 return Err(InflateError::Corrupt);
             }
         }
@@ -189,10 +236,18 @@ impl Inflater {
     /// stream and its window.
     pub(crate) fn finish(&mut self, out: &mut BytesMut, limit: usize) -> Result<(), InflateError> {
         self.inflate(&TAIL, out, limit)?;
+        self.end_message();
+        Ok(())
+    }
+
+    /// The message's tail (§7.2.2): appended to the compressed data before its end is inflated.
+    pub(crate) const TAIL: [u8; 4] = TAIL;
+
+    /// A message ended: without context takeover, the stream and its window are freed.
+    pub(crate) fn end_message(&mut self) {
         if self.no_context_takeover {
             self.decompress = None;
         }
-        Ok(())
     }
 }
 

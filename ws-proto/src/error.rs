@@ -192,8 +192,15 @@ pub enum SendError {
     },
     /// A control frame payload (ping) was longer than 125 bytes.
     ControlTooLong(usize),
-    /// A plain `send` with text as the default type was given bytes that are not UTF-8.
+    /// A plain `send` with text as the default type was given bytes that are not UTF-8; or a
+    /// part of a streamed text message cannot continue UTF-8 text, or its end came inside a
+    /// code point.
     InvalidUtf8,
+    /// A message is being sent in parts ([`ClientState::send_message_start`](crate::ClientState::send_message_start)):
+    /// another cannot start, whole or in parts, until it ends.
+    MessageInProgress,
+    /// A part or an end was sent with no message started.
+    NoMessageInProgress,
     /// The close code may not be sent (RFC 6455 §7.4).
     InvalidCloseCode(CloseCode),
     /// The close reason was longer than 123 bytes.
@@ -213,6 +220,10 @@ impl fmt::Display for SendError {
             }
             SendError::ControlTooLong(n) => write!(f, "ping payload of {n} bytes (max 125)"),
             SendError::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
+            SendError::MessageInProgress => {
+                f.write_str("a message is being sent in parts; end it first")
+            }
+            SendError::NoMessageInProgress => f.write_str("no message is being sent in parts"),
             SendError::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
             SendError::CloseReasonTooLong(n) => write!(f, "close reason of {n} bytes (max 123)"),
         }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use crate::close::CloseCode;
 use crate::error::Error;
 use crate::handshake::Response;
-use crate::message::Message;
+use crate::message::{Message, MessageType};
 
 /// An event, drained with [`ClientState::poll_event`](crate::ClientState::poll_event).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,19 @@ pub enum Event {
     Open(Box<Response>),
     /// A complete data message.
     Message(Message),
+    /// A streamed message begins ([`Config::recv_streaming`](crate::Config::recv_streaming)):
+    /// its payload follows as [`MessageData`](Self::MessageData) chunks, then
+    /// [`MessageEnd`](Self::MessageEnd). Pings and pongs may come between them.
+    MessageStart(MessageType),
+    /// A chunk of the streamed message's payload, in order, as it arrived (inflated, if
+    /// compressed), never empty and at most [`Config::recv_chunk_size`](crate::Config::recv_chunk_size)
+    /// bytes. A text message's chunks are each valid UTF-8: a code point cut by a read or a
+    /// frame is held back until complete.
+    MessageData(Bytes),
+    /// The streamed message is complete and valid. A connection that ends before this (a
+    /// Close, a violation, a lost transport) ends the message incomplete: [`Closed`](Self::Closed)
+    /// says why.
+    MessageEnd,
     /// The server sent a ping; the pong has already been queued.
     Ping(Bytes),
     /// The server sent a pong.

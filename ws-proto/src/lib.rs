@@ -108,9 +108,11 @@ mod proxy;
 mod read_size;
 mod reconnect;
 mod recv;
+mod recv_stream;
 mod request;
 mod rng;
 mod send;
+mod send_stream;
 mod text;
 mod timer;
 #[cfg(feature = "rustls")]

@@ -7,7 +7,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::close::{parse_close_body, CloseCode};
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, RSV1};
-use crate::message::Message;
+use crate::message::{Message, MessageType};
+use crate::recv_stream::{Step, Streamed};
 use crate::text::Utf8Bytes;
 use crate::utf8::Utf8Validator;
 
@@ -19,6 +20,23 @@ pub(crate) enum Received {
     Pong(Bytes),
     /// A Close frame: its code and reason, if it had a body.
     Close(Option<(CloseCode, String)>),
+    /// The first frame of a streamed message arrived.
+    Start(MessageType),
+    /// A chunk of a streamed message.
+    Data(Bytes),
+    /// The streamed message is complete.
+    End,
+}
+
+/// How messages are received: whole (the default), or streamed when they may be large.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Streaming {
+    /// Whether messages are streamed (those that do not fit in one chunk).
+    pub(crate) on: bool,
+    /// The largest chunk handed out (at least 4, so a code point always fits).
+    pub(crate) chunk: usize,
+    /// The largest streamed message, if any.
+    pub(crate) limit: Option<usize>,
 }
 
 /// A message being assembled: fragmented, compressed, or both.
@@ -37,12 +55,18 @@ pub(crate) struct Receiver {
     head: Option<FrameHeader>,
     /// How many bytes of that payload have been validated or inflated.
     checked: usize,
+    /// How many bytes of a streamed frame's payload have been taken from the buffer.
+    taken: u64,
     partial: Option<Partial>,
     utf8: Utf8Validator,
     max_frame: usize,
     max_message: usize,
     /// RSV bits a negotiated extension defines.
     rsv_allowed: u8,
+    streaming: Streaming,
+    /// A message being streamed, and whether its start was reported.
+    streamed: Option<Streamed>,
+    started: bool,
     /// A run of whole small data frames, checked and split from the receive buffer in one
     /// step, handed out one by one by `whole_message`.
     ready: Bytes,
@@ -51,10 +75,17 @@ pub(crate) struct Receiver {
 }
 
 impl Receiver {
-    pub(crate) fn new(max_frame: usize, max_message: usize) -> Self {
+    pub(crate) fn new(max_frame: usize, max_message: usize, streaming: Streaming) -> Self {
         Receiver {
+            streaming: Streaming {
+                chunk: streaming.chunk.max(4),
+                ..streaming
+            },
+            streamed: None,
+            started: true,
             head: None,
             checked: 0,
+            taken: 0,
             partial: None,
             utf8: Utf8Validator::default(),
             max_frame,
@@ -73,9 +104,20 @@ impl Receiver {
         self.inflater = Some(crate::deflate_stream::Inflater::new(agreed));
     }
 
+    /// Streams messages from the next one that starts, or stops streaming them.
+    pub(crate) fn set_streaming(&mut self, on: bool) {
+        self.streaming.on = on;
+    }
+
+    /// Whether a message is in progress, whole or streamed.
+    fn in_message(&self) -> bool {
+        self.partial.is_some() || self.streamed.is_some()
+    }
+
     /// Bytes held by a message in progress.
     pub(crate) fn buffered(&self) -> usize {
         self.partial.as_ref().map_or(0, |p| p.data.len())
+            + self.streamed.as_ref().map_or(0, Streamed::held)
     }
 
     /// Bytes held on the receive side besides the receive buffer.
@@ -83,15 +125,18 @@ impl Receiver {
         self.buffered() + self.ready.len()
     }
 
-    /// Whether frames split off the receive buffer are waiting to be handed out.
+    /// Whether decoding may have something to give without new input: frames split off the
+    /// receive buffer waiting to be handed out, or a streamed frame whose end (or inflated
+    /// output) comes after the chunk just handed out.
     pub(crate) fn has_ready(&self) -> bool {
-        !self.ready.is_empty()
+        !self.ready.is_empty() || (self.streamed.is_some() && self.head.is_some())
     }
 
     /// Releases memory held for a message in progress.
     pub(crate) fn clear(&mut self) {
         self.head = None;
         self.partial = None;
+        self.streamed = None;
         self.ready = Bytes::new();
         #[cfg(feature = "deflate")]
         {
@@ -119,9 +164,30 @@ impl Receiver {
                     rx.advance(header_len);
                     self.head = Some(head);
                     self.checked = 0;
+                    self.taken = 0;
                     head
                 }
             };
+            if !std::mem::replace(&mut self.started, true) {
+                let kind = match head.opcode {
+                    OpCode::Text => MessageType::Text,
+                    _ => MessageType::Binary,
+                };
+                return Ok(Some(Received::Start(kind)));
+            }
+            if self.streamed.is_some() && !head.opcode.is_control() {
+                match self.step_streamed(&head, rx)? {
+                    Step::Data(data) => return Ok(Some(Received::Data(data))),
+                    Step::NeedInput => return Ok(None),
+                    Step::FrameDone => self.head = None,
+                    Step::End => {
+                        self.head = None;
+                        self.streamed = None;
+                        return Ok(Some(Received::End));
+                    }
+                }
+                continue;
+            }
             // `check` bounded the length by max_frame, a usize.
             let len = head.payload_len as usize;
             let upto = len.min(rx.len());
@@ -151,7 +217,7 @@ impl Receiver {
     #[inline]
     pub(crate) fn whole_message(&mut self, rx: &mut BytesMut) -> Option<Message> {
         if self.ready.is_empty() {
-            if self.head.is_some() || self.partial.is_some() {
+            if self.head.is_some() || self.in_message() {
                 return None;
             }
             let run = self.whole_run(rx);
@@ -185,6 +251,9 @@ impl Receiver {
         let mut end = 0;
         while let Some((text, head_len, len)) = small_frame(&rx[end..]) {
             if len > self.max_frame || len > self.max_message {
+                break;
+            }
+            if self.streaming.on && len > self.streaming.chunk {
                 break;
             }
             let Some(body) = rx.get(end + head_len..end + head_len + len) else {
@@ -256,12 +325,15 @@ impl Receiver {
         }
         // §5.4: a fragmented message is a first frame, continuations, and a final continuation;
         // "Control frames MAY be injected in the middle of a fragmented message", nothing else.
-        match (head.opcode, &self.partial) {
-            (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation),
-            (OpCode::Text | OpCode::Binary, Some(_)) => {
+        match (head.opcode, self.in_message()) {
+            (OpCode::Continuation, false) => return Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text | OpCode::Binary, true) => {
                 return Err(ProtocolError::ExpectedContinuation)
             }
             _ => {}
+        }
+        if self.check_streamed(head)? {
+            return Ok(());
         }
         if head.payload_len > self.max_frame as u64 {
             return Err(ProtocolError::FrameTooBig {
@@ -296,6 +368,54 @@ impl Receiver {
             }
         }
         Ok(())
+    }
+
+    /// The checks of a frame of a streamed message, which starts one if it should be
+    /// streamed. Returns whether the frame is streamed. The frame and message limits bound what
+    /// is buffered, and nothing is: only the streamed message limit applies.
+    fn check_streamed(&mut self, head: &FrameHeader) -> Result<bool, ProtocolError> {
+        let compressed = head.rsv & RSV1 != 0;
+        if matches!(head.opcode, OpCode::Text | OpCode::Binary) {
+            // A message that fits in one chunk is no larger whole, and is faster.
+            let one_chunk =
+                head.fin && !compressed && head.payload_len <= self.streaming.chunk as u64;
+            if !self.streaming.on || one_chunk {
+                return Ok(false);
+            }
+            self.streamed = Some(Streamed::new(head.opcode == OpCode::Text, compressed));
+            self.started = false;
+        }
+        let Some(streamed) = &mut self.streamed else {
+            return Ok(false);
+        };
+        if !streamed.is_compressed() {
+            streamed.grow(head.payload_len, self.streaming.limit)?;
+        }
+        Ok(true)
+    }
+
+    /// The next step of the streamed message's frame `head`.
+    fn step_streamed(
+        &mut self,
+        head: &FrameHeader,
+        rx: &mut BytesMut,
+    ) -> Result<Step, ProtocolError> {
+        let streamed = self.streamed.as_mut().expect("a message is streamed");
+        let mut taken = self.taken;
+        let chunk = self.streaming.chunk;
+        let step = if streamed.is_compressed() {
+            #[cfg(feature = "deflate")]
+            {
+                let inflater = self.inflater.as_mut().expect("compression was negotiated");
+                streamed.step_compressed(head, &mut taken, rx, chunk, self.streaming.limit, inflater)
+            }
+            #[cfg(not(feature = "deflate"))]
+            unreachable!("RSV1 is refused without deflate")
+        } else {
+            streamed.step(head, &mut taken, rx, chunk)
+        };
+        self.taken = taken;
+        step
     }
 
     fn complete(

@@ -9,8 +9,10 @@ use bytes::{Bytes, BytesMut};
 #[cfg(feature = "deflate")]
 use crate::frame::RSV1;
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::error::SendError;
 use crate::mask::{apply_mask, mask_into};
 use crate::rng::Rng;
+use crate::send_stream::OutStream;
 use crate::transmit::Transmit;
 
 /// Output buffers above this capacity are released once drained, so an idle connection holds
@@ -106,6 +108,8 @@ pub(crate) struct Sender {
     rng: Rng,
     /// Set when the buffer reached the high-water mark; cleared with a `Drained` event.
     full: bool,
+    /// A message being sent in parts.
+    stream: Option<OutStream>,
     #[cfg(feature = "deflate")]
     deflater: Option<crate::deflate_stream::Deflater>,
 }
@@ -118,6 +122,7 @@ impl Sender {
             holding: true,
             rng,
             full: false,
+            stream: None,
             #[cfg(feature = "deflate")]
             deflater: None,
         }
@@ -164,7 +169,7 @@ impl Sender {
             let dst = &mut dst(self.holding, &mut self.out, &mut self.queued).open;
             let rng = &mut self.rng;
             return deflater.compress(payload, |compressed| {
-                write_frame(dst, rng, opcode, RSV1, compressed)
+                write_frame(dst, rng, opcode, RSV1, true, compressed)
             });
         }
         self.frame(opcode, payload)
@@ -173,7 +178,78 @@ impl Sender {
     /// Encodes one uncompressed frame.
     pub(crate) fn frame(&mut self, opcode: OpCode, payload: &[u8]) {
         let dst = dst(self.holding, &mut self.out, &mut self.queued);
-        write_frame(&mut dst.open, &mut self.rng, opcode, 0, payload);
+        write_frame(&mut dst.open, &mut self.rng, opcode, 0, true, payload);
+    }
+
+    /// Whether a message is being sent in parts.
+    #[inline]
+    pub(crate) fn is_streaming(&self) -> bool {
+        self.stream.is_some()
+    }
+
+    /// Starts a message sent in parts; compressed if negotiated (a message started before the
+    /// handshake completes is not).
+    pub(crate) fn start_stream(&mut self, opcode: OpCode) -> Result<(), SendError> {
+        if self.stream.is_some() {
+            return Err(SendError::MessageInProgress);
+        }
+        #[cfg(feature = "deflate")]
+        let compressed = self.deflater.is_some();
+        #[cfg(not(feature = "deflate"))]
+        let compressed = false;
+        self.stream = Some(OutStream::new(opcode, compressed));
+        Ok(())
+    }
+
+    /// Sends a part of the message started; a text part is refused, with nothing sent, if it
+    /// cannot continue UTF-8 (see [`OutStream`]).
+    pub(crate) fn stream_part(&mut self, data: &[u8]) -> Result<(), SendError> {
+        let stream = self.stream.as_ref().ok_or(SendError::NoMessageInProgress)?;
+        if !stream.is_text() {
+            self.stream_frame(data, false);
+            return Ok(());
+        }
+        let part = stream.split_text(data)?;
+        if let Some(code_point) = part.completed() {
+            self.stream_frame(code_point, false);
+        }
+        self.stream_frame(part.body, false);
+        self.stream.as_mut().expect("started").hold(&part);
+        Ok(())
+    }
+
+    /// Ends the message started with its final frame; refused, with nothing sent, inside a
+    /// code point.
+    pub(crate) fn end_stream(&mut self) -> Result<(), SendError> {
+        let stream = self.stream.as_ref().ok_or(SendError::NoMessageInProgress)?;
+        stream.check_end()?;
+        self.stream_frame(&[], true);
+        self.stream = None;
+        Ok(())
+    }
+
+    /// Encodes a part of the streamed message as a fragment (compressed: whatever DEFLATE
+    /// produced from it, if anything), or its final fragment.
+    fn stream_frame(&mut self, data: &[u8], last: bool) {
+        if data.is_empty() && !last {
+            return;
+        }
+        let stream = self.stream.as_mut().expect("started");
+        let dst = &mut dst(self.holding, &mut self.out, &mut self.queued).open;
+        let rng = &mut self.rng;
+        #[cfg(feature = "deflate")]
+        if stream.compressed {
+            let deflater = self.deflater.as_mut().expect("compression was negotiated");
+            return deflater.compress_part(data, last, |compressed| {
+                if compressed.is_empty() && !last {
+                    return;
+                }
+                // RFC 7692 §6.1: RSV1 on the first frame of a compressed message only.
+                let rsv = if stream.is_begun() { 0 } else { RSV1 };
+                write_frame(dst, rng, stream.next_opcode(), rsv, last, compressed);
+            });
+        }
+        write_frame(dst, rng, stream.next_opcode(), 0, last, data);
     }
 
     /// Encodes one data message whose payload the caller gave away. A large payload that
@@ -242,14 +318,21 @@ fn dst<'a>(holding: bool, out: &'a mut Output, queued: &'a mut Output) -> &'a mu
     }
 }
 
-/// Appends one final, masked frame to `dst`.
+/// Appends one masked frame to `dst`, final unless a fragment (`fin` false).
 #[inline]
-fn write_frame(dst: &mut BytesMut, rng: &mut Rng, opcode: OpCode, rsv: u8, payload: &[u8]) {
+fn write_frame(
+    dst: &mut BytesMut,
+    rng: &mut Rng,
+    opcode: OpCode,
+    rsv: u8,
+    fin: bool,
+    payload: &[u8],
+) {
     // §5.3: "The masking key is a 32-bit value chosen at random by the client ... a fresh
     // masking key for each frame".
     let key = rng.next_u32().to_ne_bytes();
     let header = FrameHeader {
-        fin: true,
+        fin,
         rsv,
         opcode,
         mask: Some(key),

@@ -23,7 +23,7 @@ pub(crate) struct Utf8Validator {
 }
 
 /// The length of the sequence that `first` starts, for a byte `from_utf8` accepted as a prefix.
-fn sequence_len(first: u8) -> usize {
+pub(crate) fn sequence_len(first: u8) -> usize {
     match first {
         0xC0..=0xDF => 2,
         0xE0..=0xEF => 3,
