@@ -322,7 +322,11 @@ impl<H: Handler> Client<H> {
             state.current = Some(ws.clone());
             // What an earlier connection of this attempt (a redirect) was given never went out.
             state.outbox.requeue();
-            ws.with_core(|core| state.outbox.pump(core));
+            ws.with_core(|core| {
+                // The handler takes messages whole.
+                core.set_recv_streaming(false);
+                state.outbox.pump(core);
+            });
             if state.recv_paused {
                 ws.pause_recv();
             }

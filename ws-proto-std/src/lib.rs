@@ -88,12 +88,14 @@ mod builder;
 mod client;
 mod connect;
 mod socket;
+mod streaming;
 mod tls;
 mod transport;
 
 pub use builder::{connect, Builder};
 pub use client::{Client, ClientHandle, Handler};
 pub use socket::WebSocket;
+pub use streaming::MessageReader;
 pub use transport::{Locked, Transport};
 ws_proto::adapter_exports!();
 pub use {rustls, ws_proto};

@@ -204,7 +204,7 @@ impl WebSocket {
     /// Reads until the server accepts the handshake.
     pub(crate) fn wait_open(&self) -> Result<Response, Error> {
         loop {
-            match self.read_event()? {
+            match self.read_events()? {
                 Event::Open(response) => return Ok(*response),
                 Event::Close(frame) => return Err(frame.into()),
                 // The core emits nothing else before `Open`.
@@ -244,6 +244,27 @@ impl WebSocket {
     /// Sends a ping with up to 125 bytes of payload.
     pub fn send_ping(&self, payload: &[u8]) -> Result<(), Error> {
         self.command(|core| core.send_ping(payload))
+    }
+
+    /// Starts a message sent in parts, of any size: [`send_message_chunk`](Self::send_message_chunk)
+    /// sends each part and [`send_message_end`](Self::send_message_end) ends it;
+    /// [`send_from_reader`](Self::send_from_reader) does all three from a `Read`. Pings and a
+    /// close may go out between parts; another message may not start until this one ends
+    /// ([`SendError::MessageInProgress`]). See [`ClientState::send_message_start`] for the rule
+    /// on text parts.
+    pub fn send_message_start(&self, kind: ws_proto::MessageType) -> Result<(), Error> {
+        self.queue(|core| core.send_message_start(kind)).map(drop)
+    }
+
+    /// Sends the next part of the message started, waiting first while the send buffer is
+    /// full, as [`send`](Self::send) does, and writes it out.
+    pub fn send_message_chunk(&self, data: &[u8]) -> Result<(), Error> {
+        self.send_with(|core| core.send_message_chunk(data))
+    }
+
+    /// Ends the message started and writes out its last frame.
+    pub fn send_message_end(&self) -> Result<(), Error> {
+        self.command(|core| core.send_message_end())
     }
 
     /// Queues `message` without writing it: several feeds and one [`flush`](Self::flush) make
@@ -320,13 +341,15 @@ impl WebSocket {
     /// connection is an `Err`: [`Error::Closed`] with the code and reason after a clean close,
     /// otherwise the failure. Use [`read_event`](Self::read_event) to see every event.
     pub fn read(&self) -> Result<Message, Error> {
+        self.lock().core.set_recv_streaming(false);
         loop {
             if let Some(message) = self.lock().next_message() {
                 return Ok(message);
             }
-            match self.read_event()? {
+            match self.read_events()? {
                 Event::Message(message) => return Ok(message),
                 Event::Close(frame) => return Err(frame.into()),
+                // Pings, pongs, and the rest of a message a `read_stream` reader left unread.
                 _ => {}
             }
         }
@@ -338,6 +361,16 @@ impl WebSocket {
     /// failure: the protocol, a timeout, the transport or TLS). Later calls return
     /// [`Error::AlreadyClosed`].
     pub fn read_event(&self) -> Result<Event, Error> {
+        {
+            let mut st = self.lock();
+            let streaming = st.core.config().get_recv_streaming();
+            st.core.set_recv_streaming(streaming);
+        }
+        self.read_events()
+    }
+
+    /// [`read_event`](Self::read_event) with messages whole or streamed as last set.
+    pub(crate) fn read_events(&self) -> Result<Event, Error> {
         loop {
             if let Some(event) = self.read_item()? {
                 return Ok(event);

@@ -17,7 +17,8 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{
-    ClientState, CloseCode, Event, InputError, Message, Output, Response, SendError, Transmit,
+    ClientState, CloseCode, Event, InputError, Message, MessageType, Output, Response, SendError,
+    Transmit,
 };
 
 use crate::wake::{Side, Wakers};
@@ -29,6 +30,9 @@ pub(crate) enum Incoming {
     // Boxed: the two rare variants would otherwise make every message a large value to move.
     Open(Box<Response>),
     Message(Message),
+    MessageStart(MessageType),
+    MessageData(Bytes),
+    MessageEnd,
     Ping(Bytes),
     Pong(Bytes),
     Drained,
@@ -119,6 +123,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// The core, for commands; its bytes go out with the next flush or read.
     pub(crate) fn core_mut(&mut self) -> &mut ClientState {
         &mut self.core
+    }
+
+    /// Messages come whole or streamed as configured (`Builder::recv_streaming`), for
+    /// `read_event` and the `Stream`, after a `read` or `read_stream` chose otherwise.
+    #[inline]
+    pub(crate) fn stream_as_configured(&mut self) {
+        let on = self.core.config().get_recv_streaming();
+        self.core.set_recv_streaming(on);
     }
 
     /// Reports the core's `Drained` as [`Incoming::Drained`], for a session.
@@ -237,6 +249,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 Some(Incoming::Open(response))
             }
             Event::Message(m) => Some(Incoming::Message(m)),
+            Event::MessageStart(kind) => Some(Incoming::MessageStart(kind)),
+            Event::MessageData(data) => Some(Incoming::MessageData(data)),
+            Event::MessageEnd => Some(Incoming::MessageEnd),
             Event::Ping(p) => Some(Incoming::Ping(p)),
             Event::Pong(p) => Some(Incoming::Pong(p)),
             Event::Closed(closed) => {

@@ -62,6 +62,7 @@ mod sending;
 mod session;
 mod split;
 mod stream;
+mod streaming;
 mod tls;
 mod wake;
 
@@ -69,6 +70,7 @@ pub use builder::{connect, Builder};
 pub use session::{Session, SessionEvent};
 pub use split::{ReuniteError, WsReader, WsWriter};
 pub use stream::WebSocket;
+pub use streaming::MessageStream;
 pub use tls::MaybeTlsStream;
 ws_proto::adapter_exports!();
 pub use {rustls, rustls_pki_types, ws_proto};

@@ -93,6 +93,103 @@ macro_rules! sending {
                 std::future::poll_fn(|cx| self.with_conn(|c| c.poll_flush(cx))).await
             }
 
+            /// Starts a message sent in parts, of any size, waiting first for buffer space:
+            /// [`send_message_chunk`](Self::send_message_chunk) sends each part and
+            /// [`send_message_end`](Self::send_message_end) ends it;
+            /// [`send_from_reader`](Self::send_from_reader) and
+            /// [`send_from_stream`](Self::send_from_stream) do all three from a source. Pings
+            /// and a close may go out between parts; another message may not start until this
+            /// one ends ([`SendError::MessageInProgress`](crate::SendError::MessageInProgress)).
+            /// See [`ClientState::send_message_start`](ws_proto::ClientState::send_message_start)
+            /// for the rule on text parts.
+            ///
+            /// Cancel-safe: a dropped call has not started the message.
+            pub async fn send_message_start(
+                &mut self,
+                kind: ws_proto::MessageType,
+            ) -> Result<(), crate::Error> {
+                if !self.with_conn(|c| c.accepts_sends()) {
+                    self.ready().await?;
+                }
+                Ok(self.with_conn(|c| c.core_mut().send_message_start(kind))?)
+            }
+
+            /// Sends the next part of the message started, waiting first for buffer space, and
+            /// writes it out.
+            ///
+            /// Cancel-safe as [`send`](Self::send): a dropped call has queued the part whole, or
+            /// not at all.
+            pub async fn send_message_chunk(&mut self, data: &[u8]) -> Result<(), crate::Error> {
+                if !self.with_conn(|c| c.accepts_sends()) {
+                    self.ready().await?;
+                }
+                self.with_conn(|c| c.core_mut().send_message_chunk(data))?;
+                self.flush().await
+            }
+
+            /// Ends the message started and writes out its last frame.
+            ///
+            /// Cancel-safe: the end is queued before the first await.
+            pub async fn send_message_end(&mut self) -> Result<(), crate::Error> {
+                self.with_conn(|c| c.core_mut().send_message_end())?;
+                self.flush().await
+            }
+
+            /// Sends a message read from `source` until its end, in constant memory whatever
+            /// its size: each read (up to 64 KiB) is sent as a part, and the next read waits
+            /// until the part before it is written. Returns the payload's length.
+            ///
+            /// A text message may cut code points anywhere between reads, but must be UTF-8 as
+            /// a whole. If the source fails or its text is invalid, or the call is dropped, the
+            /// message is left unfinished (what was sent stays sent): end it with
+            /// [`send_message_end`](Self::send_message_end) or close the connection.
+            pub async fn send_from_reader(
+                &mut self,
+                kind: ws_proto::MessageType,
+                mut source: impl tokio::io::AsyncRead + Unpin,
+            ) -> Result<u64, crate::Error> {
+                use tokio::io::AsyncReadExt;
+                self.send_message_start(kind).await?;
+                let mut buf = vec![0; crate::streaming::SEND_CHUNK];
+                let mut total = 0;
+                loop {
+                    let n = source.read(&mut buf).await.map_err(crate::Error::Io)?;
+                    if n == 0 {
+                        break;
+                    }
+                    self.send_message_chunk(&buf[..n]).await?;
+                    total += n as u64;
+                }
+                self.send_message_end().await?;
+                Ok(total)
+            }
+
+            /// Sends a message whose parts are the items of `source` (a body streamed from
+            /// another connection, say), as [`send_from_reader`](Self::send_from_reader) does:
+            /// the next item is taken once the one before it is written. An item that is an
+            /// error stops the send, with the message left unfinished.
+            pub async fn send_from_stream<S, E>(
+                &mut self,
+                kind: ws_proto::MessageType,
+                mut source: S,
+            ) -> Result<u64, crate::Error>
+            where
+                S: futures_core::Stream<Item = Result<ws_proto::Bytes, E>> + Unpin,
+                E: Into<Box<dyn std::error::Error + Send + Sync>>,
+            {
+                self.send_message_start(kind).await?;
+                let mut total = 0;
+                while let Some(item) =
+                    std::future::poll_fn(|cx| std::pin::Pin::new(&mut source).poll_next(cx)).await
+                {
+                    let part = item.map_err(|e| crate::Error::Io(std::io::Error::other(e)))?;
+                    self.send_message_chunk(&part).await?;
+                    total += part.len() as u64;
+                }
+                self.send_message_end().await?;
+                Ok(total)
+            }
+
             /// Sends a ping (at most 125 bytes) and writes it out. The pong arrives as
             /// [`Event::Pong`](crate::Event::Pong).
             ///

@@ -376,6 +376,8 @@ impl Session {
                     Ok(mut socket) => {
                         let conn = socket.conn_mut();
                         conn.report_drained();
+                        // A session delivers messages whole.
+                        conn.core_mut().set_recv_streaming(false);
                         // What waited for a connection is queued on it first.
                         self.outbox.pump(conn.core_mut());
                         if self.recv_paused {
@@ -403,6 +405,10 @@ impl Session {
                         Some(SessionEvent::Open(*response))
                     }
                     Some(Incoming::Message(m)) => Some(SessionEvent::Message(m)),
+                    // Streaming is off for a session's connections.
+                    Some(
+                        Incoming::MessageStart(_) | Incoming::MessageData(_) | Incoming::MessageEnd,
+                    ) => None,
                     Some(Incoming::Ping(p)) => Some(SessionEvent::Ping(p)),
                     Some(Incoming::Pong(p)) => (!self.outbox.handle_pong(&p, conn.core_mut()))
                         .then_some(SessionEvent::Pong(p)),

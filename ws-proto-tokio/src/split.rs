@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::conn::Conn;
 use crate::stream::{poll_item, read_event, read_message, WebSocket};
+use crate::streaming::{read_stream, ConnRef, MessageStream};
 use crate::{Error, Event, Message};
 
 type Shared<T> = Arc<Mutex<Conn<T>>>;
@@ -42,12 +43,19 @@ pub struct WsReader<T> {
 impl<T: AsyncRead + AsyncWrite + Unpin> WsReader<T> {
     /// The next event; see [`WebSocket::read_event`].
     pub async fn read_event(&mut self) -> Result<Event, Error> {
+        lock(&self.shared).stream_as_configured();
         read_event(|cx| lock(&self.shared).poll_incoming(cx)).await
     }
 
     /// The next data message; see [`WebSocket::read`].
     pub async fn read(&mut self) -> Result<Message, Error> {
+        lock(&self.shared).core_mut().set_recv_streaming(false);
         read_message(|cx| lock(&self.shared).poll_incoming(cx)).await
+    }
+
+    /// The next data message, read as it arrives; see [`WebSocket::read_stream`].
+    pub async fn read_stream(&mut self) -> Result<MessageStream<'_, T>, Error> {
+        read_stream(ConnRef::Shared(&self.shared)).await
     }
 
     /// Puts the socket back together from the two halves of one
@@ -82,7 +90,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Stream for WsReader<T> {
     type Item = Result<Event, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        poll_item(lock(&self.shared).poll_incoming(cx))
+        let mut conn = lock(&self.shared);
+        conn.stream_as_configured();
+        poll_item(conn.poll_incoming(cx))
     }
 }
 

@@ -11,6 +11,7 @@ use ws_proto::{ClientState, CloseFrame, Message, ReadyState};
 
 use crate::conn::{Conn, Ending, Incoming};
 use crate::split::{self, WsReader, WsWriter};
+use crate::streaming::{read_stream, ConnRef, MessageStream};
 use crate::{Error, Event};
 
 /// [`WebSocket::read_event`] for a connection reached through `poll`.
@@ -50,6 +51,9 @@ impl Incoming {
         match self {
             Incoming::Open(r) => Ok(Event::Open(r)),
             Incoming::Message(m) => Ok(Event::Message(m)),
+            Incoming::MessageStart(kind) => Ok(Event::MessageStart(kind)),
+            Incoming::MessageData(data) => Ok(Event::MessageData(data)),
+            Incoming::MessageEnd => Ok(Event::MessageEnd),
             Incoming::Ping(p) => Ok(Event::Ping(p)),
             Incoming::Pong(p) => Ok(Event::Pong(p)),
             Incoming::Drained => unreachable!("only a session's connection reports Drained"),
@@ -110,6 +114,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
     ///
     /// Cancel-safe: a dropped call has consumed no event; bytes it read are kept for the next.
     pub async fn read_event(&mut self) -> Result<Event, Error> {
+        self.conn.stream_as_configured();
         read_event(|cx| self.conn.poll_incoming(cx)).await
     }
 
@@ -120,7 +125,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
     ///
     /// Cancel-safe, as [`read_event`](Self::read_event).
     pub async fn read(&mut self) -> Result<Message, Error> {
+        self.conn.core_mut().set_recv_streaming(false);
         read_message(|cx| self.conn.poll_incoming(cx)).await
+    }
+
+    /// The next data message, to be read as it arrives, in constant memory whatever its size:
+    /// see [`MessageStream`]. A message that fits in one chunk is read whole and handed out the
+    /// same way. Pings are answered, and pings, pongs and the rest of a message an earlier
+    /// stream left unread are skipped. The end of the connection is an `Err`, as from
+    /// [`read`](Self::read).
+    ///
+    /// Streamed messages are not held to [`Builder::max_message_size`](crate::Builder::max_message_size)
+    /// (nothing is buffered) but to [`Builder::max_streamed_message_size`](crate::Builder::max_streamed_message_size),
+    /// unlimited by default.
+    ///
+    /// Cancel-safe, as [`read_event`](Self::read_event).
+    pub async fn read_stream(&mut self) -> Result<MessageStream<'_, T>, Error> {
+        read_stream(ConnRef::Own(&mut self.conn)).await
     }
 
     /// The connection's state.
@@ -195,7 +216,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<T> {
     type Item = Result<Event, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        poll_item(self.get_mut().conn.poll_incoming(cx))
+        let conn = &mut self.get_mut().conn;
+        conn.stream_as_configured();
+        poll_item(conn.poll_incoming(cx))
     }
 }
 

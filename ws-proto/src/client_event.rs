@@ -7,7 +7,7 @@ use crate::client_error::ClientError;
 use crate::close::CloseCode;
 use crate::event::{Closed, Event};
 use crate::handshake::Response;
-use crate::message::Message;
+use crate::message::{Message, MessageType};
 
 /// An event of a client connection: the core's [`Event`]s, with its end split the way callers
 /// handle it. A clean close is [`Close`](Self::Close); a failure is the `Err` the read returns
@@ -27,6 +27,13 @@ pub enum ClientEvent {
     Open(Box<Response>),
     /// A complete data message, text or binary.
     Message(Message),
+    /// A streamed message begins (see [`Config::recv_streaming`](crate::Config::recv_streaming));
+    /// its chunks follow, then [`MessageEnd`](Self::MessageEnd).
+    MessageStart(MessageType),
+    /// A chunk of the streamed message; for text, valid UTF-8 on its own.
+    MessageData(Bytes),
+    /// The streamed message is complete.
+    MessageEnd,
     /// The server sent a ping; the pong is already on its way.
     Ping(Bytes),
     /// The server sent a pong.
@@ -56,6 +63,9 @@ impl ClientEvent {
         Some(Ok(match event {
             Event::Open(response) => ClientEvent::Open(response),
             Event::Message(message) => ClientEvent::Message(message),
+            Event::MessageStart(kind) => ClientEvent::MessageStart(kind),
+            Event::MessageData(data) => ClientEvent::MessageData(data),
+            Event::MessageEnd => ClientEvent::MessageEnd,
             Event::Ping(payload) => ClientEvent::Ping(payload),
             Event::Pong(payload) => ClientEvent::Pong(payload),
             Event::Closed(closed) => return Some(ClientEvent::from_closed(*closed, failure)),

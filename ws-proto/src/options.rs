@@ -319,6 +319,31 @@ macro_rules! client_option_setters {
                 self
             }
 
+            /// Receive messages that do not fit in one chunk as a start, chunks and an end
+            /// (`Event::MessageStart`, `MessageData`, `MessageEnd`) from `read_event` and the
+            /// socket's stream (default off: messages come whole). `read_stream` streams and
+            /// `read` assembles whatever this says. See `Config::recv_streaming`.
+            pub fn recv_streaming(mut self, on: bool) -> Self {
+                self.options_mut().config_mut().recv_streaming(on);
+                self
+            }
+
+            /// The largest chunk of a streamed message (default 64 KiB), which bounds the
+            /// memory a streamed message holds.
+            pub fn recv_chunk_size(mut self, bytes: usize) -> Self {
+                self.options_mut().config_mut().recv_chunk_size(bytes);
+                self
+            }
+
+            /// Largest streamed message (default `None`: no limit, since a streamed message is
+            /// never held whole); a larger one fails the connection with 1009.
+            pub fn max_streamed_message_size(mut self, bytes: Option<usize>) -> Self {
+                self.options_mut()
+                    .config_mut()
+                    .max_streamed_message_size(bytes);
+                self
+            }
+
             /// Largest handshake response head (default 16 KiB).
             pub fn max_response_size(mut self, bytes: usize) -> Self {
                 self.options_mut().config_mut().max_response_size(bytes);

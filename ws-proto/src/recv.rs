@@ -407,7 +407,14 @@ impl Receiver {
             #[cfg(feature = "deflate")]
             {
                 let inflater = self.inflater.as_mut().expect("compression was negotiated");
-                streamed.step_compressed(head, &mut taken, rx, chunk, self.streaming.limit, inflater)
+                streamed.step_compressed(
+                    head,
+                    &mut taken,
+                    rx,
+                    chunk,
+                    self.streaming.limit,
+                    inflater,
+                )
             }
             #[cfg(not(feature = "deflate"))]
             unreachable!("RSV1 is refused without deflate")

@@ -6,10 +6,10 @@ use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::error::SendError;
 #[cfg(feature = "deflate")]
 use crate::frame::RSV1;
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
-use crate::error::SendError;
 use crate::mask::{apply_mask, mask_into};
 use crate::rng::Rng;
 use crate::send_stream::OutStream;
