@@ -88,6 +88,10 @@ impl ServerDeflate {
                 break;
             }
         }
+        if out.is_empty() {
+            // An empty message right after a flush: RFC 7692 §7.2.3.6's single 0x00.
+            return vec![0];
+        }
         assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
         out.truncate(out.len() - 4);
         out
