@@ -29,6 +29,7 @@
 #                             can go in parallel, each with its own server
 #   AUTOBAHN_OUT              folder for this run's spec, server log and reports
 #                             (default .autobahn/reports)
+#   AUTOBAHN_CASES            comma-separated case patterns to run (default: the spec's, all)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -134,10 +135,12 @@ port_open && die "$HOST:$PORT is already in use (a stale fuzzing server?)"
 rm -rf "$OUT"
 mkdir -p "$REPORTS"
 # The checked-in spec, with this run's port and report folder.
-python3 - "$HERE/fuzzingserver.json" "$SPEC" "$URL" "$REPORTS" <<'PY'
+python3 - "$HERE/fuzzingserver.json" "$SPEC" "$URL" "$REPORTS" "${AUTOBAHN_CASES:-}" <<'PY'
 import json, sys
 spec = json.load(open(sys.argv[1]))
 spec["url"], spec["outdir"] = sys.argv[3], sys.argv[4]
+if sys.argv[5]:
+    spec["cases"] = sys.argv[5].split(",")
 json.dump(spec, open(sys.argv[2], "w"), indent=2)
 PY
 SERVER_PID=""
