@@ -3,18 +3,50 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ws_proto::Event;
-use ws_proto_fuzz::{same_events_however_split, Start};
+use ws_proto::{CloseCode, Event};
+use ws_proto_fuzz::{
+    config, reassemble_streamed, same_events_however_split, same_events_however_split_with, Start,
+};
 
 fuzz_target!(|data: &[u8]| {
-    // The first byte's bit 0: end of stream after the input; bit 1: deflate negotiated.
+    // The first byte's bit 0: end of stream after the input; bit 1: deflate negotiated; bit 2:
+    // the same input received streamed too, in chunks of 4 + (the top five bits) bytes.
     let (flags, data) = data.split_first().map_or((0, data), |(f, rest)| (*f, rest));
     let start = if flags & 2 != 0 {
         Start::OpenDeflate
     } else {
         Start::Open
     };
-    let run = same_events_however_split(start, data, flags & 1 == 1);
+    let eof = flags & 1 == 1;
+    let run = same_events_however_split(start, data, eof);
+    if flags & 4 != 0 {
+        // Streamed, the same input gives the same messages (put back together from their
+        // chunks, which must each be valid), pings, close code and bytes sent back.
+        let chunk = 4 + (flags >> 3) as usize;
+        let mut streaming = config();
+        let limit = streaming.get_max_message_size();
+        streaming
+            .recv_streaming(true)
+            .recv_chunk_size(chunk)
+            .max_streamed_message_size(Some(limit));
+        let streamed = same_events_however_split_with(streaming, start, data, eof);
+        let events = reassemble_streamed(streamed.events.clone(), chunk);
+        match run.events.last() {
+            // The whole-message limits (the frame's, or an inflated message's as it grows) can
+            // end a connection earlier than the streamed limit: up to there, all agrees.
+            Some(Event::Closed(c)) if c.code == CloseCode::MESSAGE_TOO_BIG => {
+                let before = run.events.len() - 1;
+                assert_eq!(
+                    events[..before.min(events.len())],
+                    run.events[..before.min(events.len())]
+                );
+            }
+            _ => {
+                assert_eq!(events, run.events);
+                assert_eq!(streamed.wire, run.wire);
+            }
+        }
+    }
     assert!(matches!(run.events.first(), Some(Event::Open(_))));
     // What the client wrote parses back: a pong echoing each ping, then at most one Close.
     let frames = run.frames();
@@ -42,7 +74,9 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     assert!(
-        frames.iter().all(|f| matches!(f.opcode, 0x8 | 0xA)),
+        frames
+            .iter()
+            .all(|f| matches!(f.opcode, 0x8 | 0xA) && f.fin),
         "only pongs and a Close"
     );
 });

@@ -1,4 +1,5 @@
-//! The whole state machine driven by an arbitrary sequence of inputs and commands.
+//! The whole state machine driven by an arbitrary sequence of inputs and commands, messages sent
+//! in parts and received streamed among them.
 #![no_main]
 
 use std::time::Duration;
@@ -6,8 +7,8 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use ws_proto::{CloseCode, Message, SendError};
-use ws_proto_fuzz::Checked;
+use ws_proto::{CloseCode, Message, MessageType, SendError};
+use ws_proto_fuzz::{reassemble_streamed, Checked};
 
 #[derive(Debug, Arbitrary)]
 enum Op {
@@ -27,14 +28,32 @@ enum Op {
         shared: bool,
     },
     Close(u16, String),
+    /// `send_message_start`: text or binary.
+    SendStart(bool),
+    /// `send_message_chunk`: arbitrary bytes (for text, cut anywhere, or not UTF-8 at all).
+    SendChunk(Vec<u8>),
+    SendEnd,
+    /// Receive messages streamed or whole, from the next one.
+    RecvStreaming(bool),
+}
+
+/// A data message the user had accepted, with its payload so far and whether it ended.
+#[derive(Debug, PartialEq)]
+struct Sent {
+    opcode: u8,
+    payload: Vec<u8>,
+    complete: bool,
 }
 
 fuzz_target!(|ops: Vec<Op>| {
     let mut run = Checked::new();
-    // The data frames the user got accepted, in order: they must come out exactly so.
-    let mut sent: Vec<(u8, Vec<u8>)> = Vec::new();
+    // The data messages and pings the user got accepted, in order: they must come out exactly
+    // so.
+    let mut sent: Vec<Sent> = Vec::new();
+    let mut pings: Vec<Vec<u8>> = Vec::new();
     for op in ops {
         let before = run.client.buffered_amount();
+        let sending = run.client.is_sending_message();
         let result = match op {
             Op::Accept => {
                 let accept = run.accept();
@@ -75,6 +94,48 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
                 result.map(|()| (0x2, data))
             }
+            Op::SendStart(text) => {
+                let kind = if text {
+                    MessageType::Text
+                } else {
+                    MessageType::Binary
+                };
+                let result = run.client.send_message_start(kind);
+                if result.is_ok() {
+                    assert!(!sending, "a second message started");
+                    sent.push(Sent {
+                        opcode: if text { 0x1 } else { 0x2 },
+                        payload: Vec::new(),
+                        complete: false,
+                    });
+                }
+                result.map(|()| (0, Vec::new()))
+            }
+            Op::SendChunk(data) => {
+                let result = run.client.send_message_chunk(&data);
+                if result.is_ok() {
+                    let message = sent.last_mut().expect("a message was started");
+                    assert!(!message.complete);
+                    message.payload.extend_from_slice(&data);
+                }
+                result.map(|()| (0, Vec::new()))
+            }
+            Op::SendEnd => {
+                let result = run.client.send_message_end();
+                if result.is_ok() {
+                    let message = sent.last_mut().expect("a message was started");
+                    if message.opcode == 0x1 {
+                        assert!(std::str::from_utf8(&message.payload).is_ok());
+                    }
+                    message.complete = true;
+                }
+                result.map(|()| (0, Vec::new()))
+            }
+            Op::RecvStreaming(on) => {
+                run.client.set_recv_streaming(on);
+                run.drain();
+                continue;
+            }
             Op::Close(code, reason) => {
                 let r = run.client.close(CloseCode::new(code), &reason, run.now);
                 if r.is_err() {
@@ -89,7 +150,21 @@ fuzz_target!(|ops: Vec<Op>| {
             }
         };
         match result {
-            Ok(frame) => sent.push(frame),
+            // Empty pings are left out: keepalive pings are empty too.
+            Ok((0x9, payload)) if !payload.is_empty() => pings.push(payload),
+            // A part of a message, or an empty ping.
+            Ok((0 | 0x9, _)) => {}
+            Ok((opcode, payload)) => {
+                assert!(
+                    !sending,
+                    "a whole message accepted while one is sent in parts"
+                );
+                sent.push(Sent {
+                    opcode,
+                    payload,
+                    complete: true,
+                });
+            }
             Err(e) => {
                 assert_eq!(
                     run.client.buffered_amount(),
@@ -103,25 +178,74 @@ fuzz_target!(|ops: Vec<Op>| {
         }
         run.drain();
     }
-    // Every accepted data frame and user ping went out in order, unmasked to what was sent,
-    // unless the connection ended before the handshake released the queue.
-    let frames = run.frames();
-    let user: Vec<(u8, Vec<u8>)> = frames
-        .into_iter()
-        .filter(|f| {
-            matches!(f.opcode, 0x1 | 0x2 | 0x9) && !(f.opcode == 0x9 && f.payload.is_empty())
-        })
-        .map(|f| (f.opcode, f.payload))
-        .collect();
-    let user_sent: Vec<(u8, Vec<u8>)> = sent
-        .into_iter()
-        .filter(|(op, p)| !(*op == 0x9 && p.is_empty()))
-        .collect();
+    // Streamed messages came out as a start, valid chunks and an end.
+    let chunk = run.client.config().get_recv_chunk_size();
+    reassemble_streamed(run.events.clone(), chunk);
+    // Every accepted message and user ping went out in order, unmasked to what was sent,
+    // fragments never interleaved, unless the connection ended before the handshake released
+    // the queue.
+    let mut wire: Vec<Sent> = Vec::new();
+    let mut wire_pings: Vec<Vec<u8>> = Vec::new();
+    for f in run.frames() {
+        match f.opcode {
+            0x9 if !f.payload.is_empty() => wire_pings.push(f.payload),
+            0x1 | 0x2 => {
+                assert!(
+                    wire.last().is_none_or(|m| m.complete),
+                    "a message started inside another"
+                );
+                wire.push(Sent {
+                    opcode: f.opcode,
+                    payload: f.payload,
+                    complete: f.fin,
+                });
+            }
+            0x0 => {
+                let message = wire.last_mut().expect("a continuation after a start");
+                assert!(!message.complete, "a continuation after a final frame");
+                message.payload.extend_from_slice(&f.payload);
+                message.complete = f.fin;
+            }
+            _ => {}
+        }
+    }
     assert!(
-        user_sent.starts_with(&user),
-        "frames out of order or altered"
+        pings.starts_with(&wire_pings),
+        "pings out of order or altered"
     );
-    // Whatever did not go out is still counted, never silently dropped.
-    let unsent: usize = user_sent[user.len()..].iter().map(|(_, p)| p.len()).sum();
+    assert!(wire.len() <= sent.len(), "more messages out than accepted");
+    for (out, accepted) in wire.iter().zip(&sent) {
+        assert_eq!(out.opcode, accepted.opcode, "messages out of order");
+        if out.complete {
+            assert!(
+                accepted.complete && out.payload == accepted.payload,
+                "a message altered"
+            );
+        } else {
+            assert!(
+                accepted.payload.starts_with(&out.payload),
+                "a message altered"
+            );
+        }
+    }
+    // Whatever did not go out is still counted, never silently dropped, but for the start of
+    // a code point a text message in parts holds back (at most three bytes).
+    let mut unsent: usize = sent
+        .iter()
+        .enumerate()
+        .map(|(i, accepted)| {
+            let out = wire.get(i).map_or(0, |m| m.payload.len());
+            let left = accepted.payload.len() - out;
+            if accepted.complete {
+                left
+            } else {
+                left.saturating_sub(3)
+            }
+        })
+        .sum();
+    unsent += pings[wire_pings.len()..]
+        .iter()
+        .map(Vec::len)
+        .sum::<usize>();
     assert!(run.client.buffered_amount() >= unsent);
 });

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 pub struct ReadmeDoctests;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use ws_proto::{accept_key, ClientState, Config, Event, Output, Request};
+use ws_proto::{
+    accept_key, ClientState, Config, Event, Message, MessageType, Output, Request, Utf8Bytes,
+};
 
 /// A fixed seed, so request bytes and masking keys are reproducible.
 pub const SEED: [u8; 32] = [42; 32];
@@ -291,6 +293,53 @@ impl Pair {
     pub fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
+}
+
+/// Streamed events put back together as whole messages, asserting on the way what the chunks
+/// must be: between a start and an end, never empty, at most `chunk` bytes, each valid UTF-8
+/// for text. A message cut short by the end of the connection is dropped, as the whole-message
+/// mode never reports it. With the same limits, the result is what the whole-message mode gives.
+pub fn reassemble_streamed(events: Vec<Event>, chunk: usize) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut current: Option<(MessageType, Vec<u8>)> = None;
+    for event in events {
+        match event {
+            Event::MessageStart(kind) => {
+                assert!(current.is_none(), "a start inside a message");
+                current = Some((kind, Vec::new()));
+            }
+            Event::MessageData(data) => {
+                let (kind, buf) = current.as_mut().expect("data inside a message");
+                assert!(
+                    !data.is_empty() && data.len() <= chunk,
+                    "a chunk of {} bytes",
+                    data.len()
+                );
+                if *kind == MessageType::Text {
+                    assert!(
+                        std::str::from_utf8(&data).is_ok(),
+                        "a text chunk is not UTF-8"
+                    );
+                }
+                buf.extend_from_slice(&data);
+            }
+            Event::MessageEnd => {
+                let (kind, buf) = current.take().expect("an end inside a message");
+                out.push(Event::Message(match kind {
+                    MessageType::Text => Message::Text(
+                        Utf8Bytes::try_from(Bytes::from(buf)).expect("a whole text is UTF-8"),
+                    ),
+                    MessageType::Binary => Message::Binary(buf.into()),
+                }));
+            }
+            Event::Closed(_) => {
+                current = None;
+                out.push(event);
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The payload of a Close frame with `code` and `reason`.

@@ -6,10 +6,8 @@
 use bytes::Bytes;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use proptest::prelude::*;
-use ws_proto::{
-    CloseCode, Config, Error, Event, Message, MessageType, ProtocolError, SendError, Utf8Bytes,
-};
-use ws_proto_tests::{accept_response, close_body, frame, raw_frame, Pair};
+use ws_proto::{CloseCode, Config, Error, Event, Message, MessageType, ProtocolError, SendError};
+use ws_proto_tests::{accept_response, close_body, frame, raw_frame, reassemble_streamed, Pair};
 
 const DEFLATE: &str = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
 
@@ -160,58 +158,6 @@ fn run(config: &Config, deflate: bool, stream: &[u8], reads: &[usize]) -> (Vec<E
     (pair.take_events(), pair.to_server.to_vec())
 }
 
-/// Streamed events put back together as whole messages, checking the chunks on the way: never
-/// empty, at most `chunk` bytes, each valid UTF-8 for text. A message cut short by the end of
-/// the connection is dropped, as the whole mode never reports it.
-fn reassemble(events: Vec<Event>, chunk: usize) -> Result<Vec<Event>, TestCaseError> {
-    let mut out = Vec::new();
-    let mut current: Option<(MessageType, Vec<u8>)> = None;
-    for event in events {
-        match event {
-            Event::MessageStart(kind) => {
-                prop_assert!(current.is_none(), "a start inside a message");
-                current = Some((kind, Vec::new()));
-            }
-            Event::MessageData(data) => {
-                let Some((kind, buf)) = &mut current else {
-                    return Err(TestCaseError::fail("data outside a message"));
-                };
-                prop_assert!(
-                    !data.is_empty() && data.len() <= chunk,
-                    "chunk of {}",
-                    data.len()
-                );
-                if *kind == MessageType::Text {
-                    prop_assert!(
-                        std::str::from_utf8(&data).is_ok(),
-                        "a text chunk is not UTF-8"
-                    );
-                }
-                buf.extend_from_slice(&data);
-            }
-            Event::MessageEnd => {
-                let Some((kind, buf)) = current.take() else {
-                    return Err(TestCaseError::fail("end outside a message"));
-                };
-                out.push(Event::Message(match kind {
-                    MessageType::Text => Message::Text(
-                        Utf8Bytes::try_from(Bytes::from(buf)).expect("ended text is UTF-8"),
-                    ),
-                    MessageType::Binary => Message::Binary(buf.into()),
-                }));
-            }
-            Event::Closed(_) => {
-                current = None;
-                out.push(event);
-            }
-            other => {
-                out.push(other);
-            }
-        }
-    }
-    Ok(out)
-}
-
 fn streaming_config(chunk: usize) -> Config {
     let mut config = Config::default();
     config.recv_streaming(true).recv_chunk_size(chunk);
@@ -244,7 +190,7 @@ proptest! {
         let config = streaming_config(chunk);
         for reads in [&[usize::MAX][..], &reads, &[1]] {
             let (events, sent) = run(&config, deflate, &stream, reads);
-            let events = reassemble(events, chunk)?;
+            let events = reassemble_streamed(events, chunk);
             prop_assert_eq!(&events, &whole.0);
             prop_assert_eq!(&sent, &whole.1);
         }

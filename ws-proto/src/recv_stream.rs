@@ -38,6 +38,9 @@ pub(crate) struct Streamed {
     /// The tail is in and inflating it produced everything it will.
     #[cfg(feature = "deflate")]
     tail_done: bool,
+    /// The last inflate filled the output: the inflater may hold more.
+    #[cfg(feature = "deflate")]
+    pending: bool,
 }
 
 impl Streamed {
@@ -51,6 +54,8 @@ impl Streamed {
             tail: 0,
             #[cfg(feature = "deflate")]
             tail_done: false,
+            #[cfg(feature = "deflate")]
+            pending: false,
         }
     }
 
@@ -145,13 +150,14 @@ impl Streamed {
         inflater: &mut crate::deflate_stream::Inflater,
     ) -> Result<Step, ProtocolError> {
         use crate::deflate_stream::{InflateError, Inflater};
-        let corrupt = |e: InflateError| match e {
-            InflateError::Corrupt => ProtocolError::InvalidCompressedData,
+        let corrupt = |e: Result<InflateError, ProtocolError>| match e {
+            Ok(InflateError::Corrupt) => ProtocolError::InvalidCompressedData,
             // `inflate_into` has no limit of its own; `grow` applies the message's.
-            InflateError::TooBig(len) => ProtocolError::MessageTooBig {
+            Ok(InflateError::TooBig(len)) => ProtocolError::MessageTooBig {
                 len,
                 limit: limit.unwrap_or(usize::MAX),
             },
+            Err(invalid_text) => invalid_text,
         };
         loop {
             if self.held.len() >= chunk {
@@ -161,24 +167,26 @@ impl Streamed {
             }
             let left = head.payload_len - *taken;
             let before = self.held.len();
-            if left > 0 {
+            if left > 0 || self.pending {
                 let avail = left.min(rx.len() as u64) as usize;
-                if avail == 0 {
+                if avail == 0 && !self.pending {
                     // What was inflated goes out now: a chunk never waits for more input.
                     return Ok(self.ready()?.map_or(Step::NeedInput, Step::Data));
                 }
-                let (used, _) = inflater
-                    .inflate_into(&rx[..avail], &mut self.held, chunk)
-                    .map_err(corrupt)?;
+                let inflated = inflater.inflate_into(&rx[..avail], &mut self.held, chunk);
+                let (used, full) = self.checked(inflated).map_err(corrupt)?;
                 rx.advance(used);
                 *taken += used as u64;
+                // The output filled up: more of it may be waiting in the inflater, and comes
+                // out (or its fault is found) before the frame is over, however reads fall.
+                self.pending = full;
             } else if !head.fin {
                 return Ok(self.ready()?.map_or(Step::FrameDone, Step::Data));
             } else if !self.tail_done {
                 // §7.2.2: the tail the sender removed is appended before the end is inflated.
-                let (used, full) = inflater
-                    .inflate_into(&Inflater::TAIL[self.tail..], &mut self.held, chunk)
-                    .map_err(corrupt)?;
+                let inflated =
+                    inflater.inflate_into(&Inflater::TAIL[self.tail..], &mut self.held, chunk);
+                let (used, full) = self.checked(inflated).map_err(corrupt)?;
                 self.tail += used;
                 self.tail_done = !full;
             } else {
@@ -193,6 +201,20 @@ impl Streamed {
                 return Ok(Step::End);
             }
             self.grow((self.held.len() - before) as u64, limit)?;
+        }
+    }
+
+    /// What inflating gave, but when it failed, the text inflated before the fault is checked
+    /// first, so the error reported does not depend on how the input was split into reads.
+    #[cfg(feature = "deflate")]
+    fn checked<T>(
+        &self,
+        inflated: Result<T, crate::deflate_stream::InflateError>,
+    ) -> Result<T, Result<crate::deflate_stream::InflateError, ProtocolError>> {
+        match inflated {
+            Ok(v) => Ok(v),
+            Err(e) if self.text => Err(complete_prefix(&self.held).map(|_| e)),
+            Err(e) => Err(Ok(e)),
         }
     }
 
