@@ -6,9 +6,12 @@
 //! scenario is chosen by the request path:
 //!
 //! - `/recv?n=N&size=S&op=1|2`: after the 101, N final frames (text or binary) of S bytes, then
-//!   read and discard until the client goes away.
-//! - `/send?n=N&size=S`: count N data frames from the client, then answer with a one-byte binary
-//!   frame (the ack), then discard.
+//!   read and discard until the client goes away. Frames larger than the ~1 MiB buffer (256 MiB,
+//!   say) are written as a header and then the same 1 MiB of payload again and again, so the
+//!   server never holds a whole message.
+//! - `/send?n=N&size=S`: count N data messages from the client (data frames with FIN set, so a
+//!   message sent in fragments counts once), then answer with a one-byte binary frame (the
+//!   ack), then discard.
 //! - `/echo?n=N&size=S`: N times, read one frame, unmask it, send its payload back unmasked.
 //! - `/idle`: the 101, then discard.
 
@@ -123,17 +126,69 @@ pub fn write_frames<W: Write>(w: &mut W, unit: &[u8], per: usize, n: usize) -> i
     w.write_all(&unit[..(n % per) * frame_len])
 }
 
-type UnitCache = Mutex<HashMap<(u8, usize), Arc<(Vec<u8>, usize)>>>;
+/// Writes `n` unmasked final frames of `size` bytes each, the payload taken from `piece` again
+/// and again: messages of any size from a fixed buffer. A payload of `payload(size, ..)` when
+/// `piece` is `payload(piece.len(), ..)` for binary (its pattern repeats every 256 bytes and
+/// `piece.len()` is a multiple of 256); valid UTF-8 for text if `piece` is.
+pub fn write_large_frames<W: Write>(
+    w: &mut W,
+    opcode: u8,
+    size: usize,
+    piece: &[u8],
+    n: usize,
+) -> io::Result<()> {
+    let mut head = Vec::with_capacity(14);
+    for _ in 0..n {
+        head.clear();
+        header(opcode, size, None, &mut head);
+        w.write_all(&head)?;
+        let mut left = size;
+        while left > 0 {
+            let here = left.min(piece.len());
+            w.write_all(&piece[..here])?;
+            left -= here;
+        }
+    }
+    Ok(())
+}
 
-fn cached_unit(opcode: u8, size: usize) -> Arc<(Vec<u8>, usize)> {
-    static CACHE: OnceLock<UnitCache> = OnceLock::new();
+/// What the server writes a `/recv` scenario's frames from, built once per opcode and size.
+enum Frames {
+    /// Whole frames, `per` of them, written repeatedly (see [`frame_unit`]).
+    Unit { bytes: Vec<u8>, per: usize },
+    /// Frames larger than a unit: 1 MiB of payload, written again and again after each
+    /// header (see [`write_large_frames`]).
+    Large { piece: Vec<u8> },
+}
+
+type FramesCache = Mutex<HashMap<(u8, usize), Arc<Frames>>>;
+
+fn cached_frames(opcode: u8, size: usize) -> Arc<Frames> {
+    static CACHE: OnceLock<FramesCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     cache
         .lock()
         .unwrap()
         .entry((opcode, size))
-        .or_insert_with(|| Arc::new(frame_unit(opcode, size, None)))
+        .or_insert_with(|| {
+            Arc::new(if size > UNIT_BYTES {
+                Frames::Large {
+                    piece: payload(UNIT_BYTES, opcode == 1),
+                }
+            } else {
+                let (bytes, per) = frame_unit(opcode, size, None);
+                Frames::Unit { bytes, per }
+            })
+        })
         .clone()
+}
+
+/// A client frame's header, as the server reads it.
+struct Head {
+    fin: bool,
+    opcode: u8,
+    len: usize,
+    key: [u8; 4],
 }
 
 struct Reader {
@@ -161,8 +216,8 @@ impl Reader {
         Ok(true)
     }
 
-    /// The next frame's opcode, payload length and masking key.
-    fn header(&mut self) -> io::Result<Option<(u8, usize, [u8; 4])>> {
+    /// The next frame's header.
+    fn header(&mut self) -> io::Result<Option<Head>> {
         if !self.ensure(2)? {
             return Ok(None);
         }
@@ -200,7 +255,12 @@ impl Reader {
             key.copy_from_slice(&self.buf[self.pos + hlen..self.pos + hlen + 4]);
         }
         self.pos += total;
-        Ok(Some((b0 & 0x0F, len, key)))
+        Ok(Some(Head {
+            fin: b0 & 0x80 != 0,
+            opcode: b0 & 0x0F,
+            len,
+            key,
+        }))
     }
 
     fn skip(&mut self, mut n: usize) -> io::Result<bool> {
@@ -277,7 +337,7 @@ fn handle(mut s: TcpStream) -> io::Result<()> {
     let n = param(query, "n");
     let size = param(query, "size");
     let op = param(query, "op").max(1) as u8;
-    let unit = (path == "/recv").then(|| cached_unit(op, size));
+    let frames = (path == "/recv").then(|| cached_frames(op, size));
     let response = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {}\r\n\r\n",
@@ -291,21 +351,24 @@ fn handle(mut s: TcpStream) -> io::Result<()> {
         end: 0,
     };
     match path {
-        "/recv" => {
-            let unit = unit.unwrap();
-            write_frames(&mut s, &unit.0, unit.1, n)?;
-        }
+        "/recv" => match &*frames.unwrap() {
+            Frames::Unit { bytes, per } => write_frames(&mut s, bytes, *per, n)?,
+            Frames::Large { piece } => write_large_frames(&mut s, op, size, piece, n)?,
+        },
         "/send" => {
-            let mut frames = 0;
-            while frames < n {
-                let Some((opcode, len, _)) = reader.header()? else {
+            let mut messages = 0;
+            while messages < n {
+                let Some(Head {
+                    fin, opcode, len, ..
+                }) = reader.header()?
+                else {
                     return Ok(());
                 };
                 if !reader.skip(len)? {
                     return Ok(());
                 }
-                if opcode < 8 {
-                    frames += 1;
+                if fin && opcode < 8 {
+                    messages += 1;
                 }
             }
             s.write_all(&ACK)?;
@@ -315,7 +378,10 @@ fn handle(mut s: TcpStream) -> io::Result<()> {
             let mut out = Vec::new();
             let mut frames = 0;
             while frames < n {
-                let Some((opcode, len, key)) = reader.header()? else {
+                let Some(Head {
+                    opcode, len, key, ..
+                }) = reader.header()?
+                else {
                     return Ok(());
                 };
                 if !reader.payload(len, &mut payload)? {

@@ -25,7 +25,11 @@ async fn run_case(url: &str) -> Result<(), Error> {
     loop {
         let mut message = reader.read_stream().await?;
         // Refused once the connection is closing: the next read reports how it ended.
-        if writer.send_message_start(message.message_type()).await.is_err() {
+        if writer
+            .send_message_start(message.message_type())
+            .await
+            .is_err()
+        {
             continue;
         }
         while let Some(chunk) = message.next_chunk().await? {

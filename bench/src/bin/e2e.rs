@@ -14,14 +14,102 @@
 //! Each async client runs on its own current-thread tokio runtime; the ws-proto-std client runs
 //! on the main thread. Only the data phase is timed (after the handshake, until the last message
 //! is received or the server acknowledged the last message sent).
+//!
+//! The streamed scenarios (256 MiB messages, received with `read_stream` and sent with
+//! `send_from_reader`) run only ws-proto and the raw floors, and also report the peak heap of
+//! the client's thread.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter, ReadBuf};
 use tokio::net::TcpStream;
 use ws_proto_bench::{frame_unit, header, header_len, payload, start_server, ACK};
+
+// ---------------------------------------------------------------- peak heap
+
+/// The system allocator, counting the live bytes of the threads that ask it to (see
+/// [`HeapWatch`]): one thread-local read per call otherwise.
+struct Counting;
+
+thread_local! {
+    /// Whether this thread's allocations are counted. A const initializer and no destructor:
+    /// reading it never allocates, so the allocator may.
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Live bytes allocated by counted threads since the watch started (frees of blocks allocated
+/// before it make it lower, never higher), and its peak.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+fn counted() -> bool {
+    COUNTED.with(Cell::get)
+}
+
+fn grow(by: isize) {
+    let live = LIVE.fetch_add(by, Relaxed) + by;
+    PEAK.fetch_max(live, Relaxed);
+}
+
+// SAFETY: every call is passed on to `System` unchanged; the counting has no effect on it.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() && counted() {
+            grow(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() && counted() {
+            grow(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        if counted() {
+            LIVE.fetch_sub(layout.size() as isize, Relaxed);
+        }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() && counted() {
+            grow(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Counts the calling thread's heap from `start` to `stop`: one watch at a time.
+struct HeapWatch;
+
+impl HeapWatch {
+    fn start() -> Self {
+        LIVE.store(0, Relaxed);
+        PEAK.store(0, Relaxed);
+        COUNTED.with(|c| c.set(true));
+        HeapWatch
+    }
+
+    /// The peak of the live bytes since `start`, in bytes.
+    fn stop(self) -> usize {
+        COUNTED.with(|c| c.set(false));
+        PEAK.load(Relaxed).max(0) as usize
+    }
+}
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -32,6 +120,9 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 struct Times {
     wall: f64,
     cpu: f64,
+    /// The peak heap of the client's thread in bytes, from before connecting until the
+    /// connection (and the runtime) is dropped: streamed scenarios only.
+    peak_heap: Option<usize>,
 }
 
 /// Starts timing on the client's thread; `stop` must run on the same thread.
@@ -52,6 +143,7 @@ impl Stopwatch {
         Times {
             wall: self.wall.elapsed().as_secs_f64(),
             cpu: (thread_cpu() - self.cpu).as_secs_f64(),
+            peak_heap: None,
         }
     }
 }
@@ -83,6 +175,17 @@ enum Kind {
     /// Like `SendEach`, but each message is first copied into a new buffer that is then given
     /// to the client: an application that builds every message in its own memory.
     SendOwned,
+    /// Messages too large to hold, streamed: see [`Streamed`]. Only ws-proto and the raw floors.
+    Streamed(Streamed),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Streamed {
+    /// Receive `n` messages of `size` bytes chunk by chunk (`read_stream`), checking each chunk.
+    Recv,
+    /// Send `n` messages of `size` bytes from a [`Source`] (`send_from_reader`: a fragment per
+    /// 64 KiB read), then wait for the ack.
+    Send,
 }
 
 #[derive(Clone, Debug)]
@@ -102,7 +205,13 @@ impl Scenario {
                 self.size,
                 if text { 1 } else { 2 }
             ),
-            Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+            Kind::Streamed(Streamed::Recv) => {
+                format!("/recv?n={}&size={}&op=2", self.n, self.size)
+            }
+            Kind::SendBatched
+            | Kind::SendEach
+            | Kind::SendOwned
+            | Kind::Streamed(Streamed::Send) => {
                 format!("/send?n={}&size={}", self.n, self.size)
             }
             Kind::Echo => format!("/echo?n={}&size={}", self.n, self.size),
@@ -154,6 +263,7 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
         Kind::Recv { .. } => {
             let (mut got, mut count) = (0, 0);
             while count < sc.n {
@@ -167,6 +277,9 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
         Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 match sc.kind {
+                    Kind::Streamed(_) => {
+                        unreachable!("run() gives streamed scenarios to their own clients")
+                    }
                     Kind::SendOwned => ws.send(Message::Binary(data.to_vec().into())).await?,
                     Kind::SendEach => ws.send_binary(&data).await?,
                     _ => ws.feed_binary(&data).await?,
@@ -196,6 +309,7 @@ async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Times> {
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
         Kind::Recv { .. } => {
             let (mut got, mut count) = (0, 0);
             while count < sc.n {
@@ -246,6 +360,7 @@ async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Times> {
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
         Kind::Recv { .. } => {
             let (mut got, mut count) = (0, 0);
             while count < sc.n {
@@ -318,6 +433,7 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
     let mut scratch = data.clone();
     let start = Stopwatch::start();
     match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
         Kind::Recv { .. } => {
             let (mut got, mut count) = (0, 0);
             while count < sc.n {
@@ -386,6 +502,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
     let mut buf = vec![0u8; 256 << 10];
     let start;
     match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
         Kind::Recv { .. } => {
             let total = sc.n * (header_len(sc.size, false) + sc.size);
             start = Stopwatch::start();
@@ -461,6 +578,7 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
     let data = payload(sc.size, false);
     let start = Stopwatch::start();
     match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
         Kind::Recv { .. } => {
             let mut got = 0;
             for _ in 0..sc.n {
@@ -499,12 +617,325 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
     Ok(start.stop())
 }
 
-/// Whether `client` runs `sc`: raw+mask differs from raw only where the client sends frames.
+// ---------------------------------------------------------------- streamed (256 MiB messages)
+
+/// Bytes of the block a [`Source`] repeats: one `send_from_reader` read.
+const SOURCE_BLOCK: usize = 64 << 10;
+
+/// A message of `left` bytes read from a fixed block repeated (a file or a socket, without
+/// their cost): what the streamed sends read from. With `payload(SOURCE_BLOCK, false)` as the
+/// block, the bytes are `payload(len, false)`'s, whose pattern repeats every 256 bytes.
+struct Source<'a> {
+    block: &'a [u8],
+    /// Where in `block` the next read starts.
+    at: usize,
+    left: usize,
+}
+
+impl<'a> Source<'a> {
+    fn new(block: &'a [u8], len: usize) -> Self {
+        Source {
+            block,
+            at: 0,
+            left: len,
+        }
+    }
+
+    /// The next at most `max` bytes of the message (empty at its end).
+    fn next_piece(&mut self, max: usize) -> &'a [u8] {
+        let n = max.min(self.left).min(self.block.len() - self.at);
+        let piece = &self.block[self.at..self.at + n];
+        self.at = (self.at + n) % self.block.len();
+        self.left -= n;
+        piece
+    }
+}
+
+impl io::Read for Source<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let piece = self.next_piece(buf.len());
+        buf[..piece.len()].copy_from_slice(piece);
+        Ok(piece.len())
+    }
+}
+
+impl AsyncRead for Source<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let piece = self.get_mut().next_piece(buf.remaining());
+        buf.put_slice(piece);
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The work done on every received chunk (or, in the raw client, every run of payload bytes in
+/// one read), `at` bytes into its message: its first and last bytes checked against
+/// `payload`'s pattern, so each chunk is touched and the order of the chunks is checked.
+fn touch(at: usize, chunk: &[u8]) -> Res<()> {
+    let last = chunk.len() - 1;
+    if chunk[0] != (at * 7) as u8 || chunk[last] != ((at + last) * 7) as u8 {
+        return Err(format!("wrong payload bytes {at}..{}", at + chunk.len()).into());
+    }
+    Ok(())
+}
+
+async fn ws_proto_tokio_streamed(url: &str, sc: &Scenario, flow: Streamed) -> Res<Times> {
+    use ws_proto_tokio::Event;
+    let (mut ws, _) = ws_proto_tokio::Builder::new(url)
+        .config(config())
+        .connect()
+        .await?;
+    let block = payload(SOURCE_BLOCK, false);
+    let start = Stopwatch::start();
+    match flow {
+        Streamed::Recv => {
+            let mut got = 0;
+            for _ in 0..sc.n {
+                let mut message = ws.read_stream().await?;
+                let mut at = 0;
+                while let Some(chunk) = message.next_chunk().await? {
+                    touch(at, &chunk)?;
+                    at += chunk.len();
+                }
+                check(at, sc.size)?;
+                got += at;
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Streamed::Send => {
+            for _ in 0..sc.n {
+                let source = Source::new(&block, sc.size);
+                let sent = ws
+                    .send_from_reader(ws_proto::MessageType::Binary, source)
+                    .await?;
+                check(sent as usize, sc.size)?;
+            }
+            while !matches!(ws.next().await.ok_or("eof")??, Event::Message(_)) {}
+        }
+    }
+    Ok(start.stop())
+}
+
+fn ws_proto_std_streamed(url: &str, sc: &Scenario, flow: Streamed) -> Res<Times> {
+    let (ws, _) = ws_proto_std::Builder::new(url).config(config()).connect()?;
+    let block = payload(SOURCE_BLOCK, false);
+    let start = Stopwatch::start();
+    match flow {
+        Streamed::Recv => {
+            let mut got = 0;
+            for _ in 0..sc.n {
+                let mut message = ws.read_stream()?;
+                let mut at = 0;
+                while let Some(chunk) = message.next_chunk()? {
+                    touch(at, &chunk)?;
+                    at += chunk.len();
+                }
+                check(at, sc.size)?;
+                got += at;
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Streamed::Send => {
+            for _ in 0..sc.n {
+                let source = Source::new(&block, sc.size);
+                let sent = ws.send_from_reader(ws_proto::MessageType::Binary, source)?;
+                check(sent as usize, sc.size)?;
+            }
+            ws.read()?;
+        }
+    }
+    Ok(start.stop())
+}
+
+/// The raw client's receiving side for streamed messages: frame headers parsed from reads into
+/// a fixed buffer (a header may span two reads), and each run of payload bytes in a read
+/// touched as ws-proto's clients touch a chunk.
+#[derive(Default)]
+struct RawFrames {
+    head: [u8; 14],
+    /// Bytes of the next header in `head`.
+    head_len: usize,
+    /// Payload bytes left in the current frame.
+    left: usize,
+    fin: bool,
+    /// Bytes received of the current message.
+    at: usize,
+    messages: usize,
+    payload: usize,
+}
+
+impl RawFrames {
+    /// The length of the header that starts `head`, as far as it is known.
+    fn head_need(&self) -> usize {
+        if self.head_len < 2 {
+            return 2;
+        }
+        let b1 = self.head[1];
+        let base = match b1 & 0x7F {
+            126 => 4,
+            127 => 10,
+            _ => 2,
+        };
+        base + if b1 & 0x80 != 0 { 4 } else { 0 }
+    }
+
+    fn feed(&mut self, mut data: &[u8], size: usize) -> Res<()> {
+        while !data.is_empty() {
+            if self.left == 0 {
+                // A header, or the rest of one.
+                while self.head_len < self.head_need() && !data.is_empty() {
+                    self.head[self.head_len] = data[0];
+                    self.head_len += 1;
+                    data = &data[1..];
+                }
+                let need = self.head_need();
+                if self.head_len < need {
+                    return Ok(());
+                }
+                let (b0, b1) = (self.head[0], self.head[1]);
+                if b1 & 0x80 != 0 || b0 & 0x0F >= 8 {
+                    return Err("unexpected masked or control frame".into());
+                }
+                self.left = match b1 & 0x7F {
+                    126 => u16::from_be_bytes([self.head[2], self.head[3]]) as usize,
+                    127 => u64::from_be_bytes(self.head[2..10].try_into().unwrap()) as usize,
+                    n => n as usize,
+                };
+                if b0 & 0x0F != 0 {
+                    self.at = 0;
+                }
+                self.fin = b0 & 0x80 != 0;
+                self.head_len = 0;
+            } else {
+                let here = self.left.min(data.len());
+                touch(self.at, &data[..here])?;
+                self.at += here;
+                self.payload += here;
+                self.left -= here;
+                data = &data[here..];
+            }
+            if self.left == 0 && self.head_len == 0 && self.fin {
+                check(self.at, size)?;
+                self.messages += 1;
+                self.fin = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The raw floor for streamed messages. Receiving: reads into a fixed 256 KiB buffer, headers
+/// parsed by [`RawFrames`]. Sending: the frames ws-proto's `send_from_reader` sends (a
+/// non-final fragment per 64 KiB read from the [`Source`], then an empty final one), each read
+/// straight into a buffer behind room for its header and written with it in one write; the
+/// source yields bytes masked in advance with a fixed key, or with `remask_each` plain bytes
+/// masked in place with a fresh key per frame (§5.3).
+async fn raw_streamed(url: &str, sc: &Scenario, flow: Streamed, remask_each: bool) -> Res<Times> {
+    let mut tcp =
+        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
+    tcp.set_nodelay(true)?;
+    manual_handshake(&mut tcp, url).await?;
+    let start;
+    match flow {
+        Streamed::Recv => {
+            let mut buf = vec![0u8; 256 << 10];
+            let mut frames = RawFrames::default();
+            start = Stopwatch::start();
+            while frames.messages < sc.n {
+                let n = tcp.read(&mut buf).await?;
+                if n == 0 {
+                    return Err("eof".into());
+                }
+                frames.feed(&buf[..n], sc.size)?;
+            }
+            check(frames.payload, sc.payload_bytes())?;
+        }
+        Streamed::Send => {
+            const ROOM: usize = 14;
+            let fixed = [1, 2, 3, 4];
+            let mut block = payload(SOURCE_BLOCK, false);
+            if !remask_each {
+                ws_proto::apply_mask(&mut block, fixed);
+            }
+            let mut frame = vec![0u8; ROOM + SOURCE_BLOCK];
+            let mut head = Vec::with_capacity(ROOM);
+            let mut frames = 0u32;
+            start = Stopwatch::start();
+            for _ in 0..sc.n {
+                let mut source = Source::new(&block, sc.size);
+                let mut opcode = 2;
+                loop {
+                    let n = source.read(&mut frame[ROOM..]).await?;
+                    let key = if remask_each {
+                        let key = frames.wrapping_mul(0x9E37_79B9).to_ne_bytes();
+                        ws_proto::apply_mask(&mut frame[ROOM..ROOM + n], key);
+                        key
+                    } else {
+                        fixed
+                    };
+                    frames = frames.wrapping_add(1);
+                    head.clear();
+                    header(opcode, n, Some(key), &mut head);
+                    if n > 0 {
+                        head[0] &= 0x7F; // not the last fragment
+                    }
+                    frame[ROOM - head.len()..ROOM].copy_from_slice(&head);
+                    tcp.write_all(&frame[ROOM - head.len()..ROOM + n]).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    opcode = 0;
+                }
+            }
+            let mut ack = [0u8; ACK.len()];
+            tcp.read_exact(&mut ack).await?;
+        }
+    }
+    Ok(start.stop())
+}
+
+/// Whether `client` runs `sc`: raw+mask differs from raw only where the client sends frames,
+/// and the streamed scenarios are for ws-proto and the floors.
 fn applies(client: &str, sc: &Scenario) -> bool {
-    client != "raw+mask" || !matches!(sc.kind, Kind::Recv { .. })
+    match sc.kind {
+        Kind::Recv { .. } => client != "raw+mask",
+        Kind::Streamed(Streamed::Recv) => {
+            matches!(client, "ws-proto-tokio" | "ws-proto-std" | "raw")
+        }
+        Kind::Streamed(Streamed::Send) => {
+            matches!(
+                client,
+                "ws-proto-tokio" | "ws-proto-std" | "raw" | "raw+mask"
+            )
+        }
+        _ => true,
+    }
 }
 
 fn run(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
+    let Kind::Streamed(flow) = sc.kind else {
+        return run_whole(client, url, sc);
+    };
+    // Everything the client's thread allocates from here until its runtime is dropped.
+    let watch = HeapWatch::start();
+    let result = match client {
+        "ws-proto-std" => ws_proto_std_streamed(url, sc, flow),
+        "ws-proto-tokio" => rt().block_on(ws_proto_tokio_streamed(url, sc, flow)),
+        "raw" => rt().block_on(raw_streamed(url, sc, flow, false)),
+        "raw+mask" => rt().block_on(raw_streamed(url, sc, flow, true)),
+        _ => unreachable!(),
+    };
+    let peak = watch.stop();
+    result.map(|times| Times {
+        peak_heap: Some(peak),
+        ..times
+    })
+}
+
+fn run_whole(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
     match client {
         "ws-proto-std" => ws_proto_std(url, sc),
         "ws-proto-tokio" => rt().block_on(ws_proto_tokio(url, sc)),
@@ -609,6 +1040,18 @@ fn main() {
             kind: Kind::SendOwned,
             n: n(1000),
             size: 1 << 20,
+        },
+        Scenario {
+            name: "recv 10 x 256 MiB streamed",
+            kind: Kind::Streamed(Streamed::Recv),
+            n: n(10),
+            size: 256 << 20,
+        },
+        Scenario {
+            name: "send 10 x 256 MiB from a source",
+            kind: Kind::Streamed(Streamed::Send),
+            n: n(10),
+            size: 256 << 20,
         },
     ]
     .into_iter()
@@ -747,5 +1190,51 @@ fn main() {
                 vs_best(c, cm, best_cpu),
             );
         }
+    }
+
+    // The streamed scenarios' peak heap: the most of any round.
+    let streamed: Vec<usize> = (0..scenarios.len())
+        .filter(|&si| matches!(scenarios[si].kind, Kind::Streamed(_)))
+        .collect();
+    if streamed.is_empty() {
+        return;
+    }
+    println!();
+    println!("### peak heap (MiB)");
+    println!();
+    println!(
+        "The client thread's live heap at its highest, from before connecting until the \
+         connection and its runtime are dropped (the runtime, the connection and the 64 KiB \
+         source block included), the most of the rounds."
+    );
+    println!();
+    print!("| client |");
+    for &si in &streamed {
+        print!(" {} |", scenarios[si].name);
+    }
+    println!();
+    print!("|---|");
+    for _ in &streamed {
+        print!("---:|");
+    }
+    println!();
+    for (ci, c) in clients.iter().enumerate() {
+        if !streamed.iter().any(|&si| applies(c, &scenarios[si])) {
+            continue;
+        }
+        print!("| {c} |");
+        for &si in &streamed {
+            let peaks: Vec<usize> = times[si][ci]
+                .iter()
+                .flatten()
+                .filter_map(|t| t.peak_heap)
+                .collect();
+            match peaks.iter().max() {
+                Some(&peak) => print!(" {:.2} |", peak as f64 / (1 << 20) as f64),
+                None if applies(c, &scenarios[si]) => print!(" failed |"),
+                None => print!(" - |"),
+            }
+        }
+        println!();
     }
 }
