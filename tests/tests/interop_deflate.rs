@@ -5,59 +5,27 @@
 //! use (`python3 -m venv` and a pinned `pip install websockets`), or from the interpreter in
 //! `WS_INTEROP_PYTHON` if set (CI sets it).
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-
 use ws_proto::{Config, DeflateConfig, Message};
 use ws_proto_std::Builder;
-use ws_proto_tests::python::python;
+use ws_proto_tests::python::Server;
 
-/// The Python server, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(
-        server_no_context_takeover: bool,
-        client_no_context_takeover: bool,
-        server_bits: Option<u8>,
-        client_bits: Option<u8>,
-    ) -> Server {
-        let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
-        let bits = |b: Option<u8>| b.map_or("-".to_owned(), |b| b.to_string());
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/deflate_echo_server.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .args([
-                flag(server_no_context_takeover),
-                flag(client_no_context_takeover),
-                bits(server_bits),
-                bits(client_bits),
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the Python server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("server printed {line:?}"));
-        Server { child, port }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The Python server with the server-side parameters given.
+fn start_server(
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_bits: Option<u8>,
+    client_bits: Option<u8>,
+) -> Server {
+    let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
+    let bits = |b: Option<u8>| b.map_or("-".to_owned(), |b| b.to_string());
+    let args = [
+        flag(server_no_context_takeover),
+        flag(client_no_context_takeover),
+        bits(server_bits),
+        bits(client_bits),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::start("deflate_echo_server.py", &args)
 }
 
 /// Messages that exercise compression and context takeover: each is sent twice, so with
@@ -80,10 +48,7 @@ fn messages() -> Vec<Message> {
 fn round_trip(server: &Server, offer: DeflateConfig) -> Params {
     let mut config = Config::default();
     config.permessage_deflate(Some(offer));
-    let (ws, response) = Builder::new(format!("ws://127.0.0.1:{}/", server.port))
-        .config(config)
-        .connect()
-        .unwrap();
+    let (ws, response) = Builder::new(server.url()).config(config).connect().unwrap();
     for message in messages() {
         match &message {
             Message::Text(t) => ws.send_text(t).unwrap(),
@@ -172,7 +137,7 @@ fn every_server_parameter() {
         ),
     ];
     for mut c in cases {
-        let server = Server::start(
+        let server = start_server(
             c.server_no_context_takeover,
             c.client_no_context_takeover,
             c.server_max_window_bits,
@@ -187,7 +152,7 @@ fn every_server_parameter() {
 
 #[test]
 fn every_client_offer() {
-    let server = Server::start(false, false, None, None);
+    let server = start_server(false, false, None, None);
     let offers: [(Tweak, Params); 4] = [
         (
             |d| {

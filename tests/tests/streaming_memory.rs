@@ -8,13 +8,12 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Mutex;
 
 use ws_proto::{Message, MessageType};
-use ws_proto_tests::python::{python, script};
+use ws_proto_tests::python::Server;
 
 const SIZE: u64 = 1 << 30;
 const PEAK_LIMIT: isize = 2 << 20;
@@ -169,37 +168,8 @@ impl tokio::io::AsyncRead for PatternReader {
     }
 }
 
-/// The Python server, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(deflate: bool) -> Server {
-        let mut child = Command::new(python())
-            .arg(script("stream_server.py"))
-            .arg(if deflate { "1" } else { "0" })
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the Python server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port: u16 = line.trim().parse().expect("the server prints its port");
-        Server {
-            child,
-            url: format!("ws://127.0.0.1:{port}/"),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn server(deflate: bool) -> Server {
+    Server::start("stream_server.py", &[if deflate { "1" } else { "0" }])
 }
 
 fn kind(deflate: bool) -> (MessageType, &'static str) {
@@ -213,8 +183,8 @@ fn kind(deflate: bool) -> (MessageType, &'static str) {
 
 fn std_receives(deflate: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let server = Server::start(deflate);
-    let (ws, response) = ws_proto_std::connect(server.url.as_str()).unwrap();
+    let server = server(deflate);
+    let (ws, response) = ws_proto_std::connect(server.url().as_str()).unwrap();
     assert_eq!(response.extensions().is_empty(), !deflate);
     let (kind, name) = kind(deflate);
     ws.send_text(&format!("send {SIZE} {name}")).unwrap();
@@ -237,8 +207,8 @@ fn std_receives(deflate: bool) {
 
 fn std_sends(deflate: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let server = Server::start(deflate);
-    let (ws, _) = ws_proto_std::connect(server.url.as_str()).unwrap();
+    let server = server(deflate);
+    let (ws, _) = ws_proto_std::connect(server.url().as_str()).unwrap();
     ws.send_text("recv").unwrap();
     let (kind, _) = kind(deflate);
     let base = start_counting();
@@ -267,9 +237,11 @@ fn on_tokio<F: std::future::Future<Output = ()>>(test: F) {
 
 fn tokio_receives(deflate: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let server = Server::start(deflate);
+    let server = server(deflate);
     on_tokio(async {
-        let (mut ws, response) = ws_proto_tokio::connect(server.url.as_str()).await.unwrap();
+        let (mut ws, response) = ws_proto_tokio::connect(server.url().as_str())
+            .await
+            .unwrap();
         assert_eq!(response.extensions().is_empty(), !deflate);
         let (kind, name) = kind(deflate);
         ws.send_text(&format!("send {SIZE} {name}")).await.unwrap();
@@ -293,9 +265,11 @@ fn tokio_receives(deflate: bool) {
 
 fn tokio_sends(deflate: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let server = Server::start(deflate);
+    let server = server(deflate);
     on_tokio(async {
-        let (mut ws, _) = ws_proto_tokio::connect(server.url.as_str()).await.unwrap();
+        let (mut ws, _) = ws_proto_tokio::connect(server.url().as_str())
+            .await
+            .unwrap();
         ws.send_text("recv").await.unwrap();
         let (kind, _) = kind(deflate);
         let base = start_counting();
