@@ -341,10 +341,14 @@ impl WebSocket {
     /// connection is an `Err`: [`Error::Closed`] with the code and reason after a clean close,
     /// otherwise the failure. Use [`read_event`](Self::read_event) to see every event.
     pub fn read(&self) -> Result<Message, Error> {
-        self.lock().core.set_recv_streaming(false);
         loop {
-            if let Some(message) = self.lock().next_message() {
-                return Ok(message);
+            {
+                // One lock per message: the mode is set where the next one is taken.
+                let mut st = self.lock();
+                st.core.set_recv_streaming(false);
+                if let Some(message) = st.next_message() {
+                    return Ok(message);
+                }
             }
             match self.read_events()? {
                 Event::Message(message) => return Ok(message),
