@@ -356,7 +356,7 @@ impl<H: Handler> Client<H> {
             {
                 handler.on_buffer_full(&handle);
             }
-            match ws.read_item() {
+            match ws.read_item(false) {
                 Ok(Some(Event::Message(message))) => handler.on_message(&handle, message),
                 Ok(Some(Event::Ping(payload))) => handler.on_ping(&handle, &payload),
                 Ok(Some(Event::Pong(payload))) => {

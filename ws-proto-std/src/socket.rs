@@ -204,7 +204,7 @@ impl WebSocket {
     /// Reads until the server accepts the handshake.
     pub(crate) fn wait_open(&self) -> Result<Response, Error> {
         loop {
-            match self.read_events()? {
+            match self.read_events(false)? {
                 Event::Open(response) => return Ok(*response),
                 Event::Close(frame) => return Err(frame.into()),
                 // The core emits nothing else before `Open`.
@@ -350,7 +350,7 @@ impl WebSocket {
                     return Ok(message);
                 }
             }
-            match self.read_events()? {
+            match self.read_events(false)? {
                 Event::Message(message) => return Ok(message),
                 Event::Close(frame) => return Err(frame.into()),
                 // Pings, pongs, and the rest of a message a `read_stream` reader left unread.
@@ -365,30 +365,30 @@ impl WebSocket {
     /// failure: the protocol, a timeout, the transport or TLS). Later calls return
     /// [`Error::AlreadyClosed`].
     pub fn read_event(&self) -> Result<Event, Error> {
-        {
-            let mut st = self.lock();
-            let streaming = st.core.config().get_recv_streaming();
-            st.core.set_recv_streaming(streaming);
-        }
-        self.read_events()
+        self.read_events(true)
     }
 
-    /// [`read_event`](Self::read_event) with messages whole or streamed as last set.
-    pub(crate) fn read_events(&self) -> Result<Event, Error> {
+    /// [`read_event`](Self::read_event), with messages whole or streamed as configured
+    /// (`configured`), or as the last read left it.
+    pub(crate) fn read_events(&self, configured: bool) -> Result<Event, Error> {
         loop {
-            if let Some(event) = self.read_item()? {
+            if let Some(event) = self.read_item(configured)? {
                 return Ok(event);
             }
         }
     }
 
     /// The next event, or `None` when the send buffer drained (for the event client's
-    /// `on_drain`).
-    pub(crate) fn read_item(&self) -> Result<Option<Event>, Error> {
+    /// `on_drain`); see [`read_events`](Self::read_events) for `configured`.
+    pub(crate) fn read_item(&self, configured: bool) -> Result<Option<Event>, Error> {
         // An event already decoded needs neither the reader's lock nor, unless decoding queued
         // bytes (a pong, a Close echo) or the connection ended (the transport is shut down),
         // a write.
         let mut st = self.lock();
+        if configured {
+            let on = st.core.config().get_recv_streaming();
+            st.core.set_recv_streaming(on);
+        }
         if let Some(item) = st.next_event() {
             if st.core.buffered_amount() > 0 || st.reported {
                 // A write failure is queued as the next item: the event taken is returned.

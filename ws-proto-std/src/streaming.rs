@@ -41,7 +41,7 @@ impl<'a> MessageReader<'a> {
             return Ok(Some(std::mem::take(&mut self.chunk)));
         }
         while !self.done {
-            match self.ws.read_events()? {
+            match self.ws.read_events(false)? {
                 Event::MessageData(data) => return Ok(Some(data)),
                 Event::MessageEnd => self.done = true,
                 Event::Close(frame) => {
@@ -85,7 +85,7 @@ impl WebSocket {
     pub fn read_stream(&self) -> Result<MessageReader<'_>, Error> {
         self.with_core(|core| core.set_recv_streaming(true));
         loop {
-            let (kind, chunk, done) = match self.read_events()? {
+            let (kind, chunk, done) = match self.read_events(false)? {
                 Event::MessageStart(kind) => (kind, Bytes::new(), false),
                 Event::Message(message) => (message.message_type(), message.into_data(), true),
                 Event::Close(frame) => return Err(frame.into()),
