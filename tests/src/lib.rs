@@ -7,6 +7,8 @@
 
 pub mod proxies;
 pub mod python;
+pub mod relay;
+pub mod servers;
 
 use std::time::{Duration, Instant};
 
