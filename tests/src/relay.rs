@@ -83,8 +83,6 @@ pub struct Relay {
 struct Shared {
     upstream: SocketAddr,
     plan: Box<dyn Fn(usize) -> Plan + Send + Sync>,
-    /// Set by `release`: stalls end.
-    released: AtomicBool,
     closing: AtomicBool,
     /// The connections so far, for faults injected on demand.
     pairs: Mutex<Vec<Weak<Pair>>>,
@@ -106,7 +104,6 @@ impl Relay {
         let shared = Arc::new(Shared {
             upstream,
             plan: Box::new(plan),
-            released: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             pairs: Mutex::new(Vec::new()),
             sockets: Mutex::new(Vec::new()),
@@ -120,6 +117,7 @@ impl Relay {
                     return;
                 }
                 let Ok(client) = client else { continue };
+                accepting.prune();
                 accepting.counts.connections.fetch_add(1, Ordering::SeqCst);
                 let plan = (accepting.plan)(n);
                 if let Err(e) = connect(&accepting, client, plan) {
@@ -144,9 +142,10 @@ impl Relay {
         format!("ws://{}{}", self.addr, path)
     }
 
-    /// Ends every stall: bytes flow again.
+    /// Ends the stalls of the connections open now: stopped reads go on, and a connection that
+    /// dropped bytes (a blackhole) is reset, since what follows would make no sense to its
+    /// receiver. Later connections get their plans afresh.
     pub fn release(&self) {
-        self.shared.released.store(true, Ordering::SeqCst);
         for pair in self
             .shared
             .pairs
@@ -155,14 +154,17 @@ impl Relay {
             .iter()
             .filter_map(Weak::upgrade)
         {
+            pair.released.store(true, Ordering::SeqCst);
             pair.blackholed.store(false, Ordering::SeqCst);
+            if pair.dropped.load(Ordering::SeqCst) {
+                pair.reset(&self.shared.counts);
+            }
         }
     }
 
     /// From now on, every connection open now drops what either side sends (a dead path, a
     /// peer that vanished), until [`release`](Self::release). Later connections are spared.
     pub fn blackhole_open_connections(&self) {
-        self.shared.released.store(false, Ordering::SeqCst);
         for pair in self
             .shared
             .pairs
@@ -228,6 +230,8 @@ fn connect(shared: &Arc<Shared>, client: TcpStream, plan: Plan) -> std::io::Resu
         server: Arc::new(server),
         reset: AtomicBool::new(false),
         blackholed: AtomicBool::new(false),
+        released: AtomicBool::new(false),
+        dropped: AtomicBool::new(false),
     });
     shared.pairs.lock().unwrap().push(Arc::downgrade(&pair));
     shared
@@ -258,6 +262,10 @@ struct Pair {
     reset: AtomicBool,
     /// Everything either side sends is dropped ([`Relay::blackhole_open_connections`]).
     blackholed: AtomicBool,
+    /// [`Relay::release`] ended this connection's stalls.
+    released: AtomicBool,
+    /// Bytes were dropped: the stream cannot resume.
+    dropped: AtomicBool,
 }
 
 impl Pair {
@@ -290,7 +298,7 @@ fn pump(shared: &Shared, pair: &Pair, src: &TcpStream, dst: &TcpStream, faults: 
         if shared.closing.load(Ordering::SeqCst) || pair.reset.load(Ordering::SeqCst) {
             return;
         }
-        let released = shared.released.load(Ordering::SeqCst);
+        let released = pair.released.load(Ordering::SeqCst);
         if sent >= limit(faults.stop_reading_after) && !released {
             if !stalled {
                 stalled = true;
@@ -311,8 +319,13 @@ fn pump(shared: &Shared, pair: &Pair, src: &TcpStream, dst: &TcpStream, faults: 
         .filter(|&at| at > sent)
         .min()
         .unwrap_or(u64::MAX);
+        // A bandwidth limit forwards pieces of 20 ms each, so a reset or the end is seen soon.
+        let per_tick = faults
+            .bytes_per_sec
+            .map_or(usize::MAX, |rate| (rate / 50) as usize);
         let want = buf
             .len()
+            .min(per_tick)
             .min(faults.segment.unwrap_or(usize::MAX))
             .min(usize::try_from(next_fault - sent).unwrap_or(usize::MAX))
             .max(1);
@@ -344,6 +357,7 @@ fn pump(shared: &Shared, pair: &Pair, src: &TcpStream, dst: &TcpStream, faults: 
                 stalled = true;
                 counts.stalls.fetch_add(1, Ordering::SeqCst);
             }
+            pair.dropped.store(true, Ordering::SeqCst);
             sent += n as u64;
             continue;
         }
@@ -389,6 +403,25 @@ fn drain(shared: &Shared, pair: &Pair, mut src: &TcpStream) {
                 ) => {}
             Err(_) => return,
         }
+    }
+}
+
+impl Shared {
+    /// Joins the pumps that ended and forgets closed connections, so a long run holds only
+    /// what is open.
+    fn prune(&self) {
+        let mut pumps = self.pumps.lock().unwrap();
+        let (done, running): (Vec<_>, Vec<_>) = pumps.drain(..).partition(JoinHandle::is_finished);
+        *pumps = running;
+        drop(pumps);
+        for pump in done {
+            let _ = pump.join();
+        }
+        self.pairs.lock().unwrap().retain(|p| p.strong_count() > 0);
+        self.sockets
+            .lock()
+            .unwrap()
+            .retain(|s| s.strong_count() > 0);
     }
 }
 

@@ -550,3 +550,41 @@ fn a_close_under_a_stall_is_bounded_by_the_close_timeout_on_both_adapters() {
         assert_within(start.elapsed(), CLOSE, CLOSE + SLACK, "tokio close");
     });
 }
+
+// ---- a send on a connection that just broke ----
+
+#[test]
+fn a_send_the_outbox_took_is_ok_even_when_its_write_meets_a_reset() {
+    use ws_proto_tokio::{ReconnectPolicy, SessionEvent};
+    let (record, _server, relay) = recorded(clean);
+    runtime().block_on(async {
+        let mut session = ws_proto_tokio::Builder::new(relay.url("/"))
+            .session(ReconnectPolicy::fixed(Duration::from_millis(50)))
+            .unwrap();
+        session.send_text("a").await.unwrap();
+        while !(session.is_open() && session.buffered_amount() == 0) {
+            let _ = tokio::time::timeout(Duration::from_millis(10), session.next_event()).await;
+        }
+        relay.reset_open_connections();
+        // Not polled meanwhile: the session has not seen the reset when it writes "b".
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        session.send_text("b").await.unwrap();
+        // The connection's end comes as events, "b" handed back unless it was acknowledged.
+        let mut undelivered = Vec::new();
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(5), session.next_event())
+                .await
+                .expect("events within 5 s")
+                .expect("the session goes on");
+            match event {
+                SessionEvent::Undelivered(messages) => undelivered.extend(messages),
+                SessionEvent::Reconnecting { .. } => break,
+                _ => {}
+            }
+        }
+        assert_eq!(undelivered, [Message::text("b")]);
+        session.close(CloseCode::NORMAL, "").await.unwrap();
+        while session.next_event().await.is_some() {}
+    });
+    assert_eq!(record.entries(), [(0, "a".to_owned())]);
+}

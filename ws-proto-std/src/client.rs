@@ -112,7 +112,8 @@ impl ClientHandle {
     /// ([`Builder::outbox_limit`](crate::Builder::outbox_limit)), except in the client's own
     /// callbacks, where waiting could never end: there a full outbox is refused, as by
     /// [`try_send`](Self::try_send). After [`stop`](Self::stop) sends are refused with
-    /// [`SendError::Closed`].
+    /// [`SendError::Closed`]. An `Err` always means the message was not taken: once the outbox
+    /// has it, a failing write is reported as the connection's end.
     pub fn send(&self, message: Message) -> Result<(), Error> {
         let mut state = self.control.lock();
         while let Err(SendError::BufferFull { .. }) = state.outbox.check_send() {
@@ -171,9 +172,14 @@ impl ClientHandle {
             self.control.became_full.store(true, Ordering::Relaxed);
         }
         // Written without the client's lock: a blocked write must not stop the reader from
-        // taking the acknowledgements.
+        // taking the acknowledgements. The outbox has the message: a write that fails is the
+        // connection's end, which the handler hears of (`on_error`, `on_close`, and
+        // `on_undelivered` unless the server acknowledged it), so the send itself succeeded.
         drop(state);
-        ws.map_or(Ok(()), |ws| ws.flush())
+        if let Some(ws) = ws {
+            let _ = ws.flush();
+        }
+        Ok(())
     }
 
     /// Stops reading from the server (Workerman's `pauseRecv()`): no more messages reach the

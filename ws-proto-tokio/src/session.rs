@@ -208,9 +208,15 @@ impl Session {
 
     /// Sends `message`: waits for room in the outbox, then writes it on the current connection,
     /// or keeps it for the next one. See [`feed`](Self::feed) and [`flush`](Self::flush).
+    ///
+    /// `Ok` once the outbox has the message: a write that fails then is the connection's end,
+    /// reported by [`next_event`](Self::next_event) (with the message in
+    /// [`SessionEvent::Undelivered`] unless the server acknowledged it), not by this call, so
+    /// an `Err` always means the message was not taken.
     pub async fn send(&mut self, message: Message) -> Result<(), Error> {
         self.feed(message).await?;
-        self.flush().await
+        let _ = self.flush().await;
+        Ok(())
     }
 
     /// Sends a text message; see [`send`](Self::send).
@@ -249,7 +255,8 @@ impl Session {
     }
 
     /// Writes what the current connection has queued. Messages waiting for a connection stay
-    /// in the outbox, for the next one.
+    /// in the outbox, for the next one. An error is the current connection failing; the
+    /// session reports its end as events all the same.
     ///
     /// Cancel-safe: what a dropped call did not write stays queued, in order.
     pub async fn flush(&mut self) -> Result<(), Error> {
