@@ -193,11 +193,10 @@ impl Sender {
         if self.stream.is_some() {
             return Err(SendError::MessageInProgress);
         }
+        let stream = OutStream::new(opcode);
         #[cfg(feature = "deflate")]
-        let compressed = self.deflater.is_some();
-        #[cfg(not(feature = "deflate"))]
-        let compressed = false;
-        self.stream = Some(OutStream::new(opcode, compressed));
+        let stream = stream.compressed(self.deflater.is_some());
+        self.stream = Some(stream);
         Ok(())
     }
 
@@ -238,7 +237,7 @@ impl Sender {
         let dst = &mut dst(self.holding, &mut self.out, &mut self.queued).open;
         let rng = &mut self.rng;
         #[cfg(feature = "deflate")]
-        if stream.compressed {
+        if stream.is_compressed() {
             let deflater = self.deflater.as_mut().expect("compression was negotiated");
             return deflater.compress_part(data, last, |compressed| {
                 if compressed.is_empty() && !last {

@@ -15,7 +15,9 @@ pub(crate) struct OutStream {
     opcode: OpCode,
     /// A frame went out: the next ones are continuations.
     begun: bool,
-    pub(crate) compressed: bool,
+    /// Compressed, as negotiated when it started.
+    #[cfg(feature = "deflate")]
+    compressed: bool,
     /// The start of a code point held back from the last text part.
     carry: [u8; 4],
     carried: usize,
@@ -39,14 +41,27 @@ impl TextPart<'_> {
 }
 
 impl OutStream {
-    pub(crate) fn new(opcode: OpCode, compressed: bool) -> Self {
+    pub(crate) fn new(opcode: OpCode) -> Self {
         OutStream {
             opcode,
             begun: false,
-            compressed,
+            #[cfg(feature = "deflate")]
+            compressed: false,
             carry: [0; 4],
             carried: 0,
         }
+    }
+
+    /// Compressed or not.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn compressed(self, compressed: bool) -> Self {
+        OutStream { compressed, ..self }
+    }
+
+    /// Whether its frames carry compressed data.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn is_compressed(&self) -> bool {
+        self.compressed
     }
 
     pub(crate) fn is_text(&self) -> bool {
@@ -63,6 +78,7 @@ impl OutStream {
     }
 
     /// Whether a frame went out.
+    #[cfg(feature = "deflate")]
     pub(crate) fn is_begun(&self) -> bool {
         self.begun
     }
