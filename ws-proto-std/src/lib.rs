@@ -50,6 +50,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Features
+//!
+//! - `deflate` (default): permessage-deflate (RFC 7692), offered to every server; turn off
+//!   default features to drop it and its zlib.
+//! - `http` (default): [`connect`] and [`Builder::new`] take an `http::Uri` or an
+//!   `http::Request<()>` too, and `Response::to_http` gives the response as an
+//!   `http::Response`, as with tokio-tungstenite.
+//!
 //! # Threads, locks and timers
 //!
 //! A connection is one [`ws_proto::ClientState`] (and, for `wss://`, one rustls
@@ -83,6 +91,7 @@
 //! Progress on input needs a thread in `read` / `read_event` (the event [`Client`] is such a
 //! loop). With [`Locked`], a stream that is not a [`Transport`], reads and writes take turns.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod client;

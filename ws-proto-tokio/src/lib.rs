@@ -53,7 +53,16 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Features
+//!
+//! - `deflate` (default): permessage-deflate (RFC 7692), offered to every server; turn off
+//!   default features to drop it and its zlib.
+//! - `http` (default): [`connect`] and [`Builder::new`] take an `http::Uri` or an
+//!   `http::Request<()>` too, and `Response::to_http` gives the response as an
+//!   `http::Response`, as with tokio-tungstenite.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod conn;

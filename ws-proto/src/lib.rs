@@ -78,7 +78,21 @@
 //! the server is known to have read them), `TlsOptions` (with the `rustls` feature: the
 //! trust roots), [`ClientError`] (every way a connection can fail, by stage) and
 //! [`ClientEvent`] (what a connection yields, its end split into a clean close or an error).
+//!
+//! # Features
+//!
+//! All off by default, so the core has no dependency it does not need; the adapters turn on
+//! the ones they use.
+//!
+//! - `deflate`: permessage-deflate (RFC 7692): [`DeflateConfig`], compressed messages both ways
+//!   (flate2 over zlib-rs, pure Rust).
+//! - `http`: [`IntoClientRequest`] for `http::Uri` and `http::Request<()>`, and
+//!   [`Response::to_http`]: the types tokio-tungstenite users already have.
+//! - `rustls`: `TlsOptions`, the trust roots of `wss://` connections (the webpki roots, plus
+//!   extra certificates or a whole rustls `ClientConfig`), shared by the adapters.
+//! - `arbitrary`: derives `arbitrary::Arbitrary` for fuzzing.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod client_error;
