@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tungstenite::Message as TMessage;
-use ws_proto_std::{CloseCode, Error, Message, SendError, Timeout};
+use ws_proto_std::{CloseCode, Error, Event, Message, SendError, Timeout};
 use ws_proto_tests::relay::{Faults, Plan, Relay};
 use ws_proto_tests::servers::{Record, Server};
 
@@ -71,6 +71,10 @@ fn std_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
         .unwrap();
     ws.send_text("before").unwrap();
     assert!(record.wait_for(1, Duration::from_secs(5)));
+    // A live peer answers the keepalive ping: its round trip is measured.
+    assert_eq!(ws.read_event().unwrap(), Event::Pong(Default::default()));
+    assert!(ws.rtt().is_some_and(|rtt| rtt < PING));
+    assert_eq!((ws.stats().messages_sent, ws.stats().payload_sent), (1, 6));
     relay.blackhole_open_connections();
     let start = Instant::now();
     let err = ws.read().unwrap_err();
@@ -91,6 +95,9 @@ fn tokio_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
             .unwrap();
         ws.send_text("before").await.unwrap();
         assert!(record.wait_for(1, Duration::from_secs(5)));
+        assert_eq!(ws.read_event().await.unwrap(), Event::Pong(Default::default()));
+        assert!(ws.rtt().is_some_and(|rtt| rtt < PING));
+        assert_eq!((ws.stats().messages_sent, ws.stats().payload_sent), (1, 6));
         relay.blackhole_open_connections();
         let start = Instant::now();
         let err = ws.read().await.unwrap_err();

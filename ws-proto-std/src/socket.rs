@@ -526,6 +526,18 @@ impl WebSocket {
         self.lock().core.is_recv_paused()
     }
 
+    /// The round-trip time of the last keepalive ping answered
+    /// ([`Builder::ping_interval`](crate::Builder::ping_interval)), as Python websockets'
+    /// `latency`; see [`ClientState::rtt`].
+    pub fn rtt(&self) -> Option<std::time::Duration> {
+        self.lock().core.rtt()
+    }
+
+    /// Messages and bytes each way so far; see [`Stats`](crate::Stats).
+    pub fn stats(&self) -> crate::Stats {
+        self.lock().core.stats()
+    }
+
     /// Bytes accepted by sends and not yet written (the browser's `bufferedAmount`).
     pub fn buffered_amount(&self) -> usize {
         self.lock().core.buffered_amount()

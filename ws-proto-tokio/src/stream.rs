@@ -194,6 +194,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         self.conn.core().buffered_amount()
     }
 
+    /// The round-trip time of the last keepalive ping answered
+    /// ([`Builder::ping_interval`](crate::Builder::ping_interval)), as Python websockets'
+    /// `latency`; see [`ClientState::rtt`](ws_proto::ClientState::rtt).
+    pub fn rtt(&self) -> Option<std::time::Duration> {
+        self.conn.core().rtt()
+    }
+
+    /// Messages and bytes each way so far; see [`Stats`](crate::Stats).
+    pub fn stats(&self) -> crate::Stats {
+        self.conn.core().stats()
+    }
+
     /// The transport.
     pub fn get_ref(&self) -> &T {
         self.conn.io()

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::BytesMut;
@@ -22,6 +22,7 @@ use crate::recv::{Received, Receiver, Streaming};
 use crate::request::Request;
 use crate::rng::Rng;
 use crate::send::Sender;
+use crate::stats::Stats;
 use crate::timer::{Timer, Timers};
 use crate::transmit::Transmit;
 
@@ -126,6 +127,11 @@ pub struct ClientState {
     /// A keepalive ping is unanswered and its pong timeout waits for reading to resume: while
     /// nothing is read, silence proves nothing.
     pong_owed: bool,
+    /// When the oldest unanswered keepalive ping was sent.
+    ping_sent_at: Option<Instant>,
+    /// The round-trip time of the last keepalive ping answered.
+    rtt: Option<Duration>,
+    stats: Stats,
 }
 
 impl std::fmt::Debug for ClientState {
@@ -181,6 +187,9 @@ impl ClientState {
             closing: Closing::default(),
             recv_paused: false,
             pong_owed: false,
+            ping_sent_at: None,
+            rtt: None,
+            stats: Stats::default(),
         }
     }
 
@@ -192,6 +201,7 @@ impl ClientState {
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), InputError> {
         self.check_no_lease()?;
         if self.accepts_input() && !data.is_empty() {
+            self.stats.bytes_received += data.len() as u64;
             self.rx.extend_from_slice(data);
             self.received(now);
         }
@@ -254,6 +264,7 @@ impl ClientState {
         if read == 0 {
             self.release_idle_rx();
         } else {
+            self.stats.bytes_received += read as u64;
             self.received(now);
         }
         Ok(())
@@ -332,6 +343,7 @@ impl ClientState {
                 Timer::Ping => {
                     if matches!(self.phase, Phase::Open) && !self.closing.is_started() {
                         self.sender.frame(OpCode::Ping, &[]);
+                        self.ping_sent_at.get_or_insert(now);
                         if self.recv_paused {
                             self.pong_owed = true;
                         } else if !self.timers.is_set(Timer::Pong) {
@@ -375,6 +387,7 @@ impl ClientState {
             Message::Text(text) => (OpCode::Text, text.into_bytes()),
             Message::Binary(data) => (OpCode::Binary, data),
         };
+        self.count_sent(payload.len());
         self.sender.message_owned(opcode, payload);
         self.sender.check_full(limit);
         Ok(())
@@ -418,6 +431,7 @@ impl ClientState {
     pub fn send_message_chunk(&mut self, data: &[u8]) -> Result<(), SendError> {
         let limit = self.accept_send()?;
         self.sender.stream_part(data)?;
+        self.stats.payload_sent += data.len() as u64;
         self.sender.check_full(limit);
         Ok(())
     }
@@ -432,6 +446,7 @@ impl ClientState {
             Err(e) => return Err(e),
         }
         self.sender.end_stream()?;
+        self.stats.messages_sent += 1;
         self.sender.check_full(self.config.send_high_water_mark);
         Ok(())
     }
@@ -536,6 +551,9 @@ impl ClientState {
             return None;
         }
         let (transmit, drained) = self.sender.take(self.config.send_high_water_mark);
+        if let Some(transmit) = &transmit {
+            self.stats.bytes_sent += transmit.len() as u64;
+        }
         if drained && !matches!(self.phase, Phase::Closed) {
             self.events.push_back(Event::Drained);
         }
@@ -646,6 +664,20 @@ impl ClientState {
         Ok(())
     }
 
+    /// The round-trip time of the last keepalive ping answered
+    /// ([`Config::ping_interval`]), as Python websockets' `latency`: from the ping's send to the
+    /// read that brought its pong. `None` until one is answered. Read it with each
+    /// [`Event::Pong`].
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// What went through the connection so far: messages and payload bytes each way, and the
+    /// bytes read and written (with compression, the two differ).
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
     /// The subprotocol the server chose, once open.
     pub fn subprotocol(&self) -> Option<&str> {
         self.subprotocol.as_deref()
@@ -720,6 +752,7 @@ impl ClientState {
         // Most events are small whole messages: decoded here without the general path.
         if matches!(self.phase, Phase::Open) {
             if let Some(message) = self.receiver.whole_message(&mut self.rx) {
+                self.count_received(&message);
                 return Some(Event::Message(message));
             }
         }
@@ -735,11 +768,20 @@ impl ClientState {
         None
     }
 
+    #[inline]
+    fn count_received(&mut self, message: &Message) {
+        self.stats.messages_received += 1;
+        self.stats.payload_received += message.as_bytes().len() as u64;
+    }
+
     /// Decodes frames until one makes an event, the input runs out, or the connection ends.
     fn read_frame(&mut self) -> Option<Event> {
         while !self.closing.is_received() {
             match self.receiver.poll(&mut self.rx) {
-                Ok(Some(Received::Message(message))) => return Some(Event::Message(message)),
+                Ok(Some(Received::Message(message))) => {
+                    self.count_received(&message);
+                    return Some(Event::Message(message));
+                }
                 Ok(Some(Received::Ping(payload))) => {
                     // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame
                     // in response, unless it already received a Close frame." Nothing may
@@ -749,10 +791,24 @@ impl ClientState {
                     }
                     return Some(Event::Ping(payload));
                 }
-                Ok(Some(Received::Pong(payload))) => return Some(Event::Pong(payload)),
+                Ok(Some(Received::Pong(payload))) => {
+                    // Keepalive pings are empty: the first empty pong answers the oldest.
+                    if payload.is_empty() {
+                        if let Some(sent) = self.ping_sent_at.take() {
+                            self.rtt = Some(self.input_at.saturating_duration_since(sent));
+                        }
+                    }
+                    return Some(Event::Pong(payload));
+                }
                 Ok(Some(Received::Start(kind))) => return Some(Event::MessageStart(kind)),
-                Ok(Some(Received::Data(data))) => return Some(Event::MessageData(data)),
-                Ok(Some(Received::End)) => return Some(Event::MessageEnd),
+                Ok(Some(Received::Data(data))) => {
+                    self.stats.payload_received += data.len() as u64;
+                    return Some(Event::MessageData(data));
+                }
+                Ok(Some(Received::End)) => {
+                    self.stats.messages_received += 1;
+                    return Some(Event::MessageEnd);
+                }
                 Ok(Some(Received::Close(body))) => self.on_close(body),
                 Ok(None) => break,
                 Err(e) => {
@@ -811,10 +867,17 @@ impl ClientState {
             self.sender.frame(opcode, payload);
         } else {
             self.check_no_stream()?;
+            self.count_sent(payload.len());
             self.sender.message(opcode, payload);
         }
         self.sender.check_full(limit);
         Ok(())
+    }
+
+    #[inline]
+    fn count_sent(&mut self, len: usize) {
+        self.stats.messages_sent += 1;
+        self.stats.payload_sent += len as u64;
     }
 
     /// §5.4: "the fragments of one message MUST NOT be interleaved between the fragments of

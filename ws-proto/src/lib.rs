@@ -127,6 +127,7 @@ mod request;
 mod rng;
 mod send;
 mod send_stream;
+mod stats;
 mod text;
 mod timer;
 #[cfg(feature = "rustls")]
@@ -158,6 +159,7 @@ pub use proxy::{proxy_from_vars, Proxy, ProxyError, ProxyHandshake, ProxyKind, P
 pub use read_size::{ReadSize, READ_ROOM};
 pub use reconnect::{Reconnect, ReconnectPolicy};
 pub use request::{Request, RequestError};
+pub use stats::Stats;
 pub use text::Utf8Bytes;
 #[cfg(feature = "rustls")]
 pub use tls::TlsOptions;
@@ -188,7 +190,7 @@ macro_rules! adapter_exports {
             Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, IntoClientRequest,
             Message, MessageType, ProtocolError, Proxy, ProxyError, ProxyKind, ProxyStage,
             ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError, Response,
-            SendError, Timeout, Utf8Bytes,
+            SendError, Stats, Timeout, Utf8Bytes,
         };
     };
 }
