@@ -95,7 +95,10 @@ fn tokio_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
             .unwrap();
         ws.send_text("before").await.unwrap();
         assert!(record.wait_for(1, Duration::from_secs(5)));
-        assert_eq!(ws.read_event().await.unwrap(), Event::Pong(Default::default()));
+        assert_eq!(
+            ws.read_event().await.unwrap(),
+            Event::Pong(Default::default())
+        );
         assert!(ws.rtt().is_some_and(|rtt| rtt < PING));
         assert_eq!((ws.stats().messages_sent, ws.stats().payload_sent), (1, 6));
         relay.blackhole_open_connections();

@@ -23,6 +23,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use ws_proto_std::rustls::pki_types::pem::PemObject;
 use ws_proto_std::rustls::pki_types::CertificateDer;
 use ws_proto_std::ws_proto::{Request, SendError};
@@ -50,7 +52,16 @@ Options:
       --origin ORIGIN         set the Origin header
       --subprotocol NAME      offer a subprotocol (repeatable, in order of preference)
       --ping-interval SECONDS send a keepalive ping this often; the connection is dropped
-                              when the server then stays silent for 10 seconds
+                              when the server then stays silent for --ping-timeout
+      --ping-timeout SECONDS  how long the server may stay silent after a keepalive ping
+                              (default 10)
+      --print-ping-rtts       print the round trip of each keepalive ping to standard error
+      --connect-timeout SECONDS
+                              give up connecting (DNS, TCP, TLS, proxy) after this long
+                              (default 10)
+      --max-message-size BYTES
+                              the largest message accepted (default 64 MiB); a larger one
+                              closes the connection with 1009
       --ca FILE               trust the PEM certificates in FILE for wss://, besides the
                               webpki roots
       --proxy URL             connect through a proxy: http://[USER:PASS@]HOST:PORT (CONNECT),
@@ -58,11 +69,25 @@ Options:
                               proxy); without it, https_proxy / http_proxy / all_proxy and
                               no_proxy are honoured, as curl does
       --binary                send lines as binary messages (default: text)
+      --base64                print binary messages as base64 rather than hex; with --binary,
+                              each input line is base64 too, decoded before it is sent
+      --jsonl                 print one JSON object per event on standard output, with the
+                              time: {\"time\":1764600000.123,\"event\":\"text\",\"data\":\"hi\"}
+                              (binary data as base64; events text, binary, ping, pong, rtt,
+                              close)
+  -1, --one-message           close (with --close-code) after the first message arrives
+  -n, --no-close              do not close at the end of input: wait for the server to close
+                              (or Ctrl-C)
+      --close-code CODE       the close code wsc sends (default 1000)
+      --close-reason TEXT     the close reason wsc sends (default none)
   -h, --help                  print this help
   -V, --version               print the version
 
-Exit status: 0 after a clean close with code 1000 (or none), 1 after a failure or any other
-close, 2 for invalid arguments.
+Exit status: 0 after a clean close with code 1000 (or none), 1 after any other close (or
+unusable input), 2 for invalid arguments, 3 when the server could not be reached (DNS, TCP,
+TLS, the proxy, the connect timeout), 4 when it refused the WebSocket handshake (a status
+other than 101, an invalid answer, a redirect not followed), 5 when the connection failed once
+open (a protocol violation, a timeout, the transport).
 ";
 
 const USAGE_HINT: &str = "Usage: wsc [OPTIONS] [URL]\nTry 'wsc --help' for more information.";
@@ -77,6 +102,26 @@ struct Options {
     ca: Option<PathBuf>,
     proxy: Option<String>,
     binary: bool,
+    ping_timeout: Option<Duration>,
+    print_rtts: bool,
+    connect_timeout: Option<Duration>,
+    max_message_size: Option<usize>,
+    base64: bool,
+    jsonl: bool,
+    one_message: bool,
+    no_close: bool,
+    close_code: Option<CloseCode>,
+    close_reason: String,
+}
+
+impl Options {
+    /// The code and reason wsc closes with.
+    fn close(&self) -> (CloseCode, &str) {
+        (
+            self.close_code.unwrap_or(CloseCode::NORMAL),
+            &self.close_reason,
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -101,7 +146,7 @@ fn main() -> ExitCode {
     };
     let roots = match options.ca.as_deref().map(load_certificates).transpose() {
         Ok(roots) => roots.unwrap_or_default(),
-        Err(message) => return failure(&message),
+        Err(message) => return failure(Failure::closed(message)),
     };
     let url = match options.url.clone() {
         Some(url) => url,
@@ -110,7 +155,11 @@ fn main() -> ExitCode {
                 eprintln!("wsc: no URL given, talking to a local echo server at {url}");
                 url
             }
-            Err(e) => return failure(&format!("starting the local echo server failed: {e}")),
+            Err(e) => {
+                return failure(Failure::closed(format!(
+                    "starting the local echo server failed: {e}"
+                )))
+            }
         },
     };
     // Every part of the request is checked here, so a typo is a usage error, not a failure.
@@ -120,7 +169,40 @@ fn main() -> ExitCode {
     };
     match run(&url, request, roots, &options) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => failure(&message),
+        Err(f) => failure(f),
+    }
+}
+
+/// Why wsc failed, and its exit status (see the help).
+#[derive(Debug)]
+struct Failure {
+    status: u8,
+    message: String,
+}
+
+impl Failure {
+    /// A close other than a normal one, or input that could not be used: status 1.
+    fn closed(message: String) -> Self {
+        Failure { status: 1, message }
+    }
+
+    /// A connection that failed: 3 if the server was not reached, 4 if it refused the
+    /// WebSocket handshake, 5 if the connection failed once open.
+    fn of(error: &Error) -> Self {
+        let status = match error {
+            Error::Dns { .. }
+            | Error::Connect { .. }
+            | Error::ConnectTimeout { .. }
+            | Error::Proxy { .. }
+            | Error::Tls { .. } => 3,
+            Error::Rejected(_) | Error::Redirect(_) | Error::Handshake(_) => 4,
+            Error::Request(_) => 2,
+            _ => 5,
+        };
+        Failure {
+            status,
+            message: error.to_string(),
+        }
     }
 }
 
@@ -129,9 +211,9 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn failure(message: &str) -> ExitCode {
-    eprintln!("wsc: {message}");
-    ExitCode::FAILURE
+fn failure(failure: Failure) -> ExitCode {
+    eprintln!("wsc: {}", failure.message);
+    ExitCode::from(failure.status)
 }
 
 fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
@@ -163,7 +245,41 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
             "-H" | "--header" => options.headers.push(parse_header(&value()?)?),
             "--origin" => options.origin = Some(value()?),
             "--subprotocol" => options.subprotocols.push(value()?),
-            "--ping-interval" => options.ping_interval = Some(parse_seconds(&value()?)?),
+            "--ping-interval" => options.ping_interval = Some(parse_seconds(name, &value()?)?),
+            "--ping-timeout" => options.ping_timeout = Some(parse_seconds(name, &value()?)?),
+            "--connect-timeout" => options.connect_timeout = Some(parse_seconds(name, &value()?)?),
+            "--print-ping-rtts" => options.print_rtts = true,
+            "--max-message-size" => {
+                let bytes = value()?;
+                options.max_message_size = Some(bytes.parse().map_err(|_| {
+                    format!("--max-message-size needs a number of bytes, not {bytes:?}")
+                })?)
+            }
+            "--base64" => options.base64 = true,
+            "--jsonl" => options.jsonl = true,
+            "-1" | "--one-message" => options.one_message = true,
+            "-n" | "--no-close" => options.no_close = true,
+            "--close-code" => {
+                let code = value()?;
+                let parsed = code
+                    .parse::<u16>()
+                    .ok()
+                    .map(CloseCode::new)
+                    .filter(|c| c.is_sendable());
+                options.close_code = Some(parsed.ok_or_else(|| {
+                    format!("--close-code needs a code that may be sent (1000, 3000-4999, ...), not {code:?}")
+                })?)
+            }
+            "--close-reason" => {
+                let reason = value()?;
+                if reason.len() > ws_proto_std::ws_proto::MAX_REASON_LEN {
+                    return Err(format!(
+                        "--close-reason is {} bytes; at most 123 fit in a Close frame",
+                        reason.len()
+                    ));
+                }
+                options.close_reason = reason
+            }
             "--ca" => options.ca = Some(value()?.into()),
             "--proxy" => options.proxy = Some(value()?),
             "--" => {
@@ -196,15 +312,13 @@ fn parse_header(header: &str) -> Result<(String, String), String> {
     }
 }
 
-fn parse_seconds(seconds: &str) -> Result<Duration, String> {
+fn parse_seconds(name: &str, seconds: &str) -> Result<Duration, String> {
     seconds
         .parse::<f64>()
         .ok()
         .filter(|s| *s > 0.0)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| {
-            format!("--ping-interval needs a positive number of seconds, not {seconds:?}")
-        })
+        .ok_or_else(|| format!("{name} needs a positive number of seconds, not {seconds:?}"))
 }
 
 fn build_request(url: &str, options: &Options) -> Result<Request, String> {
@@ -272,7 +386,7 @@ fn run(
     request: Request,
     roots: Vec<CertificateDer<'static>>,
     options: &Options,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let message_type = if options.binary {
         MessageType::Binary
     } else {
@@ -282,6 +396,15 @@ fn run(
     if let Some(interval) = options.ping_interval {
         builder = builder.ping_interval(interval);
     }
+    if let Some(timeout) = options.ping_timeout {
+        builder = builder.pong_timeout(timeout);
+    }
+    if let Some(timeout) = options.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    if let Some(bytes) = options.max_message_size {
+        builder = builder.max_message_size(bytes).max_frame_size(bytes);
+    }
     for root in roots {
         builder = builder.root_certificate(root);
     }
@@ -290,9 +413,11 @@ fn run(
         // A command-line client follows the environment, as curl does.
         None => builder.proxy_from_env(),
     };
-    let (ws, _) = builder.connect().map_err(|e| e.to_string())?;
+    let (ws, _) = builder.connect().map_err(|e| Failure::of(&e))?;
+    let (code, reason) = options.close();
     {
         let ws = ws.clone();
+        let reason = reason.to_owned();
         let interrupted = std::sync::atomic::AtomicBool::new(false);
         // Installed once per process, before "connected" is printed (a script may interrupt as
         // soon as it sees that); a failure only means Ctrl-C keeps its default effect.
@@ -302,7 +427,7 @@ fn run(
             }
             eprintln!("wsc: interrupted, closing");
             // Refused only when a close is already under way.
-            let _ = ws.close(CloseCode::NORMAL, "");
+            let _ = ws.close(code, &reason);
         });
     }
     eprintln!("wsc: connected to {url}");
@@ -321,28 +446,39 @@ fn run(
     let shared = Arc::new(Shared::default());
     {
         let (ws, shared) = (ws.clone(), shared.clone());
+        let (base64, close) = (options.base64 && options.binary, !options.no_close);
+        let reason = reason.to_owned();
         // Not joined: it may be blocked reading the terminal when the server ends the
         // connection, and the process exits regardless.
-        std::thread::spawn(move || send_input(&ws, &shared));
+        std::thread::spawn(move || {
+            send_input(&ws, &shared, base64, close.then_some((code, reason)))
+        });
     }
-    let closed = print_events(&ws)?;
+    let closed = print_events(&ws, options).map_err(|e| match e {
+        Ended::Failed(error) => Failure::of(&error),
+        Ended::Output(message) => Failure::closed(message),
+    })?;
     finish(closed, &shared)
 }
 
-/// Sends standard input line by line, then closes: with 1000 at its end, or 1001 if it failed.
-fn send_input(ws: &WebSocket, shared: &Shared) {
-    let code = match send_lines(ws) {
-        Ok(()) => CloseCode::NORMAL,
+/// Sends standard input line by line, then closes with `close` at its end (unless it is `None`:
+/// `--no-close`), or with 1001 if the input could not be used.
+fn send_input(ws: &WebSocket, shared: &Shared, base64: bool, close: Option<(CloseCode, String)>) {
+    let (code, reason) = match send_lines(ws, base64) {
+        Ok(()) => match close {
+            Some(close) => close,
+            None => return,
+        },
         Err(message) => {
             let _ = shared.input_error.set(message);
-            CloseCode::GOING_AWAY
+            (CloseCode::GOING_AWAY, String::new())
         }
     };
     // Refused only when the connection is already closing; the main thread reports its end.
-    let _ = ws.close(code, "");
+    let _ = ws.close(code, &reason);
 }
 
-fn send_lines(ws: &WebSocket) -> Result<(), String> {
+fn send_lines(ws: &WebSocket, base64: bool) -> Result<(), String> {
     let mut stdin = io::stdin().lock();
     let mut line = Vec::new();
     for number in 1.. {
@@ -355,6 +491,15 @@ fn send_lines(ws: &WebSocket) -> Result<(), String> {
         }
         let data = line.strip_suffix(b"\n").unwrap_or(&line);
         let data = data.strip_suffix(b"\r").unwrap_or(data);
+        let decoded;
+        let data = if base64 {
+            decoded = BASE64
+                .decode(data)
+                .map_err(|e| format!("line {number} of the input is not base64: {e}"))?;
+            &decoded[..]
+        } else {
+            data
+        };
         // Waits while the send buffer is full, so input is read only as fast as it goes out.
         match ws.send_default_type(data) {
             Ok(()) => {}
@@ -371,23 +516,130 @@ fn send_lines(ws: &WebSocket) -> Result<(), String> {
     Ok(())
 }
 
-/// Prints every event until the end of the connection, and returns the clean close; a failure
-/// is the error.
-fn print_events(ws: &WebSocket) -> Result<CloseFrame, String> {
+/// How printing events ended, short of a clean close.
+enum Ended {
+    /// The connection failed.
+    Failed(Error),
+    /// Standard output could not be written.
+    Output(String),
+}
+
+/// Prints every event until the end of the connection, and returns the clean close.
+fn print_events(ws: &WebSocket, options: &Options) -> Result<CloseFrame, Ended> {
     let mut out = io::stdout().lock();
+    let mut messages = 0;
     loop {
-        let event = ws.read_event().map_err(|e| e.to_string())?;
-        let printed = match event {
-            Event::Message(Message::Text(text)) => writeln!(out, "< text: {text}"),
-            Event::Message(Message::Binary(data)) => writeln!(out, "< binary {}", bytes(&data)),
-            Event::Ping(payload) => writeln!(out, "< ping {}", bytes(&payload)),
-            Event::Pong(payload) => writeln!(out, "< pong {}", bytes(&payload)),
-            Event::Close(frame) => return Ok(frame),
-            // `connect` returned after `Open`; `Drained` needs nothing from a blocking sender.
-            _ => Ok(()),
+        let event = ws.read_event().map_err(Ended::Failed)?;
+        let rtt = match &event {
+            Event::Pong(payload) if payload.is_empty() && options.print_rtts => ws.rtt(),
+            _ => None,
         };
-        printed.map_err(|e| format!("writing to standard output failed: {e}"))?;
+        if matches!(event, Event::Message(_)) {
+            messages += 1;
+        }
+        let closed = match &event {
+            Event::Close(frame) => Some(frame.clone()),
+            _ => None,
+        };
+        let printed = if options.jsonl {
+            print_json(&mut out, &event, rtt)
+        } else {
+            print_text(&mut out, &event, options.base64, rtt)
+        };
+        printed.map_err(|e| Ended::Output(format!("writing to standard output failed: {e}")))?;
+        if let Some(frame) = closed {
+            return Ok(frame);
+        }
+        if options.one_message && messages == 1 {
+            let (code, reason) = options.close();
+            // Refused only when a close is already under way.
+            let _ = ws.close(code, reason);
+        }
     }
+}
+
+/// One event as a line of text: `< text: hello`; the round trip of a ping to standard error.
+fn print_text(
+    out: &mut impl Write,
+    event: &Event,
+    base64: bool,
+    rtt: Option<Duration>,
+) -> io::Result<()> {
+    let data = |data: &[u8]| {
+        if base64 {
+            format!("({} bytes) base64: {}", data.len(), BASE64.encode(data))
+        } else {
+            bytes(data)
+        }
+    };
+    match event {
+        Event::Message(Message::Text(text)) => writeln!(out, "< text: {text}")?,
+        Event::Message(Message::Binary(payload)) => writeln!(out, "< binary {}", data(payload))?,
+        Event::Ping(payload) => writeln!(out, "< ping {}", bytes(payload))?,
+        Event::Pong(payload) => writeln!(out, "< pong {}", bytes(payload))?,
+        // `connect` returned after `Open`; the close is reported by `finish`.
+        _ => {}
+    }
+    if let Some(rtt) = rtt {
+        eprintln!("wsc: ping rtt {:.3} ms", rtt.as_secs_f64() * 1e3);
+    }
+    Ok(())
+}
+
+/// One event as a JSON object on a line of its own, with the time in seconds since the epoch.
+fn print_json(out: &mut impl Write, event: &Event, rtt: Option<Duration>) -> io::Result<()> {
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let line = |fields: String| format!("{{\"time\":{time:.6},{fields}}}");
+    let data = |kind: &str, data: &[u8]| {
+        line(format!(
+            "\"event\":\"{kind}\",\"data\":\"{}\"",
+            BASE64.encode(data)
+        ))
+    };
+    let text = match event {
+        Event::Message(Message::Text(text)) => {
+            line(format!("\"event\":\"text\",\"data\":{}", json_string(text)))
+        }
+        Event::Message(Message::Binary(payload)) => data("binary", payload),
+        Event::Ping(payload) => data("ping", payload),
+        Event::Pong(payload) => data("pong", payload),
+        Event::Close(frame) => line(format!(
+            "\"event\":\"close\",\"code\":{},\"reason\":{}",
+            frame.code.as_u16(),
+            json_string(&frame.reason)
+        )),
+        _ => return Ok(()),
+    };
+    writeln!(out, "{text}")?;
+    if let Some(rtt) = rtt {
+        let ms = rtt.as_secs_f64() * 1e3;
+        writeln!(out, "{}", line(format!("\"event\":\"rtt\",\"ms\":{ms:.3}")))?;
+    }
+    Ok(())
+}
+
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `(5 bytes): 68 65 6c 6c 6f`.
@@ -405,18 +657,18 @@ fn bytes(data: &[u8]) -> String {
 
 /// Reports the end of the connection: success only for a clean close with 1000 (or no code)
 /// after all input was sent.
-fn finish(closed: CloseFrame, shared: &Shared) -> Result<(), String> {
+fn finish(closed: CloseFrame, shared: &Shared) -> Result<(), Failure> {
     let mut status = format!("closed: {}", closed.code);
     if !closed.reason.is_empty() {
         let _ = write!(status, ", reason {:?}", closed.reason);
     }
     if let Some(error) = shared.input_error.get() {
         eprintln!("wsc: {status}");
-        return Err(error.clone());
+        return Err(Failure::closed(error.clone()));
     }
     let normal = [CloseCode::NORMAL, CloseCode::NO_STATUS].contains(&closed.code);
     if !normal {
-        return Err(status);
+        return Err(Failure::closed(status));
     }
     eprintln!("wsc: {status}");
     Ok(())
