@@ -126,7 +126,7 @@ impl Options {
 
 #[derive(Debug)]
 enum Command {
-    Run(Options),
+    Run(Box<Options>),
     Help,
     Version,
 }
@@ -298,7 +298,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
         return Err(format!("one URL expected, got {}", urls.len()));
     }
     options.url = urls.pop();
-    Ok(Command::Run(options))
+    Ok(Command::Run(Box::new(options)))
 }
 
 fn parse_header(header: &str) -> Result<(String, String), String> {

@@ -185,6 +185,22 @@ fn invalid_arguments_exit_2_with_the_usage() {
         (&["--ping-interval", "0"], "positive number of seconds"),
         (&["--binary=yes"], "--binary takes no value"),
         (&["ws://a/", "ws://b/"], "one URL expected, got 2"),
+        (
+            &["--ping-timeout", "x"],
+            "--ping-timeout needs a positive number of seconds",
+        ),
+        (
+            &["--close-code", "1005"],
+            "--close-code needs a code that may be sent",
+        ),
+        (
+            &["--close-reason", &"r".repeat(124)],
+            "at most 123 fit in a Close frame",
+        ),
+        (
+            &["--max-message-size", "lots"],
+            "--max-message-size needs a number of bytes",
+        ),
     ] {
         let output = wsc(args, Some(b""));
         assert_exit(&output, 2);
@@ -212,7 +228,7 @@ fn help_and_version() {
 }
 
 #[test]
-fn a_rejected_handshake_exits_1_with_the_status() {
+fn a_rejected_handshake_exits_4_with_the_status() {
     let (listener, url) = server::listen();
     let server = thread::spawn(move || {
         let (mut stream, _) = listener.accept().unwrap();
@@ -228,7 +244,7 @@ fn a_rejected_handshake_exits_1_with_the_status() {
     });
     let output = wsc(&[&url], None);
     server.join().unwrap();
-    assert_exit(&output, 1);
+    assert_exit(&output, 4);
     assert_eq!(
         output.stderr, "wsc: handshake rejected by the server: 403 Forbidden\n",
         "{output:#?}"
@@ -236,12 +252,12 @@ fn a_rejected_handshake_exits_1_with_the_status() {
 }
 
 #[test]
-fn a_refused_tcp_connection_exits_1() {
+fn a_refused_tcp_connection_exits_3() {
     // A port just freed: nothing listens there.
     let (listener, url) = server::listen();
     drop(listener);
     let output = wsc(&[&url], None);
-    assert_exit(&output, 1);
+    assert_exit(&output, 3);
     assert!(
         output.stderr.starts_with("wsc: TCP connect to 127.0.0.1:"),
         "{output:#?}"
@@ -324,12 +340,12 @@ fn a_close_by_the_server_with_an_error_code_exits_1() {
 }
 
 #[test]
-fn a_connection_dropped_without_a_close_exits_1() {
+fn a_connection_dropped_without_a_close_exits_5() {
     let (listener, url) = server::listen();
     let server = server::spawn(listener, |l| drop(server::accept(&l)));
     let output = wsc(&[&url], None);
     server.join().unwrap();
-    assert_exit(&output, 1);
+    assert_exit(&output, 5);
     assert!(
         output
             .stderr
@@ -413,7 +429,7 @@ fn wss_without_the_root_certificate_fails_verification() {
     });
     let output = wsc(&[&url.replace("ws://", "wss://")], None);
     server.join().unwrap();
-    assert_exit(&output, 1);
+    assert_exit(&output, 3);
     assert!(
         output
             .stderr
@@ -492,7 +508,7 @@ fn proxy_from_the_flag_or_the_environment_and_no_proxy() {
 
     // The environment's proxy is used...
     let output = wsc_with_env(&[&url], Some(b"hi\n"), &[("http_proxy", &bogus)]);
-    assert_exit(&output, 1);
+    assert_exit(&output, 3);
     assert!(
         output.stderr.contains("TCP connect to 127.0.0.1"),
         "{output:#?}"
@@ -520,9 +536,211 @@ fn proxy_from_the_flag_or_the_environment_and_no_proxy() {
     // Without the credentials the proxy's refusal is the error.
     let without = format!("http://127.0.0.1:{}", proxy.port);
     let output = wsc(&["--proxy", &without, "ws://127.0.0.1:9/"], Some(b""));
-    assert_exit(&output, 1);
+    assert_exit(&output, 3);
     assert!(
         output.stderr.contains("407 Proxy Authentication Required"),
         "{output:#?}"
     );
+}
+
+#[test]
+fn jsonl_prints_one_object_per_event_with_the_time() {
+    let output = wsc(&["--jsonl"], Some(b"hello \"you\"\n"));
+    assert_exit(&output, 0);
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{output:#?}");
+    let (time, rest) = lines[0]
+        .strip_prefix("{\"time\":")
+        .and_then(|l| l.split_once(','))
+        .expect("starts with the time");
+    let time: f64 = time.parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - time).abs() < 60.0, "{time} against {now}");
+    assert_eq!(rest, "\"event\":\"text\",\"data\":\"hello \\\"you\\\"\"}");
+    assert!(
+        lines[1].ends_with(",\"event\":\"close\",\"code\":1000,\"reason\":\"\"}"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn base64_lines_in_and_out_with_binary() {
+    let output = wsc(&["--binary", "--base64"], Some(b"aGVsbG8=\nAP8=\n"));
+    assert_exit(&output, 0);
+    assert_eq!(
+        output.stdout,
+        "< binary (5 bytes) base64: aGVsbG8=\n< binary (2 bytes) base64: AP8=\n"
+    );
+    let output = wsc(&["--binary", "--base64"], Some(b"not base64!\n"));
+    assert_exit(&output, 1);
+    assert!(
+        output.stderr.contains("line 1 of the input is not base64"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn one_message_closes_after_the_first_with_the_close_code_and_reason() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        for text in ["first", "second"] {
+            ws.send(tungstenite::Message::text(text)).unwrap();
+        }
+        loop {
+            match ws.read() {
+                Ok(tungstenite::Message::Close(frame)) => {
+                    let frame = frame.unwrap();
+                    while ws.read().is_ok() {}
+                    return (u16::from(frame.code), frame.reason.to_string());
+                }
+                Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    });
+    let output = wsc(
+        &[
+            "-1",
+            "--close-code",
+            "4000",
+            "--close-reason",
+            "enough",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(server.join().unwrap(), (4000, "enough".to_owned()));
+    // The second message may arrive before the server's answer to the close.
+    assert!(output.stdout.starts_with("< text: first\n"), "{output:#?}");
+    // A close with a code other than 1000 is not a success.
+    assert_exit(&output, 1);
+    assert!(
+        output
+            .stderr
+            .ends_with("wsc: closed: 4000, reason \"enough\"\n"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn no_close_keeps_the_connection_open_after_the_input_ends() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        // The input ("hi") arrives, then nothing: no Close from the client.
+        let got = ws.read().unwrap();
+        let quiet = ws
+            .get_ref()
+            .set_read_timeout(Some(Duration::from_millis(300)));
+        quiet.unwrap();
+        let after = ws.read();
+        ws.get_ref()
+            .set_read_timeout(Some(server::IO_TIMEOUT))
+            .unwrap();
+        ws.send(tungstenite::Message::text("late")).unwrap();
+        ws.close(None).unwrap();
+        while ws.read().is_ok() {}
+        (got, after.is_err())
+    });
+    let output = wsc(&["-n", &url], Some(b"hi\n"));
+    let (got, timed_out) = server.join().unwrap();
+    assert_eq!(got, tungstenite::Message::text("hi"));
+    assert!(timed_out, "the client closed at the end of its input");
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, "< text: late\n");
+}
+
+#[test]
+fn ping_rtts_are_printed_and_a_silent_server_times_out_with_exit_5() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        // Answers two keepalive pings, then stops reading: its pongs stop.
+        let mut pings = 0;
+        while pings < 2 {
+            if let tungstenite::Message::Ping(_) = ws.read().unwrap() {
+                pings += 1;
+            }
+        }
+        // Flush the second pong, then go quiet until the client gives up.
+        let _ = ws.flush();
+        thread::sleep(Duration::from_secs(2));
+    });
+    let output = wsc(
+        &[
+            "--ping-interval",
+            "0.1",
+            "--ping-timeout",
+            "0.3",
+            "--print-ping-rtts",
+            &url,
+        ],
+        None,
+    );
+    server.join().unwrap();
+    assert_exit(&output, 5);
+    let rtts = output
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("wsc: ping rtt ") && l.ends_with(" ms"))
+        .count();
+    assert!(rtts >= 1, "{output:#?}");
+    assert!(
+        output
+            .stderr
+            .contains("no answer to a keepalive ping in time"),
+        "{output:#?}"
+    );
+}
+
+#[test]
+fn a_message_over_max_message_size_closes_with_1009_and_exits_5() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        ws.send(tungstenite::Message::binary(vec![0u8; 100]))
+            .unwrap();
+        let mut code = None;
+        while let Ok(message) = ws.read() {
+            if let tungstenite::Message::Close(Some(frame)) = message {
+                code = Some(u16::from(frame.code));
+            }
+        }
+        code
+    });
+    let output = wsc(&["--max-message-size", "64", &url], None);
+    assert_eq!(server.join().unwrap(), Some(1009));
+    assert_exit(&output, 5);
+}
+
+#[test]
+fn a_connect_timeout_exits_3() {
+    // A proxy that takes the connection and never answers: its answer counts against the
+    // connect timeout.
+    let (listener, _) = server::listen();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let silent = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        thread::sleep(Duration::from_secs(1));
+        drop(stream);
+    });
+    let start = Instant::now();
+    let output = wsc(
+        &[
+            "--proxy",
+            &proxy,
+            "--connect-timeout",
+            "0.2",
+            "ws://127.0.0.1:9/",
+        ],
+        None,
+    );
+    assert!(start.elapsed() < Duration::from_secs(1), "{output:#?}");
+    silent.join().unwrap();
+    assert_exit(&output, 3);
+    assert!(output.stderr.contains("timed out"), "{output:#?}");
 }
