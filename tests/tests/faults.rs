@@ -149,6 +149,15 @@ fn a_session_reconnects_after_a_dead_peer_and_delivers_what_followed() {
         // The second connection carries what is sent now.
         session.send_text("second").await.unwrap();
         assert!(record.wait_for(2, Duration::from_secs(5)));
+        assert_eq!(session.stats().map(|s| s.messages_sent), Some(1));
+        // Its keepalive pings are answered, and their round trip measured.
+        loop {
+            let event = tokio::time::timeout(Duration::from_secs(5), session.next_event()).await;
+            if let Ok(Some(SessionEvent::Pong(_))) = event {
+                break;
+            }
+        }
+        assert!(session.rtt().is_some_and(|rtt| rtt < PING));
         session.close(CloseCode::NORMAL, "").await.unwrap();
         while session.next_event().await.is_some() {}
     });

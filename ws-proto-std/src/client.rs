@@ -229,8 +229,9 @@ impl ClientHandle {
         self.control.lock().stopped
     }
 
-    /// The current connection, if one is up. Sends on it bypass the outbox: they go on this
-    /// connection or nowhere.
+    /// The current connection, if one is up (its [`rtt`](WebSocket::rtt) and
+    /// [`stats`](WebSocket::stats) among the rest). Sends on it bypass the outbox: they go on
+    /// this connection or nowhere.
     pub fn connection(&self) -> Option<WebSocket> {
         self.control.lock().current.clone()
     }

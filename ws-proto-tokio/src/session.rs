@@ -355,6 +355,24 @@ impl Session {
         self.outbox.buffered_amount()
     }
 
+    /// The current connection's keepalive round trip, if one is up and a ping was answered; see
+    /// [`WebSocket::rtt`](crate::WebSocket::rtt).
+    pub fn rtt(&self) -> Option<std::time::Duration> {
+        match &self.state {
+            State::Connected { socket, .. } => socket.rtt(),
+            _ => None,
+        }
+    }
+
+    /// What went through the current connection, if one is up; see
+    /// [`Stats`](crate::Stats).
+    pub fn stats(&self) -> Option<crate::Stats> {
+        match &self.state {
+            State::Connected { socket, .. } => Some(socket.stats()),
+            _ => None,
+        }
+    }
+
     // ---- the run loop ----
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
