@@ -64,6 +64,9 @@ Options:
                               closes the connection with 1009
       --ca FILE               trust the PEM certificates in FILE for wss://, besides the
                               webpki roots
+  -k, --insecure              do not check the server's certificate at all (a test server
+                              only: anyone on the path can then read and change the
+                              connection); a warning is printed
       --proxy URL             connect through a proxy: http://[USER:PASS@]HOST:PORT (CONNECT),
                               socks5://... (names resolved here) or socks5h://... (by the
                               proxy); without it, https_proxy / http_proxy / all_proxy and
@@ -102,6 +105,7 @@ struct Options {
     ca: Option<PathBuf>,
     proxy: Option<String>,
     binary: bool,
+    insecure: bool,
     ping_timeout: Option<Duration>,
     print_rtts: bool,
     connect_timeout: Option<Duration>,
@@ -256,6 +260,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
                 })?)
             }
             "--base64" => options.base64 = true,
+            "-k" | "--insecure" => options.insecure = true,
             "--jsonl" => options.jsonl = true,
             "-1" | "--one-message" => options.one_message = true,
             "-n" | "--no-close" => options.no_close = true,
@@ -407,6 +412,13 @@ fn run(
     }
     for root in roots {
         builder = builder.root_certificate(root);
+    }
+    if options.insecure {
+        eprintln!(
+            "wsc: WARNING: --insecure: the server's certificate is not checked; anyone on the \
+             path can read and change this connection"
+        );
+        builder = builder.danger_accept_invalid_certs(true);
     }
     builder = match &options.proxy {
         Some(proxy) => builder.proxy(proxy),

@@ -744,3 +744,25 @@ fn a_connect_timeout_exits_3() {
     assert_exit(&output, 3);
     assert!(output.stderr.contains("timed out"), "{output:#?}");
 }
+
+#[test]
+fn insecure_accepts_an_unknown_certificate_and_says_so() {
+    let (config, _) = tls_server();
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, move |l| {
+        server::echo(tungstenite::accept(server::accept_tls_stream(&l, &config)).unwrap());
+    });
+    let output = wsc(
+        &["-k", &url.replace("ws://", "wss://")],
+        Some(b"trusted anyway\n"),
+    );
+    server.join().unwrap();
+    assert_exit(&output, 0);
+    assert_eq!(output.stdout, "< text: trusted anyway\n");
+    assert!(
+        output
+            .stderr
+            .starts_with("wsc: WARNING: --insecure: the server's certificate is not checked"),
+        "{output:#?}"
+    );
+}

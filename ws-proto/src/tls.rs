@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use rustls::pki_types::CertificateDer;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// How `wss://` connections verify the server: the webpki (Mozilla) roots plus any added ones,
 /// or a whole rustls configuration given instead.
@@ -12,8 +14,36 @@ use rustls::{ClientConfig, RootCertStore};
 pub struct TlsOptions {
     /// Trusted in addition to the webpki roots (a private CA, a test certificate).
     extra_roots: Vec<CertificateDer<'static>>,
+    /// Presented when the server asks for one (mutual TLS).
+    client_auth: Option<ClientAuth>,
+    /// The server's certificate is not checked at all.
+    accept_invalid_certs: bool,
     /// Replaces everything above.
     config: Option<Arc<ClientConfig>>,
+}
+
+/// A client certificate chain and its key.
+struct ClientAuth {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Clone for ClientAuth {
+    fn clone(&self) -> Self {
+        ClientAuth {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("ClientAuth")
+            .field("certificates", &self.chain.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TlsOptions {
@@ -22,13 +52,32 @@ impl TlsOptions {
         self.extra_roots.push(root);
     }
 
+    /// Presents `chain` (the client's certificate first) and proves `key` when a server asks
+    /// for a client certificate (mutual TLS).
+    pub fn set_client_certificate(
+        &mut self,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) {
+        self.client_auth = Some(ClientAuth { chain, key });
+    }
+
+    /// Accepts any server certificate, expired, self-signed or for another name: for a test
+    /// server on a laptop, never in production, where it lets anyone on the path read and change
+    /// the connection. The handshake's signatures are still checked (against whatever
+    /// certificate the server sent).
+    pub fn set_danger_accept_invalid_certs(&mut self, accept: bool) {
+        self.accept_invalid_certs = accept;
+    }
+
     /// Uses `config` instead of building one (client certificates, custom verification, ALPN).
     pub fn set_config(&mut self, config: Arc<ClientConfig>) {
         self.config = Some(config);
     }
 
     /// The rustls configuration for a connection: the one given, or the webpki roots plus the
-    /// added ones, certificate verification on, with the ring provider named explicitly, so a
+    /// added ones (certificate verification on unless turned off), the client certificate if
+    /// one was set, with the ring provider named explicitly, so a
     /// second provider elsewhere in the dependency graph cannot make the process-wide default
     /// ambiguous.
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, rustls::Error> {
@@ -41,11 +90,73 @@ impl TlsOptions {
             roots.add(cert.clone())?;
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?;
+        let builder = if self.accept_invalid_certs {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+        } else {
+            builder.with_root_certificates(roots)
+        };
+        let config = match &self.client_auth {
+            Some(auth) => {
+                builder.with_client_auth_cert(auth.chain.clone(), auth.key.clone_key())?
+            }
+            None => builder.with_no_client_auth(),
+        };
         Ok(Arc::new(config))
+    }
+}
+
+/// [`TlsOptions::set_danger_accept_invalid_certs`]: every certificate passes; the handshake's
+/// signatures are checked with the provider's algorithms, so the peer still proves it holds
+/// the key of the certificate it sent.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -63,6 +174,26 @@ macro_rules! client_tls_setters {
                 root: $crate::rustls::pki_types::CertificateDer<'static>,
             ) -> Self {
                 self.tls_mut().add_root(root);
+                self
+            }
+
+            /// Presents this client certificate chain (the client's first) and proves its key
+            /// when a `wss://` server asks for one (mutual TLS).
+            pub fn client_certificate(
+                mut self,
+                chain: Vec<$crate::rustls::pki_types::CertificateDer<'static>>,
+                key: $crate::rustls::pki_types::PrivateKeyDer<'static>,
+            ) -> Self {
+                self.tls_mut().set_client_certificate(chain, key);
+                self
+            }
+
+            /// **Dangerous**: accepts any server certificate (expired, self-signed, for another
+            /// name), as reqwest's option of this name: for a test server, never in
+            /// production, where anyone on the path could read and change the connection. Off
+            /// by default.
+            pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+                self.tls_mut().set_danger_accept_invalid_certs(accept);
                 self
             }
 
