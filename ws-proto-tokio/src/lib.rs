@@ -61,6 +61,9 @@
 //! - `http` (default): [`connect`] and [`Builder::new`] take an `http::Uri` or an
 //!   `http::Request<()>` too, and `Response::to_http` gives the response as an
 //!   `http::Response`, as with tokio-tungstenite.
+//! - `native-roots`: `Builder::native_roots` trusts the operating system's certificate store
+//!   (a corporate CA installed on the machine) in place of the webpki roots, which stay the
+//!   default because they are the same on every machine and need no system file.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -90,6 +90,8 @@
 //!   [`Response::to_http`]: the types tokio-tungstenite users already have.
 //! - `rustls`: `TlsOptions`, the trust roots of `wss://` connections (the webpki roots, plus
 //!   extra certificates or a whole rustls `ClientConfig`), shared by the adapters.
+//! - `native-roots`: `TlsOptions::set_native_roots`, the operating system's trust store
+//!   (through rustls-native-certs) in place of the webpki roots.
 //! - `arbitrary`: derives `arbitrary::Arbitrary` for fuzzing.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

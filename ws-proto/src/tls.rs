@@ -18,6 +18,9 @@ pub struct TlsOptions {
     client_auth: Option<ClientAuth>,
     /// The server's certificate is not checked at all.
     accept_invalid_certs: bool,
+    /// The operating system's roots in place of the webpki roots.
+    #[cfg(feature = "native-roots")]
+    native_roots: bool,
     /// Replaces everything above.
     config: Option<Arc<ClientConfig>>,
 }
@@ -62,6 +65,15 @@ impl TlsOptions {
         self.client_auth = Some(ClientAuth { chain, key });
     }
 
+    /// Trusts the operating system's certificate store (on Linux the distribution's bundle,
+    /// where a corporate CA is installed; `SSL_CERT_FILE` and `SSL_CERT_DIR` override it, as
+    /// with OpenSSL) in place of the webpki roots. Roots added with [`add_root`](Self::add_root)
+    /// are trusted too. The store is read when a connection's configuration is built.
+    #[cfg(feature = "native-roots")]
+    pub fn set_native_roots(&mut self, native: bool) {
+        self.native_roots = native;
+    }
+
     /// Accepts any server certificate, expired, self-signed or for another name: for a test
     /// server on a laptop, never in production, where it lets anyone on the path read and change
     /// the connection. The handshake's signatures are still checked (against whatever
@@ -85,7 +97,16 @@ impl TlsOptions {
             return Ok(config.clone());
         }
         let mut roots = RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        #[cfg(feature = "native-roots")]
+        let native = self.native_roots;
+        #[cfg(not(feature = "native-roots"))]
+        let native = false;
+        if native {
+            #[cfg(feature = "native-roots")]
+            native_roots(&mut roots)?;
+        } else {
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
         for cert in &self.extra_roots {
             roots.add(cert.clone())?;
         }
@@ -107,6 +128,26 @@ impl TlsOptions {
         };
         Ok(Arc::new(config))
     }
+}
+
+/// Adds the operating system's roots; an error only if none could be used.
+#[cfg(feature = "native-roots")]
+fn native_roots(roots: &mut RootCertStore) -> Result<(), rustls::Error> {
+    let found = rustls_native_certs::load_native_certs();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why = found
+            .errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(rustls::Error::General(format!(
+            "no usable root certificate in the operating system's store{}{why}",
+            if why.is_empty() { "" } else { ": " }
+        )));
+    }
+    Ok(())
 }
 
 /// [`TlsOptions::set_danger_accept_invalid_certs`]: every certificate passes; the handshake's
@@ -185,6 +226,16 @@ macro_rules! client_tls_setters {
                 key: $crate::rustls::pki_types::PrivateKeyDer<'static>,
             ) -> Self {
                 self.tls_mut().set_client_certificate(chain, key);
+                self
+            }
+
+            /// Trusts the operating system's certificate store (where a corporate CA is
+            /// installed; `SSL_CERT_FILE` / `SSL_CERT_DIR` override it) in place of the webpki
+            /// roots, which stay the default: they are the same on every machine and need no
+            /// system file, so a program behaves alike in a scratch container and on a laptop.
+            #[cfg(feature = "native-roots")]
+            pub fn native_roots(mut self, native: bool) -> Self {
+                self.tls_mut().set_native_roots(native);
                 self
             }
 
