@@ -355,3 +355,41 @@ pub fn close_body(code: u16, reason: &str) -> Vec<u8> {
 pub fn bytes(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
+
+/// Runs `future` to its end on a current-thread tokio runtime with timers and I/O.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+/// Connects with `builder`, sends one message and checks the echo, then closes cleanly.
+pub fn round_trip_std(builder: ws_proto_std::Builder) -> Result<(), ws_proto::ClientError> {
+    let (ws, response) = builder.connect()?;
+    assert_eq!(response.status(), 101);
+    ws.send_text("round trip")?;
+    assert_eq!(ws.read()?, Message::text("round trip"));
+    ws.close(ws_proto::CloseCode::NORMAL, "")?;
+    assert!(matches!(
+        ws.read(),
+        Err(ws_proto::ClientError::Closed { .. })
+    ));
+    Ok(())
+}
+
+/// [`round_trip_std`] with the tokio adapter (a binary message this time).
+pub fn round_trip_tokio(builder: ws_proto_tokio::Builder) -> Result<(), ws_proto::ClientError> {
+    block_on(async {
+        let (mut ws, _) = builder.connect().await?;
+        ws.send(Message::binary(vec![1, 2, 3])).await?;
+        assert_eq!(ws.read().await?, Message::binary(vec![1, 2, 3]));
+        ws.close(ws_proto::CloseCode::NORMAL, "").await?;
+        assert!(matches!(
+            ws.read().await,
+            Err(ws_proto::ClientError::Closed { .. })
+        ));
+        Ok(())
+    })
+}

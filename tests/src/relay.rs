@@ -146,14 +146,7 @@ impl Relay {
     /// dropped bytes (a blackhole) is reset, since what follows would make no sense to its
     /// receiver. Later connections get their plans afresh.
     pub fn release(&self) {
-        for pair in self
-            .shared
-            .pairs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(Weak::upgrade)
-        {
+        for pair in self.open_pairs() {
             pair.released.store(true, Ordering::SeqCst);
             pair.blackholed.store(false, Ordering::SeqCst);
             if pair.dropped.load(Ordering::SeqCst) {
@@ -165,14 +158,7 @@ impl Relay {
     /// From now on, every connection open now drops what either side sends (a dead path, a
     /// peer that vanished), until [`release`](Self::release). Later connections are spared.
     pub fn blackhole_open_connections(&self) {
-        for pair in self
-            .shared
-            .pairs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(Weak::upgrade)
-        {
+        for pair in self.open_pairs() {
             pair.blackholed.store(true, Ordering::SeqCst);
             self.shared.counts.stalls.fetch_add(1, Ordering::SeqCst);
         }
@@ -180,16 +166,15 @@ impl Relay {
 
     /// Resets every connection open now.
     pub fn reset_open_connections(&self) {
-        for pair in self
-            .shared
-            .pairs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(Weak::upgrade)
-        {
+        for pair in self.open_pairs() {
             pair.reset(&self.shared.counts);
         }
+    }
+
+    /// The connections open now.
+    fn open_pairs(&self) -> Vec<Arc<Pair>> {
+        let pairs = self.shared.pairs.lock().unwrap();
+        pairs.iter().filter_map(Weak::upgrade).collect()
     }
 
     /// What the relay did so far.

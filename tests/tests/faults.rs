@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tungstenite::Message as TMessage;
 use ws_proto_std::{CloseCode, Error, Event, Message, SendError, Timeout};
+use ws_proto_tests::block_on;
 use ws_proto_tests::relay::{Faults, Plan, Relay};
 use ws_proto_tests::servers::{Record, Server};
 
@@ -52,13 +53,6 @@ fn assert_within(elapsed: Duration, least: Duration, most: Duration, what: &str)
     );
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 // ---- a dead peer ----
 
 #[test]
@@ -86,7 +80,7 @@ fn std_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
 #[test]
 fn tokio_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
     let (record, _server, relay) = recorded(clean);
-    runtime().block_on(async {
+    block_on(async {
         let (mut ws, _) = ws_proto_tokio::Builder::new(relay.url("/"))
             .ping_interval(PING)
             .pong_timeout(PONG)
@@ -113,7 +107,7 @@ fn tokio_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
 fn a_session_reconnects_after_a_dead_peer_and_delivers_what_followed() {
     use ws_proto_tokio::{ReconnectPolicy, SessionEvent};
     let (record, _server, relay) = recorded(clean);
-    runtime().block_on(async {
+    block_on(async {
         let mut session = ws_proto_tokio::Builder::new(relay.url("/"))
             .ping_interval(PING)
             .pong_timeout(PONG)
@@ -288,7 +282,7 @@ fn std_resets_end_the_connection_with_1006_wherever_they_fall() {
 fn tokio_resets_end_the_connection_with_1006_wherever_they_fall() {
     let (_, l) = handshake_lengths();
     let server = sender_server();
-    runtime().block_on(async {
+    block_on(async {
         for (what, at) in reset_points(l) {
             let relay = resetting_relay(server.addr(), at);
             let start = Instant::now();
@@ -425,7 +419,7 @@ fn std_sends_wait_at_the_high_water_mark_while_the_server_stops_reading() {
 fn tokio_sends_wait_at_the_high_water_mark_while_the_server_stops_reading() {
     let (request, _) = handshake_lengths();
     let (record, _server, relay) = recorded(stops_reading(request));
-    runtime().block_on(async {
+    block_on(async {
         let (ws, _) = ws_proto_tokio::Builder::new(relay.url("/"))
             .send_high_water_mark(MARK)
             .connect()
@@ -500,7 +494,7 @@ fn a_slowloris_handshake_is_bounded_by_the_handshake_timeout_on_both_adapters() 
         .unwrap_err();
     assert!(matches!(err, Error::Timeout(Timeout::Handshake)), "{err}");
     assert_within(start.elapsed(), limit, limit + SLACK, "std handshake");
-    runtime().block_on(async {
+    block_on(async {
         let start = Instant::now();
         let err = ws_proto_tokio::Builder::new(relay.url("/"))
             .handshake_timeout(Some(limit))
@@ -527,7 +521,7 @@ fn frames_trickled_one_byte_at_a_time_are_decoded_whole_on_both_adapters() {
     }
     ws.close(CloseCode::NORMAL, "").unwrap();
     assert!(matches!(ws.read(), Err(Error::Closed { .. })));
-    runtime().block_on(async {
+    block_on(async {
         let (mut ws, _) = ws_proto_tokio::connect(relay.url("/")).await.unwrap();
         for message in &expected {
             assert_eq!(&ws.read().await.unwrap(), message);
@@ -555,7 +549,7 @@ fn a_close_under_a_stall_is_bounded_by_the_close_timeout_on_both_adapters() {
     assert!(matches!(err, Error::Timeout(Timeout::Close)), "{err}");
     assert_within(start.elapsed(), CLOSE, CLOSE + SLACK, "std close");
     relay.release();
-    runtime().block_on(async {
+    block_on(async {
         let (mut ws, _) = ws_proto_tokio::Builder::new(relay.url("/"))
             .close_timeout(CLOSE)
             .connect()
@@ -576,7 +570,7 @@ fn a_close_under_a_stall_is_bounded_by_the_close_timeout_on_both_adapters() {
 fn a_send_the_outbox_took_is_ok_even_when_its_write_meets_a_reset() {
     use ws_proto_tokio::{ReconnectPolicy, SessionEvent};
     let (record, _server, relay) = recorded(clean);
-    runtime().block_on(async {
+    block_on(async {
         let mut session = ws_proto_tokio::Builder::new(relay.url("/"))
             .session(ReconnectPolicy::fixed(Duration::from_millis(50)))
             .unwrap();

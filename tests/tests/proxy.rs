@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use ws_proto::{ClientError, Message, ProxyError, ProxyStage};
 use ws_proto_tests::proxies::{self, available, ProxyServer};
+use ws_proto_tests::{block_on, round_trip_std, round_trip_tokio};
 
 /// An echo server on a thread, for `connections` connections; its `ws://` URL.
 fn echo_server(connections: usize) -> (String, std::thread::JoinHandle<()>) {
@@ -24,33 +25,6 @@ fn echo_server(connections: usize) -> (String, std::thread::JoinHandle<()>) {
         }
     });
     (url, handle)
-}
-
-/// Sends one message through a std connection and checks the echo, then closes.
-fn round_trip_std(builder: ws_proto_std::Builder) -> Result<(), ClientError> {
-    let (ws, response) = builder.connect()?;
-    assert_eq!(response.status(), 101);
-    ws.send_text("through the proxy")?;
-    assert_eq!(ws.read()?, Message::text("through the proxy"));
-    ws.close(ws_proto::CloseCode::NORMAL, "")?;
-    assert!(matches!(ws.read(), Err(ClientError::Closed { .. })));
-    Ok(())
-}
-
-/// The same with the tokio adapter.
-fn round_trip_tokio(builder: ws_proto_tokio::Builder) -> Result<(), ClientError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (mut ws, _) = builder.connect().await?;
-        ws.send(Message::binary(vec![1, 2, 3])).await?;
-        assert_eq!(ws.read().await?, Message::binary(vec![1, 2, 3]));
-        ws.close(ws_proto::CloseCode::NORMAL, "").await?;
-        assert!(matches!(ws.read().await, Err(ClientError::Closed { .. })));
-        Ok(())
-    })
 }
 
 fn proxy_url(scheme: &str, credentials: &str, proxy: &ProxyServer) -> String {
@@ -429,11 +403,7 @@ fn redirects_and_reconnections_go_through_the_same_proxy() {
     );
 
     // A session that reconnects: every attempt is a tunnel.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         use ws_proto_tokio::{ReconnectPolicy, SessionEvent};
         let mut session = ws_proto_tokio::Builder::new(&target_url)
             .proxy(&via)

@@ -143,39 +143,35 @@ fn std_streams_both_ways() {
 #[test]
 fn tokio_streams_both_ways() {
     let (url, server) = server();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let (mut ws, _) = ws_proto_tokio::Builder::new(url)
-                .recv_streaming(true)
-                .recv_chunk_size(4)
-                .connect()
-                .await
-                .unwrap();
-            let mut events = Vec::new();
-            while !matches!(events.last(), Some(Event::Message(_))) {
-                assert!(events.len() < 64, "no whole message: {events:?}");
-                events.push(ws.read_event().await.unwrap());
-            }
-            check_events(&events);
-            assert_eq!(
-                ws.read().await.unwrap().into_data(),
-                Bytes::from_static(&[7; 3])
-            );
-            assert!(matches!(
-                ws.send_message_chunk(b"x").await,
-                Err(Error::Send(SendError::NoMessageInProgress))
-            ));
-            let upload = upload();
-            let sent = ws
-                .send_from_reader(MessageType::Text, Trickle(upload.as_bytes()))
-                .await
-                .unwrap();
-            assert_eq!(sent, upload.len() as u64);
-            assert_eq!(ws.read().await.unwrap().to_text(), Some("ok"));
-            assert!(matches!(ws.read_stream().await, Err(Error::Closed { .. })));
-        });
+    ws_proto_tests::block_on(async {
+        let (mut ws, _) = ws_proto_tokio::Builder::new(url)
+            .recv_streaming(true)
+            .recv_chunk_size(4)
+            .connect()
+            .await
+            .unwrap();
+        let mut events = Vec::new();
+        while !matches!(events.last(), Some(Event::Message(_))) {
+            assert!(events.len() < 64, "no whole message: {events:?}");
+            events.push(ws.read_event().await.unwrap());
+        }
+        check_events(&events);
+        assert_eq!(
+            ws.read().await.unwrap().into_data(),
+            Bytes::from_static(&[7; 3])
+        );
+        assert!(matches!(
+            ws.send_message_chunk(b"x").await,
+            Err(Error::Send(SendError::NoMessageInProgress))
+        ));
+        let upload = upload();
+        let sent = ws
+            .send_from_reader(MessageType::Text, Trickle(upload.as_bytes()))
+            .await
+            .unwrap();
+        assert_eq!(sent, upload.len() as u64);
+        assert_eq!(ws.read().await.unwrap().to_text(), Some("ok"));
+        assert!(matches!(ws.read_stream().await, Err(Error::Closed { .. })));
+    });
     server.join().unwrap();
 }

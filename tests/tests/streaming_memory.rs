@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Mutex;
 
 use ws_proto::{Message, MessageType};
+use ws_proto_tests::block_on;
 use ws_proto_tests::python::Server;
 
 const SIZE: u64 = 1 << 30;
@@ -225,20 +226,10 @@ fn std_sends(deflate: bool) {
     assert!(peak < PEAK_LIMIT, "peak heap {peak} bytes");
 }
 
-/// Runs `test` on a current-thread runtime on this thread, so the client's allocations are
-/// this thread's.
-fn on_tokio<F: std::future::Future<Output = ()>>(test: F) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(test);
-}
-
 fn tokio_receives(deflate: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let server = server(deflate);
-    on_tokio(async {
+    block_on(async {
         let (mut ws, response) = ws_proto_tokio::connect(server.url().as_str())
             .await
             .unwrap();
@@ -266,7 +257,7 @@ fn tokio_receives(deflate: bool) {
 fn tokio_sends(deflate: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let server = server(deflate);
-    on_tokio(async {
+    block_on(async {
         let (mut ws, _) = ws_proto_tokio::connect(server.url().as_str())
             .await
             .unwrap();
