@@ -8,8 +8,10 @@
 //! cargo run --release -p ws-proto-tokio --example autobahn_streaming -- ws://127.0.0.1:9001 ws-proto-streaming
 //! ```
 
-use futures_util::StreamExt;
-use ws_proto_tokio::{Builder, Error, Event};
+#[path = "autobahn/suite.rs"]
+mod suite;
+
+use ws_proto_tokio::{Builder, Error};
 
 fn builder(url: &str) -> Builder {
     Builder::new(url)
@@ -39,44 +41,8 @@ async fn run_case(url: &str) -> Result<(), Error> {
     }
 }
 
-async fn case_count(base: &str) -> Result<u32, Box<dyn std::error::Error>> {
-    let (mut ws, _) = builder(&format!("{base}/getCaseCount")).connect().await?;
-    let mut count = None;
-    while let Some(event) = ws.next().await {
-        if let Event::Message(message) = event? {
-            count = Some(std::str::from_utf8(message.as_bytes())?.trim().parse()?);
-        }
-    }
-    Ok(count.ok_or("no case count received")?)
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let base = args
-        .next()
-        .unwrap_or_else(|| "ws://127.0.0.1:9001".to_owned());
-    let agent = args
-        .next()
-        .unwrap_or_else(|| "ws-proto-streaming".to_owned());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let count = case_count(&base).await?;
-        println!("{count} cases");
-        for case in 1..=count {
-            let url = format!("{base}/runCase?case={case}&agent={agent}");
-            // Failing is what many cases expect; the report judges the outcome.
-            match run_case(&url).await {
-                Ok(()) => println!("case {case}/{count}: closed"),
-                Err(e) => println!("case {case}/{count}: {e}"),
-            }
-        }
-        let (mut ws, _) = builder(&format!("{base}/updateReports?agent={agent}"))
-            .connect()
-            .await?;
-        while ws.next().await.is_some() {}
-        println!("reports updated");
-        Ok(())
+    suite::run("ws-proto-streaming", builder, |url| async move {
+        run_case(&url).await
     })
 }
