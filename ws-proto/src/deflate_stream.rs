@@ -8,7 +8,7 @@ use crate::deflate::Negotiated;
 
 /// §7.2.1: the sender removes these four octets (the empty stored block of a sync flush) from
 /// the end of every compressed message; the receiver appends them before inflating the end.
-const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// How much inflated output is produced per step; the cap is checked after each.
 const STEP: usize = 32 << 10;
@@ -239,9 +239,6 @@ impl Inflater {
         self.end_message();
         Ok(())
     }
-
-    /// The message's tail (§7.2.2): appended to the compressed data before its end is inflated.
-    pub(crate) const TAIL: [u8; 4] = TAIL;
 
     /// A message ended: without context takeover, the stream and its window are freed.
     pub(crate) fn end_message(&mut self) {

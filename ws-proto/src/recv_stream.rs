@@ -149,7 +149,7 @@ impl Streamed {
         limit: Option<usize>,
         inflater: &mut crate::deflate_stream::Inflater,
     ) -> Result<Step, ProtocolError> {
-        use crate::deflate_stream::{InflateError, Inflater};
+        use crate::deflate_stream::{InflateError, TAIL};
         let corrupt = |e: Result<InflateError, ProtocolError>| match e {
             Ok(InflateError::Corrupt) => ProtocolError::InvalidCompressedData,
             // `inflate_into` has no limit of its own; `grow` applies the message's.
@@ -184,8 +184,7 @@ impl Streamed {
                 return Ok(self.ready()?.map_or(Step::FrameDone, Step::Data));
             } else if !self.tail_done {
                 // §7.2.2: the tail the sender removed is appended before the end is inflated.
-                let inflated =
-                    inflater.inflate_into(&Inflater::TAIL[self.tail..], &mut self.held, chunk);
+                let inflated = inflater.inflate_into(&TAIL[self.tail..], &mut self.held, chunk);
                 let (used, full) = self.checked(inflated).map_err(corrupt)?;
                 self.tail += used;
                 self.tail_done = !full;
