@@ -60,6 +60,11 @@
 //! - `native-roots`: `Builder::native_roots` trusts the operating system's certificate store
 //!   (a corporate CA installed on the machine) in place of the webpki roots, which stay the
 //!   default because they are the same on every machine and need no system file.
+//! - `ring` (default) / `aws-lc-rs`: rustls's crypto provider for `wss://`. For aws-lc-rs
+//!   (FIPS-capable, preferring the post-quantum X25519MLKEM768 key exchange) without ring, turn
+//!   off default features and list `aws-lc-rs` with the others you want; with both on,
+//!   aws-lc-rs is used. `Builder::crypto_provider`, or a provider the program installed as
+//!   rustls's process default, takes precedence over either.
 //!
 //! # Threads, locks and timers
 //!

@@ -92,6 +92,8 @@
 //!   extra certificates or a whole rustls `ClientConfig`), shared by the adapters.
 //! - `native-roots`: `TlsOptions::set_native_roots`, the operating system's trust store
 //!   (through rustls-native-certs) in place of the webpki roots.
+//! - `ring` / `aws-lc-rs`: the rustls crypto provider `TlsOptions` uses when none is given to
+//!   it or installed as rustls's process default (aws-lc-rs if both are on).
 //! - `arbitrary`: derives `arbitrary::Arbitrary` for fuzzing.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

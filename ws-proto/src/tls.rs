@@ -21,6 +21,8 @@ pub struct TlsOptions {
     /// The operating system's roots in place of the webpki roots.
     #[cfg(feature = "native-roots")]
     native_roots: bool,
+    /// In place of the process default or the feature's.
+    provider: Option<Arc<CryptoProvider>>,
     /// Replaces everything above.
     config: Option<Arc<ClientConfig>>,
 }
@@ -82,6 +84,30 @@ impl TlsOptions {
         self.accept_invalid_certs = accept;
     }
 
+    /// Uses `provider` (ring, aws-lc-rs, or another rustls crypto provider) for connections
+    /// whose configuration is built here. Without it: rustls's process default if the program
+    /// installed one (`CryptoProvider::install_default`), else aws-lc-rs with the `aws-lc-rs`
+    /// feature, else ring with the `ring` feature.
+    pub fn set_crypto_provider(&mut self, provider: Arc<CryptoProvider>) {
+        self.provider = Some(provider);
+    }
+
+    /// The provider connections use: see [`set_crypto_provider`](Self::set_crypto_provider).
+    /// Named rather than left to `ClientConfig::builder()`, which panics when two providers are
+    /// compiled in and none is installed.
+    pub fn crypto_provider(&self) -> Result<Arc<CryptoProvider>, rustls::Error> {
+        if let Some(provider) = self.provider.as_ref().or(CryptoProvider::get_default()) {
+            return Ok(provider.clone());
+        }
+        feature_provider().map(Arc::new).ok_or_else(|| {
+            rustls::Error::General(
+                "no rustls crypto provider: enable the `ring` or `aws-lc-rs` feature, pass one \
+                 to the builder, or install a process default"
+                    .to_owned(),
+            )
+        })
+    }
+
     /// Uses `config` instead of building one (client certificates, custom verification, ALPN).
     pub fn set_config(&mut self, config: Arc<ClientConfig>) {
         self.config = Some(config);
@@ -89,9 +115,7 @@ impl TlsOptions {
 
     /// The rustls configuration for a connection: the one given, or the webpki roots plus the
     /// added ones (certificate verification on unless turned off), the client certificate if
-    /// one was set, with the ring provider named explicitly, so a
-    /// second provider elsewhere in the dependency graph cannot make the process-wide default
-    /// ambiguous.
+    /// one was set, with the [provider](Self::crypto_provider) chosen.
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, rustls::Error> {
         if let Some(config) = &self.config {
             return Ok(config.clone());
@@ -110,7 +134,7 @@ impl TlsOptions {
         for cert in &self.extra_roots {
             roots.add(cert.clone())?;
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = self.crypto_provider()?;
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()?;
         let builder = if self.accept_invalid_certs {
@@ -128,6 +152,23 @@ impl TlsOptions {
         };
         Ok(Arc::new(config))
     }
+}
+
+/// The provider the crate features select: aws-lc-rs over ring, since turning it on is the
+/// explicit choice (ring comes with the adapters' default features).
+#[cfg(feature = "aws-lc-rs")]
+fn feature_provider() -> Option<CryptoProvider> {
+    Some(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+fn feature_provider() -> Option<CryptoProvider> {
+    Some(rustls::crypto::ring::default_provider())
+}
+
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+fn feature_provider() -> Option<CryptoProvider> {
+    None
 }
 
 /// Adds the operating system's roots; an error only if none could be used.
@@ -248,6 +289,17 @@ macro_rules! client_tls_setters {
                 self
             }
 
+            /// Uses this rustls crypto provider for `wss://` (for example
+            /// `rustls::crypto::aws_lc_rs::default_provider()`) in place of rustls's process
+            /// default or, without one, the `aws-lc-rs` or `ring` feature's provider.
+            pub fn crypto_provider(
+                mut self,
+                provider: ::std::sync::Arc<$crate::rustls::crypto::CryptoProvider>,
+            ) -> Self {
+                self.tls_mut().set_crypto_provider(provider);
+                self
+            }
+
             /// Uses this rustls configuration for `wss://` instead of the default one (client
             /// certificates, custom verification, ALPN); roots given with `root_certificate`
             /// are then not used.
@@ -260,4 +312,37 @@ macro_rules! client_tls_setters {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::NamedGroup;
+
+    /// Which provider the features chose shows in its key exchange groups: only aws-lc-rs has
+    /// the post-quantum one (and puts it first).
+    #[test]
+    fn the_features_choose_the_provider_aws_lc_rs_over_ring() {
+        let chosen = TlsOptions::default().crypto_provider();
+        if !cfg!(any(feature = "ring", feature = "aws-lc-rs")) {
+            let err = chosen.unwrap_err().to_string();
+            assert!(err.contains("no rustls crypto provider"), "{err}");
+            return;
+        }
+        let first = chosen.unwrap().kx_groups[0].name();
+        let expected = if cfg!(feature = "aws-lc-rs") {
+            NamedGroup::X25519MLKEM768
+        } else {
+            NamedGroup::X25519
+        };
+        assert_eq!(first, expected);
+        // A provider given to the options wins over the features'.
+        let mut options = TlsOptions::default();
+        let given = Arc::new(CryptoProvider {
+            kx_groups: vec![],
+            ..(*TlsOptions::default().crypto_provider().unwrap()).clone()
+        });
+        options.set_crypto_provider(given.clone());
+        assert!(Arc::ptr_eq(&options.crypto_provider().unwrap(), &given));
+    }
 }

@@ -10,8 +10,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
 
+/// aws-lc-rs, which offers the post-quantum X25519MLKEM768 key exchange that ring lacks: the
+/// group a connection negotiated tells which provider its client used.
 pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A server configuration for 127.0.0.1 with a self-signed certificate (returned, for its DER
@@ -42,20 +44,24 @@ pub fn server_config(
 }
 
 /// Serves `connections` connections over TLS with `config`, echoing one message on each and
-/// reading until its end. Returns the URL and, once done, how many got through both
-/// handshakes.
-pub fn serve_echo(config: Arc<ServerConfig>, connections: usize) -> (String, JoinHandle<usize>) {
+/// reading until its end. Returns the URL and, once done, the key exchange group of each
+/// connection that got through both handshakes.
+pub fn serve_echo(
+    config: Arc<ServerConfig>,
+    connections: usize,
+) -> (String, JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("wss://127.0.0.1:{}/", listener.local_addr().unwrap().port());
     let server = std::thread::spawn(move || {
-        let mut opened = 0;
+        let mut opened = Vec::new();
         for _ in 0..connections {
             let (tcp, _) = listener.accept().unwrap();
             let tls = StreamOwned::new(ServerConnection::new(config.clone()).unwrap(), tcp);
             let Ok(mut ws) = tungstenite::accept(tls) else {
                 continue;
             };
-            opened += 1;
+            let group = ws.get_ref().conn.negotiated_key_exchange_group();
+            opened.push(format!("{:?}", group.unwrap().name()));
             if let Ok(message) = ws.read() {
                 let _ = ws.send(message);
             }
