@@ -77,7 +77,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 .send_text(&text)
                 .map(|()| (0x1, text.into_bytes())),
             Op::SendBinary(data) => run.client.send_binary(&data).map(|()| (0x2, data)),
-            Op::SendPing(data) => run.client.send_ping(&data).map(|()| (0x9, data)),
+            Op::SendPing(data) => run.client.send_ping(&data, run.now).map(|()| (0x9, data)),
             Op::SendOwned {
                 mut data,
                 large,

@@ -207,7 +207,7 @@ fn outgoing_messages_are_compressed_above_the_threshold() {
     pair.client.send_text(&long).unwrap();
     pair.client.send_text("short").unwrap();
     pair.client
-        .send_ping(b"pings are never compressed")
+        .send_ping(b"pings are never compressed", pair.now)
         .unwrap();
     pair.drain();
     let frames = pair.server_frames();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::BufMut;
-use ws_proto::{Event, InputError, Message};
+use ws_proto::{Event, InputError, Message, Pong};
 use ws_proto_tests::{bytes, frame, raw_frame, Pair};
 
 #[test]
@@ -19,7 +19,10 @@ fn fragmented_text_with_control_frames_between_fragments() {
         pair.take_events(),
         [
             Event::Ping(bytes("ping-1")),
-            Event::Pong(bytes("pong-1")),
+            Event::Pong(Pong {
+                payload: bytes("pong-1"),
+                rtt: None
+            }),
             Event::Message(Message::Text("Héllo".into())),
         ]
     );

@@ -153,7 +153,7 @@ proptest! {
             match opcode {
                 0x1 => pair.client.send_text(std::str::from_utf8(payload).unwrap()).unwrap(),
                 0x2 => pair.client.send_binary(payload).unwrap(),
-                _ => pair.client.send_ping(payload).unwrap(),
+                _ => pair.client.send_ping(payload, pair.now).unwrap(),
             }
         }
         let accepted: usize = messages.iter().map(|(_, p)| p.len()).sum();

@@ -46,7 +46,7 @@ fn sends_before_open_are_queued_in_order_and_go_first() {
     let mut pair = Pair::new(Config::default());
     pair.client.send_text("one").unwrap();
     pair.client.send_binary(b"two").unwrap();
-    pair.client.send_ping(b"three").unwrap();
+    pair.client.send_ping(b"three", pair.now).unwrap();
     assert_eq!(pair.client.buffered_amount(), 3 * 6 + 3 + 3 + 5);
     pair.drain();
     assert!(pair.to_server.is_empty(), "nothing before the 101");
@@ -126,10 +126,10 @@ fn default_message_type_and_local_misuse() {
     );
     pair.client.send_default_type(b"text").unwrap();
     assert_eq!(
-        pair.client.send_ping(&[0; 126]),
+        pair.client.send_ping(&[0; 126], pair.now),
         Err(SendError::ControlTooLong(126))
     );
-    pair.client.send_ping(&[0; 125]).unwrap();
+    pair.client.send_ping(&[0; 125], pair.now).unwrap();
     pair.drain();
     let frames = pair.server_frames();
     assert_eq!(

@@ -213,7 +213,7 @@ proptest! {
             let n = cut.min(rest.len());
             pair.client.send_message_chunk(&rest[..n]).unwrap();
             // A ping between parts goes out between fragments.
-            pair.client.send_ping(b"p").unwrap();
+            pair.client.send_ping(b"p", pair.now).unwrap();
             rest = &rest[n..];
         }
         pair.client.send_message_chunk(rest).unwrap();

@@ -55,7 +55,7 @@ Options:
                               when the server then stays silent for --ping-timeout
       --ping-timeout SECONDS  how long the server may stay silent after a keepalive ping
                               (default 10)
-      --print-ping-rtts       print the round trip of each keepalive ping to standard error
+      --print-ping-rtts       print the round trip of each ping answered to standard error
       --connect-timeout SECONDS
                               give up connecting (DNS, TCP, TLS, proxy) after this long
                               (default 10)
@@ -543,7 +543,7 @@ fn print_events(ws: &WebSocket, options: &Options) -> Result<CloseFrame, Ended> 
     loop {
         let event = ws.read_event().map_err(Ended::Failed)?;
         let rtt = match &event {
-            Event::Pong(payload) if payload.is_empty() && options.print_rtts => ws.rtt(),
+            Event::Pong(pong) if options.print_rtts => pong.rtt,
             _ => None,
         };
         if matches!(event, Event::Message(_)) {
@@ -588,7 +588,7 @@ fn print_text(
         Event::Message(Message::Text(text)) => writeln!(out, "< text: {text}")?,
         Event::Message(Message::Binary(payload)) => writeln!(out, "< binary {}", data(payload))?,
         Event::Ping(payload) => writeln!(out, "< ping {}", bytes(payload))?,
-        Event::Pong(payload) => writeln!(out, "< pong {}", bytes(payload))?,
+        Event::Pong(pong) => writeln!(out, "< pong {}", bytes(&pong.payload))?,
         // `connect` returned after `Open`; the close is reported by `finish`.
         _ => {}
     }
@@ -617,7 +617,7 @@ fn print_json(out: &mut impl Write, event: &Event, rtt: Option<Duration>) -> io:
         }
         Event::Message(Message::Binary(payload)) => data("binary", payload),
         Event::Ping(payload) => data("ping", payload),
-        Event::Pong(payload) => data("pong", payload),
+        Event::Pong(pong) => data("pong", &pong.payload),
         Event::Close(frame) => line(format!(
             "\"event\":\"close\",\"code\":{},\"reason\":{}",
             frame.code.as_u16(),

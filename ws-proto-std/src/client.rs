@@ -6,7 +6,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use ws_proto::{
-    CloseCode, Message, MessageType, Outbox, Reconnect, ReconnectPolicy, Response, SendError,
+    CloseCode, Message, MessageType, Outbox, Pong, Reconnect, ReconnectPolicy, Response, SendError,
 };
 
 use crate::builder::Builder;
@@ -29,8 +29,9 @@ pub trait Handler {
     fn on_message(&mut self, client: &ClientHandle, message: Message) {}
     /// The server sent a ping; the pong is already on its way.
     fn on_ping(&mut self, client: &ClientHandle, payload: &[u8]) {}
-    /// The server sent a pong (the outbox's own acknowledgement pongs are not reported).
-    fn on_pong(&mut self, client: &ClientHandle, payload: &[u8]) {}
+    /// The server sent a pong, with the round trip of the ping it answers (the outbox's own
+    /// acknowledgement pongs are not reported).
+    fn on_pong(&mut self, client: &ClientHandle, pong: &Pong) {}
     /// The outbox reached its limit ([`Builder::outbox_limit`](crate::Builder::outbox_limit),
     /// Workerman's `onBufferFull`): sends now wait, or are refused by
     /// [`ClientHandle::try_send`], until [`on_drain`](Self::on_drain). Called on the client's
@@ -366,15 +367,15 @@ impl<H: Handler> Client<H> {
             match ws.read_item(false) {
                 Ok(Some(Event::Message(message))) => handler.on_message(&handle, message),
                 Ok(Some(Event::Ping(payload))) => handler.on_ping(&handle, &payload),
-                Ok(Some(Event::Pong(payload))) => {
+                Ok(Some(Event::Pong(pong))) => {
                     let mut state = control.lock();
-                    let ours = ws.with_core(|core| state.outbox.handle_pong(&payload, core));
+                    let ours = ws.with_core(|core| state.outbox.handle_pong(&pong.payload, core));
                     let drained = state.outbox.poll_drained();
                     drop(state);
                     if ours {
                         control.room.notify_all();
                     } else {
-                        handler.on_pong(&handle, &payload);
+                        handler.on_pong(&handle, &pong);
                     }
                     if drained {
                         handler.on_drain(&handle);

@@ -243,7 +243,7 @@ impl WebSocket {
 
     /// Sends a ping with up to 125 bytes of payload.
     pub fn send_ping(&self, payload: &[u8]) -> Result<(), Error> {
-        self.command(|core| core.send_ping(payload))
+        self.command(|core| core.send_ping(payload, Instant::now()))
     }
 
     /// Starts a message sent in parts, of any size: [`send_message_chunk`](Self::send_message_chunk)
@@ -526,9 +526,10 @@ impl WebSocket {
         self.lock().core.is_recv_paused()
     }
 
-    /// The round-trip time of the last keepalive ping answered
-    /// ([`Builder::ping_interval`](crate::Builder::ping_interval)), as Python websockets'
-    /// `latency`; see [`ClientState::rtt`].
+    /// The round-trip time of the last ping answered, keepalive
+    /// ([`Builder::ping_interval`](crate::Builder::ping_interval)) or `send_ping`'s, as Python
+    /// websockets' `latency` (each pong carries its own: [`Pong::rtt`](crate::Pong::rtt)); see
+    /// [`ClientState::rtt`].
     pub fn rtt(&self) -> Option<std::time::Duration> {
         self.lock().core.rtt()
     }

@@ -296,8 +296,8 @@ fn keepalive_pings_and_a_dead_server_is_detected_by_the_pong_timeout() {
     loop {
         events += 1;
         assert!(events < 10, "no pong");
-        if let Event::Pong(payload) = ws.read_event().unwrap() {
-            assert!(payload.is_empty());
+        if let Event::Pong(pong) = ws.read_event().unwrap() {
+            assert!(pong.payload.is_empty() && pong.rtt.is_some());
             break;
         }
     }

@@ -17,8 +17,8 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{
-    ClientState, CloseCode, Event, InputError, Message, MessageType, Output, Response, SendError,
-    Transmit,
+    ClientState, CloseCode, Event, InputError, Message, MessageType, Output, Pong, Response,
+    SendError, Transmit,
 };
 
 use crate::wake::{Side, Wakers};
@@ -34,7 +34,7 @@ pub(crate) enum Incoming {
     MessageData(Bytes),
     MessageEnd,
     Ping(Bytes),
-    Pong(Bytes),
+    Pong(Pong),
     Drained,
     Closed(Box<Ending>),
 }

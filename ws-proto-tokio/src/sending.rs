@@ -191,11 +191,11 @@ macro_rules! sending {
             }
 
             /// Sends a ping (at most 125 bytes) and writes it out. The pong arrives as
-            /// [`Event::Pong`](crate::Event::Pong).
+            /// [`Event::Pong`](crate::Event::Pong), with the round trip.
             ///
             /// Cancel-safe: the ping is queued before the first await.
             pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), crate::Error> {
-                self.with_conn(|c| c.core_mut().send_ping(payload))?;
+                self.with_conn(|c| c.core_mut().send_ping(payload, crate::conn::now()))?;
                 self.flush().await
             }
 

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_core::Stream;
 use tokio::time::Sleep;
 use ws_proto::{
-    ClientOptions, ClientState, CloseCode, ConnectPlan, Message, Outbox, Reconnect,
+    ClientOptions, ClientState, CloseCode, ConnectPlan, Message, Outbox, Pong, Reconnect,
     ReconnectPolicy, Response, SendError, TlsOptions,
 };
 
@@ -43,9 +43,9 @@ pub enum SessionEvent {
     Message(Message),
     /// A ping from the server, already answered (`onWebSocketPing`).
     Ping(Bytes),
-    /// A pong from the server (`onWebSocketPong`). The outbox's own acknowledgement pongs are
-    /// not reported.
-    Pong(Bytes),
+    /// A pong from the server (`onWebSocketPong`), with the round trip of the ping it answers.
+    /// The outbox's own acknowledgement pongs are not reported.
+    Pong(Pong),
     /// The outbox reached its limit ([`Builder::outbox_limit`](crate::Builder::outbox_limit),
     /// `onBufferFull`): sends wait, and `try_feed` refuses, until [`Drained`](Self::Drained).
     BufferFull,
@@ -294,7 +294,7 @@ impl Session {
     /// connections it is refused with [`Error::NotConnected`] (a ping is not worth keeping).
     pub async fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         match self.state.connection() {
-            Some(core) => core.send_ping(payload)?,
+            Some(core) => core.send_ping(payload, now())?,
             None => return Err(Error::NotConnected),
         }
         self.flush().await
@@ -435,8 +435,10 @@ impl Session {
                         Incoming::MessageStart(_) | Incoming::MessageData(_) | Incoming::MessageEnd,
                     ) => None,
                     Some(Incoming::Ping(p)) => Some(SessionEvent::Ping(p)),
-                    Some(Incoming::Pong(p)) => (!self.outbox.handle_pong(&p, conn.core_mut()))
-                        .then_some(SessionEvent::Pong(p)),
+                    Some(Incoming::Pong(p)) => {
+                        (!self.outbox.handle_pong(&p.payload, conn.core_mut()))
+                            .then_some(SessionEvent::Pong(p))
+                    }
                     Some(Incoming::Drained) => {
                         // The connection has room: more of what waits can go.
                         self.outbox.pump(conn.core_mut());

@@ -194,9 +194,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
         self.conn.core().buffered_amount()
     }
 
-    /// The round-trip time of the last keepalive ping answered
-    /// ([`Builder::ping_interval`](crate::Builder::ping_interval)), as Python websockets'
-    /// `latency`; see [`ClientState::rtt`](ws_proto::ClientState::rtt).
+    /// The round-trip time of the last ping answered, keepalive
+    /// ([`Builder::ping_interval`](crate::Builder::ping_interval)) or `send_ping`'s, as Python
+    /// websockets' `latency` (each pong carries its own: [`Pong::rtt`](crate::Pong::rtt)); see
+    /// [`ClientState::rtt`](ws_proto::ClientState::rtt).
     pub fn rtt(&self) -> Option<std::time::Duration> {
         self.conn.core().rtt()
     }

@@ -11,12 +11,13 @@ use crate::close::{close_body, truncate_reason, CloseCode, MAX_REASON_LEN};
 use crate::closing::Closing;
 use crate::config::Config;
 use crate::error::{Error, InputError, ProtocolError, SendError, Timeout};
-use crate::event::{Closed, Event};
+use crate::event::{Closed, Event, Pong};
 use crate::frame::{OpCode, MAX_CONTROL_PAYLOAD};
 use crate::handshake::{Parsed, PendingRejection, Response, ResponseReader};
 use crate::lease::ReadLease;
 use crate::message::{Message, MessageType};
 use crate::output::Output;
+use crate::pings::PingsInFlight;
 use crate::read_size::{ReadSize, MIN_READ_ROOM, READ_ROOM};
 use crate::recv::{Received, Receiver, Streaming};
 use crate::request::Request;
@@ -127,9 +128,9 @@ pub struct ClientState {
     /// A keepalive ping is unanswered and its pong timeout waits for reading to resume: while
     /// nothing is read, silence proves nothing.
     pong_owed: bool,
-    /// When the oldest unanswered keepalive ping was sent.
-    ping_sent_at: Option<Instant>,
-    /// The round-trip time of the last keepalive ping answered.
+    /// The pings awaiting their pongs.
+    pings: PingsInFlight,
+    /// The round-trip time of the last ping answered.
     rtt: Option<Duration>,
     stats: Stats,
 }
@@ -187,7 +188,7 @@ impl ClientState {
             closing: Closing::default(),
             recv_paused: false,
             pong_owed: false,
-            ping_sent_at: None,
+            pings: PingsInFlight::default(),
             rtt: None,
             stats: Stats::default(),
         }
@@ -343,7 +344,7 @@ impl ClientState {
                 Timer::Ping => {
                     if matches!(self.phase, Phase::Open) && !self.closing.is_started() {
                         self.sender.frame(OpCode::Ping, &[]);
-                        self.ping_sent_at.get_or_insert(now);
+                        self.pings.sent(&[], now);
                         if self.recv_paused {
                             self.pong_owed = true;
                         } else if !self.timers.is_set(Timer::Pong) {
@@ -456,8 +457,17 @@ impl ClientState {
         self.sender.is_streaming()
     }
 
-    /// Sends a ping with up to 125 bytes of payload.
-    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
+    /// Sends a ping with up to 125 bytes of payload at `now`; the pong that answers it carries
+    /// the round trip ([`Pong::rtt`](crate::Pong::rtt)).
+    pub fn send_ping(&mut self, payload: &[u8], now: Instant) -> Result<(), SendError> {
+        self.send_untimed_ping(payload)?;
+        self.pings.sent(payload, now);
+        Ok(())
+    }
+
+    /// A ping whose round trip nobody asks for: the outbox's acknowledgement requests, whose
+    /// pongs the user never sees.
+    pub(crate) fn send_untimed_ping(&mut self, payload: &[u8]) -> Result<(), SendError> {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(SendError::ControlTooLong(payload.len()));
         }
@@ -664,10 +674,10 @@ impl ClientState {
         Ok(())
     }
 
-    /// The round-trip time of the last keepalive ping answered
-    /// ([`Config::ping_interval`]), as Python websockets' `latency`: from the ping's send to the
-    /// read that brought its pong. `None` until one is answered. Read it with each
-    /// [`Event::Pong`].
+    /// The round-trip time of the last ping answered, a keepalive one
+    /// ([`Config::ping_interval`]) or [`send_ping`](Self::send_ping)'s, as Python websockets'
+    /// `latency`: from the ping's send to the read that brought its pong. `None` until one is
+    /// answered. Each answer's own is in its [`Event::Pong`].
     pub fn rtt(&self) -> Option<Duration> {
         self.rtt
     }
@@ -792,13 +802,9 @@ impl ClientState {
                     return Some(Event::Ping(payload));
                 }
                 Ok(Some(Received::Pong(payload))) => {
-                    // Keepalive pings are empty: the first empty pong answers the oldest.
-                    if payload.is_empty() {
-                        if let Some(sent) = self.ping_sent_at.take() {
-                            self.rtt = Some(self.input_at.saturating_duration_since(sent));
-                        }
-                    }
-                    return Some(Event::Pong(payload));
+                    let rtt = self.pings.answered(&payload, self.input_at);
+                    self.rtt = rtt.or(self.rtt);
+                    return Some(Event::Pong(Pong { payload, rtt }));
                 }
                 Ok(Some(Received::Start(kind))) => return Some(Event::MessageStart(kind)),
                 Ok(Some(Received::Data(data))) => {

@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use crate::client_error::ClientError;
 use crate::close::CloseCode;
-use crate::event::{Closed, Event};
+use crate::event::{Closed, Event, Pong};
 use crate::handshake::Response;
 use crate::message::{Message, MessageType};
 
@@ -37,7 +37,7 @@ pub enum ClientEvent {
     /// The server sent a ping; the pong is already on its way.
     Ping(Bytes),
     /// The server sent a pong.
-    Pong(Bytes),
+    Pong(Pong),
     /// The closing handshake completed cleanly, with the server's code and reason. Nothing
     /// follows it.
     Close(CloseFrame),

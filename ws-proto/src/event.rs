@@ -1,5 +1,7 @@
 //! What the state machine reports.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 
 use crate::close::CloseCode;
@@ -33,7 +35,7 @@ pub enum Event {
     /// The server sent a ping; the pong has already been queued.
     Ping(Bytes),
     /// The server sent a pong.
-    Pong(Bytes),
+    Pong(Pong),
     /// The send buffer fell below its high-water mark after having reached it: sends are
     /// accepted again (Workerman's `onBufferDrain`).
     Drained,
@@ -41,6 +43,17 @@ pub enum Event {
     /// [`poll_transmit`](crate::ClientState::poll_transmit) (a final Close frame) should be
     /// written before the transport is closed.
     Closed(Box<Closed>),
+}
+
+/// A pong from the server, with the round trip of the ping it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pong {
+    /// Its application data: a ping's, echoed (§5.5.3), or anything for an unsolicited pong.
+    pub payload: Bytes,
+    /// From the send of the ping it answers (the oldest unanswered one with the same payload,
+    /// keepalive or [`send_ping`](crate::ClientState::send_ping)) to the read that brought it:
+    /// websocat's `--print-ping-rtts`. `None` for an unsolicited pong.
+    pub rtt: Option<Duration>,
 }
 
 /// How the connection ended, in the shape of the browser's `CloseEvent` plus a typed cause.

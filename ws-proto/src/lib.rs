@@ -121,6 +121,7 @@ mod message;
 mod options;
 mod outbox;
 mod output;
+mod pings;
 mod plan;
 mod proxy;
 mod read_size;
@@ -147,7 +148,7 @@ pub use config::Config;
 #[cfg(feature = "deflate")]
 pub use deflate::{DeflateConfig, DeflateError};
 pub use error::{Error, InputError, ProtocolError, SendError, Timeout};
-pub use event::{Closed, Event};
+pub use event::{Closed, Event, Pong};
 pub use extension::Extension;
 pub use handshake::{accept_key, HandshakeError, Rejection, Response};
 pub use headers::Headers;
@@ -192,7 +193,7 @@ macro_rules! adapter_exports {
         pub use $crate::ClientEvent as Event;
         pub use $crate::{
             Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, IntoClientRequest,
-            Message, MessageType, ProtocolError, Proxy, ProxyError, ProxyKind, ProxyStage,
+            Message, MessageType, Pong, ProtocolError, Proxy, ProxyError, ProxyKind, ProxyStage,
             ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError, Response,
             SendError, Stats, Timeout, Utf8Bytes,
         };

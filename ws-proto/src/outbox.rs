@@ -140,7 +140,7 @@ impl Outbox {
         payload[..8].copy_from_slice(ACK_TAG);
         payload[8..].copy_from_slice(&self.next_ack.to_be_bytes());
         // Refused only when the connection is ending: `detach` then settles the messages.
-        if connection.send_ping(&payload).is_ok() {
+        if connection.send_untimed_ping(&payload).is_ok() {
             self.in_flight = Some(self.next_ack);
             self.next_ack += 1;
         }
