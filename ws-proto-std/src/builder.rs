@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 use std::time::Instant;
 
+use ws_proto::trace::{self, ConnectSpan};
 use ws_proto::{ConnectPlan, IntoClientRequest, Response};
 
 use crate::socket::WebSocket;
@@ -87,7 +88,7 @@ impl Builder {
         on_transport: &mut dyn FnMut(&WebSocket),
     ) -> Result<(WebSocket, Response), Error> {
         let mut plan = ConnectPlan::new(&self.options)?;
-        loop {
+        ConnectSpan::new(&plan).in_scope(|| loop {
             let started = Instant::now();
             let stream = crate::connect::tcp(&plan, started)?;
             let ws = self.start(stream, &plan, started)?;
@@ -97,7 +98,7 @@ impl Builder {
                 Err(error) => error,
             };
             plan.follow(error)?;
-        }
+        })
     }
 
     /// The connection over `transport`, TLS done within the connect timeout of an attempt that
@@ -115,7 +116,10 @@ impl Builder {
                     .client_config()
                     .map_err(|e| tls::tls_error(name, e))?;
                 let mut tls = Tls::new(config, name)?;
-                tls.handshake(&transport, plan, started)?;
+                if let Err(e) = tls.handshake(&transport, plan, started) {
+                    trace::tls_handshake(name, Err(&e));
+                    return Err(e);
+                }
                 Some(tls)
             }
             None => None,

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ws_proto::ConnectPlan;
+use ws_proto::{trace, ConnectPlan};
 
 use crate::transport::Transport;
 use crate::Error;
@@ -31,11 +31,13 @@ fn connect(plan: &ConnectPlan, started: Instant) -> Result<TcpStream, Error> {
         let connected = match plan.time_left(started, Instant::now())? {
             None => TcpStream::connect(addr),
             Some(left) => TcpStream::connect_timeout(&addr, left),
-        };
-        match connected.and_then(|stream| {
+        }
+        .and_then(|stream| {
             stream.set_nodelay(true)?;
             Ok(stream)
-        }) {
+        });
+        trace::tcp_attempt(addr, connected.as_ref().map(|_| ()));
+        match connected {
             Ok(stream) => return Ok(stream),
             Err(e) => attempts.push((addr, e)),
         }
@@ -134,21 +136,25 @@ fn resolve(
         move || {
             (host.as_str(), port)
                 .to_socket_addrs()
-                .map(Iterator::collect)
-                .map_err(|source| Error::Dns { host, source })
+                .map(Iterator::collect::<Vec<_>>)
         }
     };
-    let Some(timeout) = timeout else {
-        return Some(lookup());
+    let addrs = match (timeout, host.parse::<std::net::IpAddr>()) {
+        (None, _) => lookup(),
+        // A literal address needs no lookup, and no thread.
+        (Some(_), Ok(ip)) => Ok(vec![SocketAddr::new(ip, port)]),
+        (Some(timeout), Err(_)) => {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                // The caller gave up waiting if the channel is closed: nothing is left to do.
+                let _ = tx.send(lookup());
+            });
+            rx.recv_timeout(timeout).ok()?
+        }
     };
-    // A literal address needs no lookup, and no thread.
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Some(Ok(vec![SocketAddr::new(ip, port)]));
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // The caller gave up waiting if the channel is closed: nothing is left to do.
-        let _ = tx.send(lookup());
-    });
-    rx.recv_timeout(timeout).ok()
+    trace::resolved(host, port, addrs.as_deref());
+    Some(addrs.map_err(|source| Error::Dns {
+        host: host.to_owned(),
+        source,
+    }))
 }

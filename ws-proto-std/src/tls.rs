@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
-use ws_proto::{ClientState, ConnectPlan};
+use ws_proto::{trace, ClientState, ConnectPlan};
 
 use crate::connect::read_within;
 use crate::transport::Transport;
@@ -69,6 +69,7 @@ impl Tls {
                 transport.write_all(&records).map_err(Error::Io)?;
             }
             if !self.conn.is_handshaking() {
+                trace::tls_handshake(&self.host, Ok(&self.conn));
                 return Ok(());
             }
             let n = match read_within(transport, &mut buf, plan, started)? {

@@ -2,6 +2,7 @@
 //! `session`.
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use ws_proto::trace::ConnectSpan;
 use ws_proto::{ConnectPlan, IntoClientRequest, ReconnectPolicy, Response};
 
 use crate::conn::{now, seed};
@@ -41,13 +42,17 @@ impl Builder {
     /// there is no connection to lose yet.
     pub async fn connect(self) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
         let mut plan = ConnectPlan::new(&self.options)?;
-        loop {
-            let io = transport(&plan, &self.tls).await?;
-            match handshake(WebSocket::start(io, plan.start(seed()?, now()))).await {
-                Ok(open) => return Ok(open),
-                Err(e) => plan.follow(e)?,
+        let span = ConnectSpan::new(&plan);
+        span.instrument(async {
+            loop {
+                let io = transport(&plan, &self.tls).await?;
+                match handshake(WebSocket::start(io, plan.start(seed()?, now()))).await {
+                    Ok(open) => return Ok(open),
+                    Err(e) => plan.follow(e)?,
+                }
             }
-        }
+        })
+        .await
     }
 
     /// Runs the opening handshake over a stream the caller already has (a Unix socket, a proxy

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{lookup_host, TcpStream};
-use ws_proto::{ConnectPlan, TlsOptions};
+use ws_proto::{trace, ConnectPlan, TlsOptions};
 
 use crate::tls::{self, MaybeTlsStream};
 use crate::Error;
@@ -94,10 +94,11 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Error> {
         host: host.to_owned(),
         source,
     };
-    let addrs: Vec<_> = lookup_host((host, port))
+    let addrs = lookup_host((host, port))
         .await
-        .map_err(dns_error)?
-        .collect();
+        .map(Iterator::collect::<Vec<_>>);
+    trace::resolved(host, port, addrs.as_deref());
+    let addrs = addrs.map_err(dns_error)?;
     if addrs.is_empty() {
         return Err(dns_error(std::io::Error::new(
             std::io::ErrorKind::NotFound,
@@ -106,10 +107,12 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Error> {
     }
     let mut attempts = Vec::new();
     for addr in addrs {
-        match TcpStream::connect(addr).await.and_then(|tcp| {
+        let connected = TcpStream::connect(addr).await.and_then(|tcp| {
             tcp.set_nodelay(true)?;
             Ok(tcp)
-        }) {
+        });
+        trace::tcp_attempt(addr, connected.as_ref().map(|_| ()));
+        match connected {
             Ok(tcp) => return Ok(tcp),
             Err(e) => attempts.push((addr, e)),
         }

@@ -69,6 +69,12 @@
 //!   off default features and list `aws-lc-rs` with the others you want; with both on,
 //!   aws-lc-rs is used. `Builder::crypto_provider`, or a provider the program installed as
 //!   rustls's process default, takes precedence over either.
+//! - `tracing`: events and spans for the `tracing` crate: a `ws_connect` span around DNS, each
+//!   TCP attempt, the proxy's steps, TLS (version, cipher suite, ALPN) and the handshake
+//!   (status, subprotocol, extensions); redirects and reconnections (`info`); closes (who,
+//!   code, reason); timeouts and violations (`warn`); each message and pong at `trace` only.
+//!   Events after the handshake carry `conn`, the connection's number. Off, none of it is
+//!   compiled (see `ws_proto::trace`).
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

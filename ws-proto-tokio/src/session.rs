@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_core::Stream;
 use tokio::time::Sleep;
+use ws_proto::trace::ConnectSpan;
 use ws_proto::{
     ClientOptions, ClientState, CloseCode, ConnectPlan, Message, Outbox, Pong, Reconnect,
     ReconnectPolicy, Response, SendError, TlsOptions,
@@ -528,7 +529,10 @@ impl Session {
         let tls = self.tls.clone();
         let target = plan.clone();
         self.state = State::Connecting {
-            transport: Box::pin(async move { connect::transport(&target, &tls).await }),
+            transport: Box::pin(
+                ConnectSpan::new(&plan)
+                    .instrument(async move { connect::transport(&target, &tls).await }),
+            ),
             plan,
         };
     }

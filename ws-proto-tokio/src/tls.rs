@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
-use ws_proto::{ConnectPlan, TlsOptions};
+use ws_proto::{trace, ConnectPlan, TlsOptions};
 
 use crate::Error;
 
@@ -31,10 +31,12 @@ pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     // and no SNI is sent (RFC 6066 forbids literal addresses there).
     let name = ServerName::try_from(host.to_owned())
         .map_err(|e| tls_error(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
-    TlsConnector::from(config)
-        .connect(name, io)
-        .await
-        .map_err(tls_error)
+    let secured = TlsConnector::from(config).connect(name, io).await;
+    match &secured {
+        Ok(tls) => trace::tls_handshake(host, Ok(tls.get_ref().1)),
+        Err(e) => trace::tls_handshake(host, Err(e)),
+    }
+    secured.map_err(tls_error)
 }
 
 /// `io` as the plan says: TLS over it for `wss://`, as it is for `ws://`.

@@ -25,6 +25,7 @@ use crate::rng::Rng;
 use crate::send::Sender;
 use crate::stats::Stats;
 use crate::timer::{Timer, Timers};
+use crate::trace::event;
 use crate::transmit::Transmit;
 
 /// A receive buffer above this capacity is released once empty, so an idle connection holds
@@ -716,12 +717,13 @@ impl ClientState {
                         Ok(Parsed::Accepted(response)) => self.open(response, now),
                         Ok(Parsed::Rejected(pending)) => self.phase = Phase::Rejecting(pending),
                         Err(e) => {
+                            event!(warn, conn = self.number, error = %e, "handshake failed");
                             return self.finish(
                                 CloseCode::ABNORMAL,
                                 e.to_string(),
                                 false,
                                 Some(Error::Handshake(e)),
-                            )
+                            );
                         }
                     }
                 }
@@ -748,6 +750,14 @@ impl ClientState {
             self.receiver.enable_deflate(agreed);
             self.sender.enable_deflate(agreed);
         }
+        event!(
+            debug,
+            conn = self.number,
+            status = response.status(),
+            subprotocol = response.subprotocol(),
+            extensions = ?response.extensions(),
+            "handshake accepted"
+        );
         // Messages sent before the handshake go first, before anything sent from now on.
         self.sender.release_queue();
         self.events.push_back(Event::Open(Box::new(response)));
@@ -780,6 +790,13 @@ impl ClientState {
 
     #[inline]
     fn count_received(&mut self, message: &Message) {
+        event!(
+            trace,
+            conn = self.number,
+            kind = ?message.message_type(),
+            len = message.len(),
+            "message received"
+        );
         self.stats.messages_received += 1;
         self.stats.payload_received += message.as_bytes().len() as u64;
     }
@@ -804,6 +821,7 @@ impl ClientState {
                 Ok(Some(Received::Pong(payload))) => {
                     let rtt = self.pings.answered(&payload, self.input_at);
                     self.rtt = rtt.or(self.rtt);
+                    event!(trace, conn = self.number, ?rtt, "pong received");
                     return Some(Event::Pong(Pong { payload, rtt }));
                 }
                 Ok(Some(Received::Start(kind))) => return Some(Event::MessageStart(kind)),
@@ -848,6 +866,13 @@ impl ClientState {
     fn on_close(&mut self, body: Option<(CloseCode, String)>) {
         let now = self.input_at;
         let (code, reason) = body.unwrap_or((CloseCode::NO_STATUS, String::new()));
+        event!(
+            debug,
+            conn = self.number,
+            code = code.as_u16(),
+            reason,
+            "close received"
+        );
         if self.closing.received(code, reason) {
             // "(When sending a Close frame in response, the endpoint typically echos the status
             // code it received.)" A Close without a code is answered without one.
@@ -873,6 +898,12 @@ impl ClientState {
             self.sender.frame(opcode, payload);
         } else {
             self.check_no_stream()?;
+            event!(
+                trace,
+                conn = self.number,
+                len = payload.len(),
+                "message sent"
+            );
             self.count_sent(payload.len());
             self.sender.message(opcode, payload);
         }
@@ -911,6 +942,13 @@ impl ClientState {
     }
 
     fn send_close(&mut self, code: CloseCode, reason: &str, now: Instant) {
+        event!(
+            debug,
+            conn = self.number,
+            code = code.as_u16(),
+            reason,
+            "close sent"
+        );
         self.sender.frame(OpCode::Close, &close_body(code, reason));
         self.closing.sent();
         self.timers.stop(Timer::Ping);
@@ -924,6 +962,7 @@ impl ClientState {
     fn fail(&mut self, error: ProtocolError) {
         let code = error.close_code();
         let reason = error.to_string();
+        event!(warn, conn = self.number, %error, code = code.as_u16(), "protocol violation");
         if !self.closing.is_sent() {
             self.sender
                 .frame(OpCode::Close, &close_body(code, truncate_reason(&reason)));
@@ -933,6 +972,7 @@ impl ClientState {
     }
 
     fn time_out(&mut self, which: Timeout) {
+        event!(warn, conn = self.number, timeout = %which, "timed out");
         self.finish(
             CloseCode::ABNORMAL,
             which.to_string(),
@@ -944,6 +984,13 @@ impl ClientState {
     fn reject(&mut self) {
         if let Phase::Rejecting(pending) = std::mem::replace(&mut self.phase, Phase::Closed) {
             let rejection = pending.finish();
+            event!(
+                info,
+                conn = self.number,
+                status = rejection.status(),
+                location = rejection.location(),
+                "handshake rejected"
+            );
             let reason = rejection.to_string();
             self.finish(
                 CloseCode::ABNORMAL,
@@ -956,6 +1003,14 @@ impl ClientState {
 
     /// Emits the one `Closed` event and releases receive-side memory.
     fn finish(&mut self, code: CloseCode, reason: String, clean: bool, error: Option<Error>) {
+        event!(
+            debug,
+            conn = self.number,
+            code = code.as_u16(),
+            reason,
+            clean,
+            "closed"
+        );
         self.phase = Phase::Closed;
         self.timers.stop_all();
         self.rx = BytesMut::new();

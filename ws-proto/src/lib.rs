@@ -94,6 +94,9 @@
 //!   (through rustls-native-certs) in place of the webpki roots.
 //! - `ring` / `aws-lc-rs`: the rustls crypto provider `TlsOptions` uses when none is given to
 //!   it or installed as rustls's process default (aws-lc-rs if both are on).
+//! - `tracing`: events and spans for the `tracing` crate: DNS, each TCP attempt, TLS, the proxy's
+//!   steps, the handshake, redirects, closes, timeouts, violations and reconnections (see
+//!   [`trace`]); nothing is compiled in without it.
 //! - `arbitrary`: derives `arbitrary::Arbitrary` for fuzzing.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -137,6 +140,7 @@ mod text;
 mod timer;
 #[cfg(feature = "rustls")]
 mod tls;
+pub mod trace;
 mod transmit;
 mod utf8;
 

@@ -12,6 +12,7 @@ use crate::handshake::Rejection;
 use crate::options::ClientOptions;
 use crate::proxy::{Proxy, ProxyError, ProxyHandshake};
 use crate::request::{Request, RequestError};
+use crate::trace::event;
 
 /// One connection's course, from the first TCP connection to an open WebSocket, redirects
 /// included. An adapter asks it where to connect ([`address`](Self::address)), whether to run
@@ -92,6 +93,7 @@ impl ConnectPlan {
 
     /// The error for a proxy that did not open the tunnel.
     pub fn proxy_failed(&self, error: ProxyError) -> ClientError {
+        event!(debug, %error, "proxy handshake failed");
         ClientError::Proxy {
             proxy: self
                 .proxy
@@ -114,6 +116,7 @@ impl ConnectPlan {
 
     /// The error for an attempt that outlasted the connect timeout.
     pub fn timed_out(&self) -> ClientError {
+        event!(warn, timeout = ?self.connect_timeout(), "connect timed out");
         ClientError::ConnectTimeout {
             host: self.request.host().to_owned(),
             port: self.request.port(),
@@ -208,6 +211,12 @@ impl ConnectPlan {
         self.proxy = self.options.proxy_for(&request).map_err(invalid)?;
         self.request = request;
         self.followed += 1;
+        event!(
+            info,
+            location,
+            followed = self.followed,
+            "following a redirect"
+        );
         Ok(true)
     }
 }

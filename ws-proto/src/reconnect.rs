@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::trace::event;
+
 /// How long to wait before each reconnection attempt, and when to give up.
 ///
 /// Workerman's `reConnect(1)` is [`ReconnectPolicy::fixed`]`(1 s)`. Exponential backoff spreads
@@ -129,8 +131,10 @@ impl Reconnect {
     /// for the jitter (without one, `u32::MAX` gives the longest wait the policy allows).
     pub fn next_delay(&mut self, random: u32) -> Option<(u32, Duration)> {
         self.attempt = self.attempt.saturating_add(1);
-        let delay = self.policy.delay(self.attempt, random)?;
-        Some((self.attempt, delay))
+        let delay = self.policy.delay(self.attempt, random);
+        // No delay: the policy gave up.
+        event!(info, attempt = self.attempt, ?delay, "reconnect");
+        Some((self.attempt, delay?))
     }
 }
 

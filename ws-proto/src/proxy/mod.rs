@@ -10,6 +10,8 @@ mod url;
 
 use std::net::IpAddr;
 
+use crate::trace::event;
+
 pub use env::proxy_from_vars;
 pub use error::{ProxyError, ProxyStage};
 pub use url::{Proxy, ProxyKind};
@@ -74,6 +76,15 @@ impl ProxyHandshake {
         resolved: Option<IpAddr>,
         config: &crate::Config,
     ) -> Result<ProxyHandshake, ProxyError> {
+        event!(
+            debug,
+            kind = ?proxy.kind(),
+            proxy_host = proxy.host(),
+            proxy_port = proxy.port(),
+            target_host = host,
+            target_port = port,
+            "proxy handshake"
+        );
         let inner = match proxy.kind() {
             ProxyKind::Http => Inner::Http(HttpConnect::new(proxy, host, port, config)),
             ProxyKind::Socks5 | ProxyKind::Socks5h => {
@@ -106,10 +117,14 @@ impl ProxyHandshake {
     /// Takes bytes read from the proxy; returns how many it used. Once the tunnel is open
     /// ([`is_open`](Self::is_open)) the rest of `data` is the tunnel's first bytes.
     pub fn handle_input(&mut self, data: &[u8]) -> Result<usize, ProxyError> {
-        match &mut self.inner {
+        let result = match &mut self.inner {
             Inner::Http(h) => h.handle_input(data),
             Inner::Socks5(s) => s.handle_input(data),
+        };
+        if result.is_ok() && self.is_open() {
+            event!(debug, "proxy tunnel open");
         }
+        result
     }
 
     /// The proxy closed the connection before the tunnel opened: the error for it.
