@@ -1,9 +1,10 @@
 //! `wsc`: a WebSocket client for the command line, on the blocking adapter.
 //!
 //! ```text
-//! echo hello | cargo run -p ws-proto-std --example wsc
-//! cargo run -p ws-proto-std --example wsc -- -H 'Cookie: token=abc' wss://echo.example/chat
-//! cargo run -p ws-proto-std --example wsc -- --help
+//! cargo install ws-proto-cli        # or, in this repository: cargo run -p ws-proto-cli --
+//! echo hello | wsc
+//! wsc -H 'Cookie: token=abc' wss://echo.example/chat
+//! wsc --help
 //! ```
 //!
 //! Without a URL it talks to an echo server of its own (tungstenite, on loopback), so the first
@@ -12,7 +13,7 @@
 //!
 //! The end of input (Ctrl-D) and Ctrl-C both close the connection cleanly with 1000; a second
 //! Ctrl-C, while the server has not answered yet, ends the process at once. SIGINT is caught
-//! with the `ctrlc` crate (a dev-dependency): the standard library has no signal API.
+//! with the `ctrlc` crate: the standard library has no signal API.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;

@@ -1,4 +1,4 @@
-//! The `wsc` example run as a real process against loopback servers: what it prints, where,
+//! `wsc` run as a real process against loopback servers: what it prints, where,
 //! and its exit status.
 
 // tungstenite's handshake callback type returns its large `http::Response` as the error.
@@ -6,10 +6,10 @@
 
 #[path = "../../tests/src/proxies.rs"]
 mod proxies;
+#[path = "../../ws-proto-std/tests/server/mod.rs"]
 mod server;
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -25,25 +25,9 @@ use tungstenite::protocol::CloseFrame;
 /// No run of `wsc` here takes more than a fraction of this; past it the process is killed.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The example binary. Examples have no `CARGO_BIN_EXE_*`, but `cargo test` builds them next
-/// to the test binaries: `target/<profile>/deps/wsc-<hash>` runs beside
-/// `target/<profile>/examples/wsc`. A run limited to this test (`--test wsc`) builds no
-/// example, hence the checks.
-fn wsc_path() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir
-        .join("examples")
-        .join(format!("wsc{}", std::env::consts::EXE_SUFFIX));
-    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wsc.rs");
-    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    assert!(
-        modified(&path) >= modified(Path::new(source)),
-        "{} is missing or older than {source}: run `cargo test -p ws-proto-std`, which builds \
-         the examples, or `cargo build -p ws-proto-std --example wsc` first",
-        path.display()
-    );
-    path
+/// The binary under test, built by cargo for this test.
+fn wsc_path() -> &'static str {
+    env!("CARGO_BIN_EXE_wsc")
 }
 
 #[derive(Debug)]
