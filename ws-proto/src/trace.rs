@@ -10,7 +10,6 @@
 //! events after the handshake carry `conn`, the connection's number in the process (the same in
 //! every event of one connection), since they happen outside any span the client could enter.
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
@@ -31,8 +30,8 @@ pub(crate) use event;
 struct Url<'a>(&'a ConnectPlan);
 
 #[cfg(feature = "tracing")]
-impl fmt::Display for Url<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Display for Url<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let request = self.0.request();
         let scheme = if request.is_secure() { "wss" } else { "ws" };
         write!(
@@ -114,7 +113,10 @@ pub fn tcp_attempt(addr: SocketAddr, result: Result<(), &io::Error>) {
 /// ALPN protocol agreed, or why it failed.
 #[cfg(feature = "rustls")]
 #[inline]
-pub fn tls_handshake(server_name: &str, result: Result<&rustls::CommonState, &dyn fmt::Display>) {
+pub fn tls_handshake(
+    server_name: &str,
+    result: Result<&rustls::CommonState, &dyn std::fmt::Display>,
+) {
     #[cfg(feature = "tracing")]
     match result {
         Ok(state) => tracing::debug!(
