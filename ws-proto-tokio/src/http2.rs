@@ -52,6 +52,45 @@ pub struct Http2Stream {
     pending: Bytes,
     /// This stream's share of a pooled connection.
     lease: Option<Lease>,
+    /// How the connection ended, once it has.
+    connection: ConnectionEnd,
+    /// The connection failed under the stream: the error, held until the connection's end
+    /// says whether a GOAWAY explains it.
+    fault: Option<io::Error>,
+}
+
+/// The end of an HTTP/2 connection, as its task saw it: the GOAWAY that ended it, if one did.
+/// A GOAWAY's code reaches the streams only this way: h2 fails them with the broken
+/// connection that follows it.
+#[derive(Clone, Default)]
+struct ConnectionEnd(Arc<Mutex<EndState>>);
+
+#[derive(Default)]
+struct EndState {
+    /// `Some` once the connection ended, with its GOAWAY if any.
+    ended: Option<Option<StreamReset>>,
+    waiting: Vec<std::task::Waker>,
+}
+
+impl ConnectionEnd {
+    fn finish(&self, goaway: Option<StreamReset>) {
+        let mut state = lock(&self.0);
+        state.ended = Some(goaway);
+        for waker in state.waiting.drain(..) {
+            waker.wake();
+        }
+    }
+
+    fn poll_end(&self, cx: &mut Context<'_>) -> Poll<Option<StreamReset>> {
+        let mut state = lock(&self.0);
+        match state.ended {
+            Some(goaway) => Poll::Ready(goaway),
+            None => {
+                state.waiting.push(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
 }
 
 impl fmt::Debug for Http2Stream {
@@ -94,6 +133,9 @@ impl AsyncRead for Http2Stream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.fault.is_some() {
+            return this.poll_fault(cx).map(Err);
+        }
         loop {
             let Some(recv) = &mut this.recv else {
                 return Poll::Ready(Ok(()));
@@ -108,7 +150,7 @@ impl AsyncRead for Http2Stream {
             }
             match ready!(recv.poll_data(cx)) {
                 Some(Ok(data)) => this.pending = data,
-                Some(Err(e)) => return Poll::Ready(Err(h2_error(e))),
+                Some(Err(e)) => return this.failed(cx, e).map(Err),
                 // END_STREAM: the end of the input.
                 None => return Poll::Ready(Ok(())),
             }
@@ -117,8 +159,31 @@ impl AsyncRead for Http2Stream {
 }
 
 impl Http2Stream {
+    /// The error for `e`: a reset or GOAWAY as it is; the connection's failure once the
+    /// connection's end tells whether a GOAWAY came first.
+    fn failed(&mut self, cx: &mut Context<'_>, e: h2::Error) -> Poll<io::Error> {
+        if !e.is_io() {
+            return Poll::Ready(h2_error(e));
+        }
+        self.fault = Some(h2_error(e));
+        self.poll_fault(cx)
+    }
+
+    fn poll_fault(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        let goaway = ready!(self.connection.poll_end(cx));
+        let fault = self.fault.take();
+        Poll::Ready(match (goaway, fault) {
+            (Some(goaway), _) => io::Error::other(goaway),
+            (None, Some(fault)) => fault,
+            (None, None) => io::ErrorKind::BrokenPipe.into(),
+        })
+    }
+
     /// Sends as much of `bufs` as the stream's capacity allows, as one DATA payload.
     fn poll_send(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        if self.fault.is_some() {
+            return self.poll_fault(cx).map(Err);
+        }
         let Some(send) = &mut self.send else {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         };
@@ -135,17 +200,23 @@ impl Http2Stream {
                     let take = b.len().min(capacity - data.len());
                     data.extend_from_slice(&b[..take]);
                 }
-                send.send_data(data.freeze(), false).map_err(h2_error)?;
-                return Poll::Ready(Ok(capacity));
+                return match send.send_data(data.freeze(), false) {
+                    Ok(()) => Poll::Ready(Ok(capacity)),
+                    Err(e) => self.failed(cx, e).map(Err),
+                };
             }
             match ready!(send.poll_capacity(cx)) {
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return Poll::Ready(Err(h2_error(e))),
+                Some(Err(e)) => return self.failed(cx, e).map(Err),
                 None => {
                     // The stream is gone: its reset says why.
-                    let reason = ready!(send.poll_reset(cx)).map_err(h2_error)?;
-                    let reset = StreamReset::reset(reason.into());
-                    return Poll::Ready(Err(io::Error::other(reset)));
+                    return match ready!(send.poll_reset(cx)) {
+                        Ok(reason) => {
+                            let reset = StreamReset::reset(reason.into());
+                            Poll::Ready(Err(io::Error::other(reset)))
+                        }
+                        Err(e) => self.failed(cx, e).map(Err),
+                    };
                 }
             }
         }
@@ -216,8 +287,12 @@ struct PoolInner {
 #[derive(Clone)]
 struct Pooled {
     send: SendRequest<Bytes>,
+    end: ConnectionEnd,
     live: Arc<AtomicUsize>,
 }
+
+/// An HTTP/2 connection: the handle that opens streams, and its end.
+type Connection = (SendRequest<Bytes>, ConnectionEnd);
 
 /// A WebSocket's use of a pooled connection; the last one dropped lets the pool close it.
 struct Lease {
@@ -254,20 +329,23 @@ impl Http2Pool {
 
     /// The open connection to `key` with a lease on it, if there is one that still takes
     /// streams.
-    fn take(&self, key: &str) -> Option<(SendRequest<Bytes>, Lease)> {
+    fn take(&self, key: &str) -> Option<(Connection, Lease)> {
         let mut connections = lock(&self.inner.connections);
         let pooled = connections.get(key)?.clone();
-        if pooled.send.clone().poll_ready_now().is_err() {
+        let ended = lock(&pooled.end.0).ended.is_some();
+        if ended || pooled.send.clone().poll_ready_now().is_err() {
             connections.remove(key);
             return None;
         }
-        Some((pooled.send.clone(), self.lease(key, &pooled.live)))
+        let lease = self.lease(key, &pooled.live);
+        Some(((pooled.send, pooled.end), lease))
     }
 
-    fn insert(&self, key: &str, send: SendRequest<Bytes>) -> Lease {
+    fn insert(&self, key: &str, (send, end): Connection) -> Lease {
         let live = Arc::new(AtomicUsize::new(0));
         let lease = self.lease(key, &live);
-        lock(&self.inner.connections).insert(key.to_owned(), Pooled { send, live });
+        let pooled = Pooled { send, end, live };
+        lock(&self.inner.connections).insert(key.to_owned(), pooled);
         lease
     }
 
@@ -366,8 +444,8 @@ pub(crate) async fn open(
         None => None,
     };
     loop {
-        if let Some((send, lease)) = options.pool.as_ref().and_then(|p| p.take(&key)) {
-            return start_stream(plan, send, Some(lease)).await;
+        if let Some((connection, lease)) = options.pool.as_ref().and_then(|p| p.take(&key)) {
+            return start_stream(plan, connection, Some(lease)).await;
         }
         let io = transport(plan, &with_alpn(plan, tls)?).await?;
         let alpn = match &io {
@@ -377,15 +455,18 @@ pub(crate) async fn open(
         if !plan.speaks_http2(alpn.as_deref())? {
             return Ok(WebSocket::start(io, plan.start(seed()?, now())));
         }
-        let send = within_connect_timeout(plan, handshake(io)).await?;
-        if !send.is_extended_connect_protocol_enabled() {
+        let connection = within_connect_timeout(plan, handshake(io)).await?;
+        if !connection.0.is_extended_connect_protocol_enabled() {
             // The HTTP/2 connection cannot carry an upgrade: a fresh one for HTTP/1.1, or the
-            // error when HTTP/2 is required. Dropping `send` closes this one.
+            // error when HTTP/2 is required. Dropping the handle closes this one.
             plan.http2_refused()?;
             continue;
         }
-        let lease = options.pool.as_ref().map(|p| p.insert(&key, send.clone()));
-        return start_stream(plan, send, lease).await;
+        let lease = options
+            .pool
+            .as_ref()
+            .map(|p| p.insert(&key, connection.clone()));
+        return start_stream(plan, connection, lease).await;
     }
 }
 
@@ -405,7 +486,7 @@ fn with_alpn(plan: &ConnectPlan, tls: &TlsOptions) -> Result<TlsOptions, Error> 
 /// The HTTP/2 connection preface both ways, the connection left running in a task; returns
 /// once the server's SETTINGS are in (its preface starts with them, RFC 9113 §3.4, so they
 /// precede the answer to a PING).
-async fn handshake(io: MaybeTlsStream) -> Result<SendRequest<Bytes>, Error> {
+async fn handshake(io: MaybeTlsStream) -> Result<Connection, Error> {
     let (send, mut connection) = h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
@@ -416,18 +497,24 @@ async fn handshake(io: MaybeTlsStream) -> Result<SendRequest<Bytes>, Error> {
     let mut ping = connection
         .ping_pong()
         .expect("a new connection's ping_pong");
+    let end = ConnectionEnd::default();
+    let ending = end.clone();
     tokio::spawn(async move {
-        let _ = connection.await;
+        let goaway = match connection.await {
+            Err(e) if e.is_go_away() => e.reason().map(|r| StreamReset::goaway(r.into())),
+            _ => None,
+        };
+        ending.finish(goaway);
     });
     ping.ping(h2::Ping::opaque()).await.map_err(h2_failed)?;
-    Ok(send)
+    Ok((send, end))
 }
 
 /// Sends the core's extended CONNECT on a new stream and hands the response to the core; the
 /// socket then runs on the stream.
 async fn start_stream(
     plan: &ConnectPlan,
-    send: SendRequest<Bytes>,
+    (send, connection): Connection,
     lease: Option<Lease>,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
     let mut core = plan.start_extended_connect(seed()?, now());
@@ -452,6 +539,8 @@ async fn start_stream(
         recv,
         pending: Bytes::new(),
         lease,
+        connection,
+        fault: None,
     };
     Ok(WebSocket::start(MaybeTlsStream::Http2(stream), core))
 }

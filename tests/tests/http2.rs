@@ -1,0 +1,654 @@
+//! WebSockets over HTTP/2 (RFC 8441) with the tokio adapter against servers that are not ours:
+//! axum's WebSocket upgrade served over HTTP/2 by hyper (extended CONNECT enabled), TLS by
+//! tokio-rustls with a certificate made in the test, and h2's own server where a stream must be
+//! reset or the connection sent away. Loopback only; every test is bounded.
+
+mod common;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{self, WebSocket as AxumSocket, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::any;
+use axum::Router;
+use futures_util::StreamExt;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::CertificateDer;
+use rustls::ServerConfig;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use ws_proto_tokio::{
+    Builder, CloseCode, Error, Event, Http2Error, Http2Pool, HttpVersion, MaybeTlsStream, Message,
+    StreamReset,
+};
+
+const BOUND: Duration = Duration::from_secs(60);
+
+/// Runs `test` on a current-thread runtime within [`BOUND`].
+fn run<F: Future<Output = ()>>(test: F) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::time::timeout(BOUND, test)
+                .await
+                .expect("the test took too long")
+        });
+}
+
+/// A loopback TLS server and what it counted.
+struct Server {
+    url: String,
+    cert: CertificateDer<'static>,
+    /// TCP connections accepted.
+    accepts: Arc<AtomicUsize>,
+    /// Connections whose HTTP serving ended.
+    ended: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn builder(&self, path: &str) -> Builder {
+        Builder::new(format!("{}{path}", self.url)).root_certificate(self.cert.clone())
+    }
+
+    fn accepts(&self) -> usize {
+        self.accepts.load(Ordering::SeqCst)
+    }
+
+    /// Waits (bounded) until `n` connections have ended.
+    async fn wait_ended(&self, n: usize) {
+        while self.ended.load(Ordering::SeqCst) < n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// A TLS configuration for 127.0.0.1 whose ALPN offers `alpn`.
+fn tls_config(alpn: &[&[u8]]) -> (Arc<ServerConfig>, CertificateDer<'static>) {
+    let (config, cert) = common::server_config(None);
+    let mut config = (*config).clone();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    (Arc::new(config), cert.der().clone())
+}
+
+/// Accepts TLS connections on a new listener and hands each to `serve`, counting accepts and
+/// the ends of `serve`.
+async fn listen<F, Fut>(alpn: &[&[u8]], serve: F) -> Server
+where
+    F: Fn(tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (config, cert) = tls_config(alpn);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("wss://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let accepts = Arc::new(AtomicUsize::new(0));
+    let ended = Arc::new(AtomicUsize::new(0));
+    let (counted, ends) = (accepts.clone(), ended.clone());
+    let serve = Arc::new(serve);
+    tokio::spawn(async move {
+        let acceptor = TlsAcceptor::from(config);
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            counted.fetch_add(1, Ordering::SeqCst);
+            let (acceptor, ends, serve) = (acceptor.clone(), ends.clone(), serve.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    serve(tls).await;
+                }
+                ends.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    });
+    Server {
+        url,
+        cert,
+        accepts,
+        ended,
+    }
+}
+
+/// The axum application: `/echo` echoes text and binary (subprotocol `chat` if offered),
+/// `/close` closes with 4001 "bye" after its first message, `/reject` answers 400.
+fn app() -> Router {
+    async fn echo(mut socket: AxumSocket) {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, ws::Message::Text(_) | ws::Message::Binary(_))
+                && socket.send(message).await.is_err()
+            {
+                break;
+            }
+        }
+    }
+    async fn close_after_one(mut socket: AxumSocket) {
+        let _ = socket.recv().await;
+        let frame = ws::CloseFrame {
+            code: 4001,
+            reason: "bye".into(),
+        };
+        let _ = socket.send(ws::Message::Close(Some(frame))).await;
+        while let Some(Ok(_)) = socket.recv().await {}
+    }
+    Router::new()
+        .route(
+            "/echo",
+            any(|ws: WebSocketUpgrade| async move { ws.protocols(["chat"]).on_upgrade(echo) }),
+        )
+        .route(
+            "/close",
+            any(|ws: WebSocketUpgrade| async move { ws.on_upgrade(close_after_one) }),
+        )
+        .route(
+            "/reject",
+            any(|| async {
+                (
+                    StatusCode::BAD_REQUEST,
+                    [("x-reason", "not here")],
+                    "no websocket here",
+                )
+                    .into_response()
+            }),
+        )
+}
+
+/// axum over hyper's HTTP/1.1 and HTTP/2 (as ALPN chose), with extended CONNECT enabled or
+/// not.
+async fn axum_server(alpn: &[&[u8]], extended_connect: bool) -> Server {
+    let app = app();
+    listen(alpn, move |tls| {
+        let app = app.clone();
+        async move {
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            if extended_connect {
+                builder.http2().enable_connect_protocol();
+            }
+            let _ = builder
+                .serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(app))
+                .await;
+        }
+    })
+    .await
+}
+
+const H2_AND_H1: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// Text of exactly `len` bytes, not all one character.
+fn text(len: usize) -> String {
+    (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect()
+}
+
+fn binary(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+/// The next data message, whatever pings or pongs come between.
+async fn next_message<T>(socket: &mut ws_proto_tokio::WebSocket<T>) -> Message
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    socket.read().await.expect("a message")
+}
+
+/// Closes with 1000 "done" and expects the server's echo of it, then the end.
+async fn close_cleanly(mut socket: ws_proto_tokio::WebSocket<MaybeTlsStream>) {
+    socket.close(CloseCode::NORMAL, "done").await.unwrap();
+    match socket.next().await {
+        Some(Ok(Event::Close(frame))) => assert_eq!(frame.code, CloseCode::NORMAL),
+        other => panic!("expected the close, got {other:?}"),
+    }
+    assert!(socket.next().await.is_none());
+}
+
+#[test]
+fn echo_of_every_length_form_over_http2() {
+    run(async {
+        let server = axum_server(H2_AND_H1, true).await;
+        let (mut socket, response) = server.builder("/echo").connect().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.is_http2());
+        assert!(matches!(socket.get_ref(), MaybeTlsStream::Http2(_)));
+        assert!(socket.get_ref().get_ref().is_none());
+        // axum offers no permessage-deflate: the offer is declined.
+        assert!(response.extensions().is_empty());
+        for len in [0, 1, 125, 126, 65535, 65536, 70_000, 1 << 20] {
+            socket.send(Message::Text(text(len).into())).await.unwrap();
+            assert_eq!(
+                next_message(&mut socket).await,
+                Message::Text(text(len).into()),
+                "{len}"
+            );
+            socket
+                .send(Message::Binary(binary(len).into()))
+                .await
+                .unwrap();
+            assert_eq!(
+                next_message(&mut socket).await,
+                Message::Binary(binary(len).into()),
+                "{len}"
+            );
+        }
+        close_cleanly(socket).await;
+        assert_eq!(server.accepts(), 1);
+        // Its one WebSocket closed, the connection closes.
+        server.wait_ended(1).await;
+    });
+}
+
+#[test]
+fn the_split_halves_and_streamed_reads_work_over_http2() {
+    run(async {
+        let server = axum_server(H2_AND_H1, true).await;
+        let (mut socket, _) = server
+            .builder("/echo")
+            .http_version(HttpVersion::Http2)
+            .recv_chunk_size(1000)
+            .connect()
+            .await
+            .unwrap();
+        // A message read in parts as it arrives.
+        socket
+            .send(Message::Binary(binary(5000).into()))
+            .await
+            .unwrap();
+        let mut stream = socket.read_stream().await.unwrap();
+        let mut received = Vec::new();
+        while let Some(chunk) = stream.next_chunk().await.unwrap() {
+            received.extend_from_slice(&chunk);
+        }
+        assert_eq!(received, binary(5000));
+        let (mut writer, mut reader) = socket.split();
+        let reading = tokio::spawn(async move {
+            for i in 0..100 {
+                let expected = Message::Text(format!("m{i}").into());
+                assert_eq!(reader.read().await.unwrap(), expected);
+            }
+            reader
+        });
+        for i in 0..100 {
+            writer
+                .send(Message::Text(format!("m{i}").into()))
+                .await
+                .unwrap();
+        }
+        let reader = reading.await.unwrap();
+        let socket = reader.reunite(writer).unwrap();
+        close_cleanly(socket).await;
+    });
+}
+
+#[test]
+fn the_subprotocol_is_negotiated_over_http2() {
+    run(async {
+        let server = axum_server(H2_AND_H1, true).await;
+        let (socket, response) = server
+            .builder("/echo")
+            .subprotocol("other")
+            .subprotocol("chat")
+            .connect()
+            .await
+            .unwrap();
+        assert!(response.is_http2());
+        assert_eq!(response.subprotocol(), Some("chat"));
+        assert_eq!(socket.subprotocol(), Some("chat"));
+        assert_eq!(
+            response.headers().get_str("sec-websocket-protocol"),
+            Some("chat")
+        );
+        close_cleanly(socket).await;
+        // Not offered what the server speaks: none chosen.
+        let (socket, response) = server
+            .builder("/echo")
+            .subprotocol("other")
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(response.subprotocol(), None);
+        close_cleanly(socket).await;
+    });
+}
+
+#[test]
+fn the_servers_close_code_arrives_over_http2() {
+    run(async {
+        let server = axum_server(H2_AND_H1, true).await;
+        let (mut socket, response) = server.builder("/close").connect().await.unwrap();
+        assert!(response.is_http2());
+        socket.send(Message::Text("hello".into())).await.unwrap();
+        match socket.read().await {
+            Err(Error::Closed { code, reason }) => {
+                assert_eq!((code, reason.as_str()), (CloseCode::from(4001), "bye"))
+            }
+            other => panic!("expected the server's close, got {other:?}"),
+        }
+        server.wait_ended(1).await;
+    });
+}
+
+#[test]
+fn a_400_to_the_connect_is_a_rejection() {
+    run(async {
+        let server = axum_server(H2_AND_H1, true).await;
+        let err = server.builder("/reject").connect().await.unwrap_err();
+        let Error::Rejected(rejection) = &err else {
+            panic!("expected a rejection, got {err:?}")
+        };
+        assert_eq!(rejection.status(), 400);
+        assert_eq!(rejection.headers().get_str("x-reason"), Some("not here"));
+        assert_eq!(&rejection.body()[..], b"no websocket here");
+        assert_eq!(
+            err.to_string(),
+            "handshake rejected by the server: 400: \"no websocket here\""
+        );
+        assert_eq!(server.accepts(), 1);
+    });
+}
+
+#[test]
+fn websockets_share_one_connection_through_a_pool() {
+    for count in [2, 50] {
+        run(async move {
+            let server = axum_server(H2_AND_H1, true).await;
+            let pool = Http2Pool::new();
+            // Opened together: the first sets the connection up, the rest wait and share it.
+            let opening = (0..count).map(|_| server.builder("/echo").http2_pool(&pool).connect());
+            let mut sockets = Vec::new();
+            for opened in futures_util::future::join_all(opening).await {
+                let (socket, response) = opened.unwrap();
+                assert!(response.is_http2());
+                sockets.push(socket);
+            }
+            assert_eq!(
+                server.accepts(),
+                1,
+                "{count} WebSockets, one TCP connection"
+            );
+            assert_eq!(pool.connections(), 1);
+            // Interleaved traffic: every socket sends before any reads.
+            for round in 0..3 {
+                for (i, socket) in sockets.iter_mut().enumerate() {
+                    let payload = format!("socket {i} round {round}");
+                    socket.send(Message::Text(payload.into())).await.unwrap();
+                }
+                for (i, socket) in sockets.iter_mut().enumerate().rev() {
+                    let expected = format!("socket {i} round {round}");
+                    assert_eq!(next_message(socket).await, Message::Text(expected.into()));
+                }
+            }
+            // Closing one leaves the others open; the last one closes the connection.
+            let last = sockets.pop().unwrap();
+            for socket in sockets.drain(..) {
+                close_cleanly(socket).await;
+            }
+            assert_eq!(server.ended.load(Ordering::SeqCst), 0);
+            let mut last = last;
+            last.send(Message::Binary(binary(100_000).into()))
+                .await
+                .unwrap();
+            assert_eq!(
+                next_message(&mut last).await,
+                Message::Binary(binary(100_000).into())
+            );
+            assert_eq!(pool.connections(), 1);
+            close_cleanly(last).await;
+            server.wait_ended(1).await;
+            assert_eq!(pool.connections(), 0);
+            assert_eq!(server.accepts(), 1);
+        });
+    }
+}
+
+#[test]
+fn without_h2_the_websocket_runs_over_http1() {
+    run(async {
+        // A server that speaks ALPN with http/1.1 only, and one without ALPN.
+        for alpn in [&[&b"http/1.1"[..]][..], &[]] {
+            let server = axum_server(alpn, true).await;
+            let (mut socket, response) = server.builder("/echo").connect().await.unwrap();
+            assert_eq!(response.status(), 101);
+            assert!(!response.is_http2());
+            assert!(matches!(socket.get_ref(), MaybeTlsStream::Tls(_)));
+            socket.send(Message::Text("over 1.1".into())).await.unwrap();
+            assert_eq!(
+                next_message(&mut socket).await,
+                Message::Text("over 1.1".into())
+            );
+            close_cleanly(socket).await;
+            // HTTP/2 required: ALPN offers h2 alone, which the first server refuses with an
+            // alert (RFC 7301 §3.2) and the second ignores.
+            let err = server
+                .builder("/echo")
+                .http_version(HttpVersion::Http2)
+                .connect()
+                .await
+                .unwrap_err();
+            if alpn.is_empty() {
+                assert!(
+                    matches!(err, Error::Http2(Http2Error::NotNegotiated)),
+                    "{err:?}"
+                );
+            } else {
+                assert!(matches!(&err, Error::Tls { .. }), "{err:?}");
+                assert!(err.to_string().contains("NoApplicationProtocol"), "{err}");
+            }
+            assert_eq!(server.accepts(), 2);
+        }
+    });
+}
+
+#[test]
+fn h2_without_extended_connect_falls_back_to_a_fresh_http1_connection() {
+    run(async {
+        let server = axum_server(H2_AND_H1, false).await;
+        let (mut socket, response) = server.builder("/echo").connect().await.unwrap();
+        assert_eq!(response.status(), 101);
+        assert!(matches!(socket.get_ref(), MaybeTlsStream::Tls(_)));
+        socket
+            .send(Message::Text("fell back".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_message(&mut socket).await,
+            Message::Text("fell back".into())
+        );
+        close_cleanly(socket).await;
+        // The HTTP/2 connection, then the HTTP/1.1 one.
+        assert_eq!(server.accepts(), 2);
+        let err = server
+            .builder("/echo")
+            .http_version(HttpVersion::Http2)
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Http2(Http2Error::ExtendedConnectDisabled)),
+            "{err:?}"
+        );
+        // Forced to HTTP/1.1, h2 is not offered.
+        let (socket, response) = server
+            .builder("/echo")
+            .http_version(HttpVersion::Http1)
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 101);
+        close_cleanly(socket).await;
+        assert_eq!(server.accepts(), 4);
+    });
+}
+
+/// h2's own server with extended CONNECT: every stream is answered 200 and bridged to a
+/// tokio-tungstenite echo, except that the first DATA on `/reset` resets its stream with
+/// CANCEL (0x8), and the first DATA on `/goaway` sends the whole connection away with
+/// ENHANCE_YOUR_CALM (0xb).
+async fn h2_server() -> Server {
+    listen(&[b"h2"], |tls| async move {
+        let Ok(mut connection) = h2::server::Builder::new()
+            .enable_connect_protocol()
+            .handshake::<_, bytes::Bytes>(tls)
+            .await
+        else {
+            return;
+        };
+        let (goaway, mut goaway_asked) = tokio::sync::mpsc::unbounded_channel();
+        loop {
+            tokio::select! {
+                accepted = connection.accept() => {
+                    let Some(Ok((request, mut respond))) = accepted else { break };
+                    let path = request.uri().path().to_owned();
+                    let Ok(send) = respond.send_response(http::Response::new(()), false) else {
+                        continue;
+                    };
+                    tokio::spawn(bridge(path, request.into_body(), send, goaway.clone()));
+                }
+                Some(()) = goaway_asked.recv() => {
+                    connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// One stream of [`h2_server`]: its DATA to and from a WebSocket echo over a pipe.
+async fn bridge(
+    path: String,
+    mut recv: h2::RecvStream,
+    mut send: h2::SendStream<bytes::Bytes>,
+    goaway: tokio::sync::mpsc::UnboundedSender<()>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    let (mut pipe, theirs) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        let mut ws =
+            tokio_tungstenite::WebSocketStream::from_raw_socket(theirs, Role::Server, None).await;
+        while let Some(Ok(message)) = ws.next().await {
+            if (message.is_text() || message.is_binary())
+                && futures_util::SinkExt::send(&mut ws, message).await.is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut buf = vec![0; 16 << 10];
+    loop {
+        tokio::select! {
+            data = recv.data() => {
+                let Some(Ok(data)) = data else { break };
+                let _ = recv.flow_control().release_capacity(data.len());
+                match path.as_str() {
+                    "/reset" => return send.send_reset(h2::Reason::CANCEL),
+                    // The stream stays open: only the GOAWAY ends it.
+                    "/goaway" => {
+                        let _ = goaway.send(());
+                        continue;
+                    }
+                    _ => {}
+                }
+                if pipe.write_all(&data).await.is_err() {
+                    break;
+                }
+            }
+            read = pipe.read(&mut buf) => match read {
+                Ok(0) | Err(_) => {
+                    let _ = send.send_data(bytes::Bytes::new(), true);
+                    break;
+                }
+                Ok(n) => {
+                    let _ = send.send_data(bytes::Bytes::copy_from_slice(&buf[..n]), false);
+                }
+            },
+        }
+    }
+}
+
+#[test]
+fn one_websocket_reset_by_the_server_while_the_others_go_on() {
+    run(async {
+        let server = h2_server().await;
+        let pool = Http2Pool::new();
+        let mut sockets = Vec::new();
+        for path in ["/echo", "/reset", "/echo"] {
+            let (socket, response) = server
+                .builder(path)
+                .http2_pool(&pool)
+                .connect()
+                .await
+                .unwrap();
+            assert!(response.is_http2());
+            sockets.push(socket);
+        }
+        assert_eq!(server.accepts(), 1);
+        let mut reset = sockets.remove(1);
+        reset.send(Message::Text("reset me".into())).await.unwrap();
+        let err = reset.read().await.unwrap_err();
+        assert!(
+            matches!(err, Error::StreamReset(r) if r == StreamReset::reset(0x8)),
+            "{err:?}"
+        );
+        assert_eq!(err.close_code(), CloseCode::ABNORMAL);
+        assert_eq!(
+            err.to_string(),
+            "HTTP/2 stream reset (RST_STREAM) with error code 0x8 (CANCEL) without a close \
+             handshake"
+        );
+        assert!(reset.is_closed());
+        // The others on the same connection go on.
+        for round in 0..3 {
+            for (i, socket) in sockets.iter_mut().enumerate() {
+                let message = Message::Binary(binary(1000 * (i + round)).into());
+                socket.send(message.clone()).await.unwrap();
+                assert_eq!(next_message(socket).await, message);
+            }
+        }
+        for socket in sockets {
+            close_cleanly(socket).await;
+        }
+        assert_eq!(server.accepts(), 1);
+    });
+}
+
+#[test]
+fn a_goaway_ends_every_websocket_on_the_connection() {
+    run(async {
+        let server = h2_server().await;
+        let pool = Http2Pool::new();
+        let (mut bystander, _) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        let (mut trigger, _) = server
+            .builder("/goaway")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(server.accepts(), 1);
+        trigger.send(Message::Text("go away".into())).await.unwrap();
+        let goaway = StreamReset::goaway(0xb);
+        for socket in [&mut trigger, &mut bystander] {
+            let err = socket.read().await.unwrap_err();
+            assert!(
+                matches!(err, Error::StreamReset(r) if r == goaway),
+                "{err:?}"
+            );
+        }
+        // The pool lets the dead connection go; the next WebSocket gets a new one.
+        let (socket, _) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(server.accepts(), 2);
+        close_cleanly(socket).await;
+    });
+}
