@@ -159,7 +159,10 @@ fn app() -> Router {
 /// axum over hyper's HTTP/1.1 and HTTP/2 (as ALPN chose), with extended CONNECT enabled or
 /// not.
 async fn axum_server(alpn: &[&[u8]], extended_connect: bool) -> Server {
-    let app = app();
+    serve_app(app(), alpn, extended_connect).await
+}
+
+async fn serve_app(app: Router, alpn: &[&[u8]], extended_connect: bool) -> Server {
     listen(alpn, move |tls| {
         let app = app.clone();
         async move {
@@ -649,6 +652,111 @@ fn a_goaway_ends_every_websocket_on_the_connection() {
             .await
             .unwrap();
         assert_eq!(server.accepts(), 2);
+        close_cleanly(socket).await;
+    });
+}
+
+/// An RFC 8441 gateway in front of Python's `websockets` (permessage-deflate on), as reverse
+/// proxies translate WebSockets over HTTP/2 to HTTP/1.1: an axum route takes the extended
+/// CONNECT, makes the HTTP/1.1 handshake with the client's extension offer, answers 200 with
+/// the extensions Python agreed to, and pipes the bytes. The negotiation and the compressed
+/// frames are Python's.
+fn deflate_gateway(python_port: u16) -> Router {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn gateway(
+        python_port: u16,
+        mut request: axum::extract::Request,
+    ) -> axum::response::Response {
+        let offer = request
+            .headers()
+            .get("sec-websocket-extensions")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let mut python = tokio::net::TcpStream::connect(("127.0.0.1", python_port))
+            .await
+            .unwrap();
+        let head = format!(
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{python_port}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: {offer}\r\n\r\n"
+        );
+        python.write_all(head.as_bytes()).await.unwrap();
+        // The 101's head, byte by byte so nothing after it is taken.
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"\r\n\r\n") {
+            answer.push(python.read_u8().await.unwrap());
+        }
+        let answer = String::from_utf8(answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+        let agreed = answer.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-extensions")
+                .then(|| value.trim().to_owned())
+        });
+        let upgrade = hyper::upgrade::on(&mut request);
+        tokio::spawn(async move {
+            let mut client = TokioIo::new(upgrade.await.unwrap());
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut python).await;
+        });
+        let mut response = StatusCode::OK.into_response();
+        if let Some(agreed) = agreed {
+            response
+                .headers_mut()
+                .insert("sec-websocket-extensions", agreed.parse().unwrap());
+        }
+        response
+    }
+    Router::new().route(
+        "/deflate",
+        any(move |request: axum::extract::Request| gateway(python_port, request)),
+    )
+}
+
+#[test]
+fn permessage_deflate_is_negotiated_over_http2() {
+    let python =
+        ws_proto_tests::python::Server::start("deflate_echo_server.py", &["0", "0", "-", "-"]);
+    run(async move {
+        let server = serve_app(deflate_gateway(python.port), H2_AND_H1, true).await;
+        let (mut socket, response) = server.builder("/deflate").connect().await.unwrap();
+        assert!(response.is_http2());
+        assert_eq!(response.status(), 200);
+        let names: Vec<_> = response
+            .extensions()
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(names, ["permessage-deflate"]);
+        let text = "all work and no play makes a dull socket. ".repeat(2000);
+        for round in 0..3 {
+            socket
+                .send(Message::Text(text.clone().into()))
+                .await
+                .unwrap();
+            assert_eq!(
+                next_message(&mut socket).await,
+                Message::Text(text.clone().into()),
+                "{round}"
+            );
+            socket
+                .send(Message::Binary(binary(70_000).into()))
+                .await
+                .unwrap();
+            assert_eq!(
+                next_message(&mut socket).await,
+                Message::Binary(binary(70_000).into())
+            );
+        }
+        // Compressed both ways: far fewer bytes on the wire than payload.
+        let stats = socket.stats();
+        assert_eq!(stats.payload_received, 3 * (text.len() as u64 + 70_000));
+        assert!(
+            stats.bytes_received * 4 < stats.payload_received,
+            "{stats:?}"
+        );
+        assert!(stats.bytes_sent * 4 < stats.payload_sent, "{stats:?}");
         close_cleanly(socket).await;
     });
 }
