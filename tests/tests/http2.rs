@@ -486,8 +486,8 @@ fn h2_without_extended_connect_falls_back_to_a_fresh_http1_connection() {
 
 /// h2's own server with extended CONNECT: every stream is answered 200 and bridged to a
 /// tokio-tungstenite echo, except that the first DATA on `/reset` resets its stream with
-/// CANCEL (0x8), and the first DATA on `/goaway` sends the whole connection away with
-/// ENHANCE_YOUR_CALM (0xb).
+/// CANCEL (0x8), the first DATA on `/goaway` sends the whole connection away with
+/// ENHANCE_YOUR_CALM (0xb), and a CONNECT to `/silent` is never answered.
 async fn h2_server() -> Server {
     listen(&[b"h2"], |tls| async move {
         let Ok(mut connection) = h2::server::Builder::new()
@@ -498,11 +498,17 @@ async fn h2_server() -> Server {
             return;
         };
         let (goaway, mut goaway_asked) = tokio::sync::mpsc::unbounded_channel();
+        let mut silent = Vec::new();
         loop {
             tokio::select! {
                 accepted = connection.accept() => {
                     let Some(Ok((request, mut respond))) = accepted else { break };
                     let path = request.uri().path().to_owned();
+                    if path == "/silent" {
+                        // Never answered: held open until the connection ends.
+                        silent.push(respond);
+                        continue;
+                    }
                     let Ok(send) = respond.send_response(http::Response::new(()), false) else {
                         continue;
                     };
@@ -758,5 +764,122 @@ fn permessage_deflate_is_negotiated_over_http2() {
         );
         assert!(stats.bytes_sent * 4 < stats.payload_sent, "{stats:?}");
         close_cleanly(socket).await;
+    });
+}
+
+/// What users spawn and share stays `Send` (and the socket `Sync`) with HTTP/2 in the build.
+#[test]
+fn the_connect_future_and_the_socket_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>() {}
+    let pool = Http2Pool::new();
+    send(
+        &Builder::new("wss://127.0.0.1:1/")
+            .http2_pool(&pool)
+            .connect(),
+    );
+    sync::<ws_proto_tokio::WebSocket<MaybeTlsStream>>();
+    sync::<Http2Pool>();
+}
+
+#[test]
+fn the_handshake_timeout_bounds_the_connect() {
+    run(async {
+        let server = h2_server().await;
+        let started = tokio::time::Instant::now();
+        let err = server
+            .builder("/silent")
+            .handshake_timeout(Some(Duration::from_millis(300)))
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Timeout(ws_proto_tokio::Timeout::Handshake)),
+            "{err:?}"
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+    });
+}
+
+/// A WebSocket whose reader stalls holds up its own stream only: the server's echoes to it wait
+/// in its window while another WebSocket on the same connection goes on.
+#[test]
+fn each_websocket_has_its_own_flow_control() {
+    run(async {
+        let server = axum_server(H2_AND_H1, true).await;
+        let pool = Http2Pool::new();
+        let (mut stalled, _) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        let (mut lively, _) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(server.accepts(), 1);
+        stalled.pause_recv();
+        // Twice the stream's receive window, echoed back to a reader that does not read.
+        let chunk = binary(64 << 10);
+        for _ in 0..8 {
+            stalled
+                .send(Message::Binary(chunk.clone().into()))
+                .await
+                .unwrap();
+        }
+        for i in 0..20 {
+            let message = Message::Text(format!("still here {i}").into());
+            lively.send(message.clone()).await.unwrap();
+            assert_eq!(next_message(&mut lively).await, message);
+        }
+        stalled.resume_recv();
+        for _ in 0..8 {
+            assert_eq!(
+                next_message(&mut stalled).await,
+                Message::Binary(chunk.clone().into())
+            );
+        }
+        close_cleanly(stalled).await;
+        close_cleanly(lively).await;
+    });
+}
+
+#[test]
+fn a_pooled_connection_outlives_its_last_websocket_by_the_idle_timeout() {
+    run(async {
+        let server = axum_server(H2_AND_H1, true).await;
+        let pool = Http2Pool::new().idle_timeout(Duration::from_millis(300));
+        let (socket, _) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        close_cleanly(socket).await;
+        assert_eq!(pool.connections(), 1);
+        // Reused within the idle timeout.
+        let (mut socket, _) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        socket.send(Message::Text("again".into())).await.unwrap();
+        assert_eq!(
+            next_message(&mut socket).await,
+            Message::Text("again".into())
+        );
+        close_cleanly(socket).await;
+        assert_eq!(server.accepts(), 1);
+        // Then closed.
+        server.wait_ended(1).await;
+        assert_eq!(pool.connections(), 0);
     });
 }

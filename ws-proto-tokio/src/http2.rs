@@ -437,15 +437,39 @@ pub(crate) async fn open(
     tls: &TlsOptions,
     options: &Http2Options,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let key = origin_key(plan);
-    // Sockets opened together wait for the first to set the connection up, then share it.
-    let _connecting = match &options.pool {
-        Some(pool) => Some(pool.inner.connecting.lock().await),
-        None => None,
+    let route = {
+        // Sockets opened together wait for the first to set the connection up, then share
+        // it; each sends its CONNECT and waits for the answer without holding the others up.
+        let _connecting = match &options.pool {
+            Some(pool) => Some(pool.inner.connecting.lock().await),
+            None => None,
+        };
+        route(plan, tls, options).await?
     };
+    match route {
+        Route::Http1(io) => Ok(WebSocket::start(io, plan.start(seed()?, now()))),
+        Route::Http2(connection, lease) => start_stream(plan, connection, lease).await,
+    }
+}
+
+/// Where a WebSocket runs.
+#[allow(clippy::large_enum_variant)] // Moved once, into the socket.
+enum Route {
+    /// On a transport of its own, with the HTTP/1.1 upgrade.
+    Http1(MaybeTlsStream),
+    /// On a stream of this HTTP/2 connection, pooled or not.
+    Http2(Connection, Option<Lease>),
+}
+
+async fn route(
+    plan: &mut ConnectPlan,
+    tls: &TlsOptions,
+    options: &Http2Options,
+) -> Result<Route, Error> {
+    let key = origin_key(plan);
     loop {
         if let Some((connection, lease)) = options.pool.as_ref().and_then(|p| p.take(&key)) {
-            return start_stream(plan, connection, Some(lease)).await;
+            return Ok(Route::Http2(connection, Some(lease)));
         }
         let io = transport(plan, &with_alpn(plan, tls)?).await?;
         let alpn = match &io {
@@ -453,7 +477,7 @@ pub(crate) async fn open(
             _ => None,
         };
         if !plan.speaks_http2(alpn.as_deref())? {
-            return Ok(WebSocket::start(io, plan.start(seed()?, now())));
+            return Ok(Route::Http1(io));
         }
         let connection = within_connect_timeout(plan, handshake(io)).await?;
         if !connection.0.is_extended_connect_protocol_enabled() {
@@ -466,7 +490,7 @@ pub(crate) async fn open(
             .pool
             .as_ref()
             .map(|p| p.insert(&key, connection.clone()));
-        return start_stream(plan, connection, lease).await;
+        return Ok(Route::Http2(connection, lease));
     }
 }
 
