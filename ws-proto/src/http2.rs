@@ -69,7 +69,9 @@ impl ExtendedConnect {
     /// converted to lowercase when constructing an HTTP/2 message"): `sec-websocket-version`,
     /// `origin`, `sec-websocket-protocol`, `sec-websocket-extensions` and the user's headers.
     /// There is no `Sec-WebSocket-Key` (RFC 8441 §5: `:protocol` supersedes the key and the
-    /// accept value), nor `Host` (the authority is `:authority`), `Upgrade` or `Connection`.
+    /// accept value), nor `Host` (the authority is `:authority`), `Upgrade` or `Connection`;
+    /// the user's `Keep-Alive`, `Proxy-Connection` and `TE` (but `TE: trailers`), which are
+    /// HTTP/1.1's own, are left out (RFC 9113 §8.2.2).
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
         self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
@@ -267,6 +269,25 @@ mod tests {
                 ("x-trace-id", "42"),
             ]
         );
+        // HTTP/1.1's hop-by-hop headers stay out of HTTP/2.
+        let hop_by_hop = request()
+            .with_header("Keep-Alive", "timeout=5")
+            .unwrap()
+            .with_header("Proxy-Connection", "keep-alive")
+            .unwrap()
+            .with_header("TE", "gzip")
+            .unwrap()
+            .with_header("X-After", "1")
+            .unwrap();
+        let connect = ClientState::new_extended_connect(
+            hop_by_hop.clone().with_header("te", "trailers").unwrap(),
+            Config::default(),
+            [3; 32],
+            Instant::now(),
+        )
+        .extended_connect();
+        let names: Vec<_> = connect.headers().map(|(n, _)| n).skip(4).collect();
+        assert_eq!(names, ["x-trace-id", "x-after", "te"]);
         let plain = ClientState::new_extended_connect(
             Request::new("ws://[::1]/").unwrap(),
             Config::default(),

@@ -419,7 +419,16 @@ impl Request {
             headers.push(("sec-websocket-extensions".to_owned(), extensions.join(", ")));
         }
         for (name, value) in &self.headers {
-            headers.push((name.to_ascii_lowercase(), value.clone()));
+            let name = name.to_ascii_lowercase();
+            // The hop-by-hop headers of HTTP/1.1 are dropped, as an intermediary translating
+            // to HTTP/2 does (RFC 9113 §8.2.2: "An intermediary transforming an HTTP/1.x
+            // message to HTTP/2 MUST remove connection-specific header fields"); TE is kept
+            // only as "trailers", the one value HTTP/2 allows.
+            let hop_by_hop = matches!(name.as_str(), "keep-alive" | "proxy-connection")
+                || (name == "te" && !value.trim().eq_ignore_ascii_case("trailers"));
+            if !hop_by_hop {
+                headers.push((name, value.clone()));
+            }
         }
         ExtendedConnect {
             scheme: if self.secure { "https" } else { "http" },
