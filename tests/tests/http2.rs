@@ -883,3 +883,77 @@ fn a_pooled_connection_outlives_its_last_websocket_by_the_idle_timeout() {
         assert_eq!(pool.connections(), 0);
     });
 }
+
+/// The next session event that is not a ping, pong or drain.
+async fn next_session_event(session: &mut ws_proto_tokio::Session) -> ws_proto_tokio::SessionEvent {
+    use ws_proto_tokio::SessionEvent;
+    loop {
+        match session.next_event().await.expect("the session goes on") {
+            SessionEvent::Ping(_) | SessionEvent::Pong(_) | SessionEvent::Drained => {}
+            event => return event,
+        }
+    }
+}
+
+/// A reconnecting session runs over HTTP/2 too: reset by the server, it comes back on a new
+/// stream of the same pooled connection.
+#[test]
+fn a_session_reconnects_on_the_pooled_http2_connection() {
+    use ws_proto_tokio::{ReconnectPolicy, SessionEvent};
+    run(async {
+        let server = h2_server().await;
+        let pool = Http2Pool::new();
+        // Another WebSocket keeps the pooled connection open across the session's reset.
+        let (keeper, _) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        let mut session = server
+            .builder("/reset")
+            .http2_pool(&pool)
+            .session(ReconnectPolicy::fixed(Duration::from_millis(20)))
+            .unwrap();
+        for attempt in 0..2 {
+            assert!(matches!(
+                next_session_event(&mut session).await,
+                SessionEvent::Connected
+            ));
+            match next_session_event(&mut session).await {
+                SessionEvent::Open(response) => assert!(response.is_http2()),
+                other => panic!("expected Open, got {other:?}"),
+            }
+            session
+                .send(Message::Text(format!("attempt {attempt}").into()))
+                .await
+                .unwrap();
+            match next_session_event(&mut session).await {
+                SessionEvent::Error(Error::StreamReset(reset)) => {
+                    assert_eq!(reset, StreamReset::reset(0x8))
+                }
+                other => panic!("expected the reset, got {other:?}"),
+            }
+            match next_session_event(&mut session).await {
+                SessionEvent::Closed { code, clean, .. } => {
+                    assert_eq!((code, clean), (CloseCode::ABNORMAL, false))
+                }
+                other => panic!("expected Closed, got {other:?}"),
+            }
+            // The message was on the reset stream and never acknowledged: handed back.
+            match next_session_event(&mut session).await {
+                SessionEvent::Undelivered(messages) => assert_eq!(
+                    messages,
+                    [Message::Text(format!("attempt {attempt}").into())]
+                ),
+                other => panic!("expected Undelivered, got {other:?}"),
+            }
+            assert!(matches!(
+                next_session_event(&mut session).await,
+                SessionEvent::Reconnecting { attempt: 1, .. }
+            ));
+        }
+        assert_eq!(server.accepts(), 1);
+        close_cleanly(keeper).await;
+    });
+}

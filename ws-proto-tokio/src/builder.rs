@@ -38,10 +38,27 @@ ws_proto::client_builder! {
 /// Without the `http2` feature there is nothing to set.
 #[cfg(not(feature = "http2"))]
 #[derive(Debug, Clone, Default)]
-struct Http2Options;
+pub(crate) struct Http2Options;
 
 #[cfg(feature = "http2")]
-use crate::http2::Http2Options;
+pub(crate) use crate::http2::Http2Options;
+
+/// The socket for one attempt of `plan`, its handshake started: over HTTP/2 when the feature
+/// is on and the server allows it (see [`Builder::http_version`]), else over HTTP/1.1.
+pub(crate) async fn start_attempt(
+    plan: &mut ConnectPlan,
+    tls: &ws_proto::TlsOptions,
+    http2: &Http2Options,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    #[cfg(feature = "http2")]
+    return crate::http2::open(plan, tls, http2).await;
+    #[cfg(not(feature = "http2"))]
+    {
+        let _ = http2;
+        let io = crate::connect::transport(plan, tls).await?;
+        Ok(WebSocket::start(io, plan.start(seed()?, now())))
+    }
+}
 
 #[cfg(feature = "http2")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
@@ -82,13 +99,7 @@ impl Builder {
     pub async fn connect(self) -> Result<(WebSocket<MaybeTlsStream>, Response), Error> {
         let mut plan = ConnectPlan::new(&self.options)?;
         loop {
-            #[cfg(not(feature = "http2"))]
-            let socket = WebSocket::start(
-                crate::connect::transport(&plan, &self.tls).await?,
-                plan.start(seed()?, now()),
-            );
-            #[cfg(feature = "http2")]
-            let socket = crate::http2::open(&mut plan, &self.tls, &self.http2).await?;
+            let socket = start_attempt(&mut plan, &self.tls, &self.http2).await?;
             match handshake(socket).await {
                 Ok(open) => return Ok(open),
                 Err(e) => plan.follow(e)?,
@@ -129,7 +140,7 @@ impl Builder {
     /// Nothing happens until the session is polled; only an invalid request fails here.
     pub fn session(self, policy: ReconnectPolicy) -> Result<Session, Error> {
         ConnectPlan::new(&self.options)?;
-        Ok(Session::new(self.options, self.tls, policy))
+        Ok(Session::new(self.options, self.tls, self.http2, policy))
     }
 }
 
