@@ -41,13 +41,26 @@ impl Checked {
 
     /// A client with `config` (whose limits bound the receive side).
     pub fn with_config(config: Config) -> Checked {
+        Checked::start(config, ClientState::new)
+    }
+
+    /// A client whose handshake is an HTTP/2 extended CONNECT (RFC 8441): it writes no request,
+    /// and its response comes through `handle_connect_response`.
+    pub fn extended_connect() -> Checked {
+        Checked::start(config(), ClientState::new_extended_connect)
+    }
+
+    fn start(
+        config: Config,
+        new: fn(Request, Config, [u8; 32], Instant) -> ClientState,
+    ) -> Checked {
         let limits = config.get_max_frame_size()
             + config.get_max_message_size()
             + config.get_max_response_size()
             + 64;
         let request = Request::new("ws://fuzz.example/ws").expect("valid URL");
         let now = Instant::now();
-        let client = ClientState::new(request, config, [3; 32], now);
+        let client = new(request, config, [3; 32], now);
         let mut checked = Checked {
             client,
             now,

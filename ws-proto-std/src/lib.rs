@@ -15,6 +15,11 @@
 //! - [`Error`]: which stage failed (DNS, TCP, TLS, the transport, the server's answer, the
 //!   protocol, a timeout), typed, with a `Display` that names the stage and the peer.
 //!
+//! HTTP/1.1 only: the opening handshake is always the RFC 6455 upgrade, and TLS offers no ALPN
+//! protocol. WebSockets over HTTP/2 (RFC 8441) are in `ws-proto-tokio` with its `http2`
+//! feature; [`ClientOptions::get_http_version`](ws_proto::ClientOptions::get_http_version) is
+//! not consulted here.
+//!
 //! The adapter holds no protocol logic: handshake validation, framing, masking, UTF-8, auto-pong,
 //! the close handshake, keepalive, timeouts and the send queue are the core's. This crate moves
 //! bytes, reads the clock and supplies entropy from the OS.

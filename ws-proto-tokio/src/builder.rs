@@ -6,7 +6,7 @@ use ws_proto::trace::ConnectSpan;
 use ws_proto::{ConnectPlan, IntoClientRequest, ReconnectPolicy, Response};
 
 use crate::conn::{now, seed};
-use crate::connect::{transport, within_connect_timeout};
+use crate::connect::within_connect_timeout;
 use crate::session::Session;
 use crate::stream::WebSocket;
 use crate::tls::{self, MaybeTlsStream};
@@ -31,12 +31,69 @@ ws_proto::client_builder! {
     /// assert_eq!(response.subprotocol(), socket.subprotocol());
     /// # Ok(()) }
     /// ```
-    Builder
+    Builder {
+        http2: Http2Options,
+    }
+}
+
+/// Without the `http2` feature there is nothing to set.
+#[cfg(not(feature = "http2"))]
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Http2Options;
+
+#[cfg(feature = "http2")]
+pub(crate) use crate::http2::Http2Options;
+
+/// The socket for one attempt of `plan`, its handshake started: over HTTP/2 when the feature
+/// is on and the server allows it (see [`Builder::http_version`]), else over HTTP/1.1.
+pub(crate) async fn start_attempt(
+    plan: &mut ConnectPlan,
+    tls: &ws_proto::TlsOptions,
+    http2: &Http2Options,
+) -> Result<WebSocket<MaybeTlsStream>, Error> {
+    #[cfg(feature = "http2")]
+    return crate::http2::open(plan, tls, http2).await;
+    #[cfg(not(feature = "http2"))]
+    {
+        let _ = http2;
+        let io = crate::connect::transport(plan, tls).await?;
+        Ok(WebSocket::start(io, plan.start(seed()?, now())))
+    }
+}
+
+#[cfg(feature = "http2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+impl Builder {
+    /// Which HTTP version carries a `wss://` WebSocket (default [`HttpVersion::Auto`]: HTTP/2
+    /// when the server chooses `h2` by ALPN and enables extended CONNECT, RFC 8441, else
+    /// HTTP/1.1). A server that speaks HTTP/2 without extended CONNECT gets a fresh HTTP/1.1
+    /// connection: the HTTP/2 one cannot carry an upgrade. [`HttpVersion::Http2`] makes that
+    /// an error ([`Error::Http2`]) and, for `ws://`, speaks HTTP/2 with prior knowledge.
+    ///
+    /// The socket is the same [`WebSocket`] either way; over HTTP/2 its transport is
+    /// [`MaybeTlsStream::Http2`], and a reset stream or a GOAWAY ends it with
+    /// [`Error::StreamReset`] and the HTTP/2 error code.
+    ///
+    /// [`HttpVersion::Auto`]: crate::HttpVersion::Auto
+    /// [`HttpVersion::Http2`]: crate::HttpVersion::Http2
+    pub fn http_version(mut self, version: crate::HttpVersion) -> Self {
+        self.options.set_http_version(version);
+        self
+    }
+
+    /// Opens WebSockets over HTTP/2 on the pool's connection to the origin, one stream each,
+    /// rather than on a connection of their own: see [`Http2Pool`](crate::Http2Pool).
+    pub fn http2_pool(mut self, pool: &crate::Http2Pool) -> Self {
+        self.http2.pool = Some(pool.clone());
+        self
+    }
 }
 
 impl Builder {
     /// Connects: DNS (trying every address), TCP, TLS for `wss://`, then the opening
     /// handshake, following redirects. Returns the open socket and the server's response.
+    /// With the `http2` feature, a `wss://` WebSocket may run over HTTP/2: see
+    /// [`http_version`](Self::http_version).
     ///
     /// Cancel-safe in the sense that dropping it abandons the attempt and closes the transport;
     /// there is no connection to lose yet.
@@ -45,8 +102,8 @@ impl Builder {
         let span = ConnectSpan::new(&plan);
         span.instrument(async {
             loop {
-                let io = transport(&plan, &self.tls).await?;
-                match handshake(WebSocket::start(io, plan.start(seed()?, now()))).await {
+                let socket = start_attempt(&mut plan, &self.tls, &self.http2).await?;
+                match handshake(socket).await {
                     Ok(open) => return Ok(open),
                     Err(e) => plan.follow(e)?,
                 }
@@ -88,7 +145,7 @@ impl Builder {
     /// Nothing happens until the session is polled; only an invalid request fails here.
     pub fn session(self, policy: ReconnectPolicy) -> Result<Session, Error> {
         ConnectPlan::new(&self.options)?;
-        Ok(Session::new(self.options, self.tls, policy))
+        Ok(Session::new(self.options, self.tls, self.http2, policy))
     }
 }
 

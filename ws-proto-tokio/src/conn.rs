@@ -18,7 +18,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{
     ClientState, CloseCode, Event, InputError, Message, MessageType, Output, Pong, Response,
-    SendError, Transmit,
+    SendError, StreamReset, Transmit,
 };
 
 use crate::wake::{Side, Wakers};
@@ -54,6 +54,11 @@ pub(crate) struct Ending {
 struct Finishing {
     ending: Box<Ending>,
     deadline: Instant,
+}
+
+/// The reset an HTTP/2 transport reports as its I/O error's inner error, if `e` is one.
+pub(crate) fn stream_reset(e: &io::Error) -> Option<StreamReset> {
+    e.get_ref()?.downcast_ref::<StreamReset>().copied()
 }
 
 /// The clock the core runs on: tokio's, so a paused test clock drives the core's timers.
@@ -429,16 +434,27 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// The transport failed: the core ends the connection, and the stream reports `e` as the
     /// cause.
     fn fail(&mut self, e: io::Error) {
-        self.io_error.get_or_insert(e);
         // Never refused: every lease is handed back within the poll that took it.
-        let _ = self.core.handle_eof();
+        match stream_reset(&e) {
+            // A stream of a multiplexed connection (HTTP/2) that was reset: the core's input.
+            Some(reset) => {
+                let _ = self.core.handle_stream_reset(reset);
+            }
+            None => {
+                self.io_error.get_or_insert(e);
+                let _ = self.core.handle_eof();
+            }
+        }
         self.wakers.wake_side(Side::Read);
     }
 
     /// Like [`fail`](Self::fail) for the sink, which reports the error too: both halves get it.
     fn fail_copy(&mut self, e: io::Error) -> Error {
-        let copy = io::Error::new(e.kind(), e.to_string());
+        let copy = match stream_reset(&e) {
+            Some(reset) => Error::StreamReset(reset),
+            None => Error::Io(io::Error::new(e.kind(), e.to_string())),
+        };
         self.fail(e);
-        Error::Io(copy)
+        copy
     }
 }

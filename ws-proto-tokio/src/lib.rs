@@ -61,6 +61,10 @@
 //! - `http` (default): [`connect`] and [`Builder::new`] take an `http::Uri` or an
 //!   `http::Request<()>` too, and `Response::to_http` gives the response as an
 //!   `http::Response`, as with tokio-tungstenite.
+//! - `http2`: WebSockets over HTTP/2 (RFC 8441, with the `h2` crate): `wss://` offers `h2` by
+//!   ALPN and runs the WebSocket on a stream when the server enables extended CONNECT,
+//!   HTTP/1.1 otherwise; `Builder::http_version` forces either, and an `Http2Pool` shares one
+//!   connection among the WebSockets to an origin. The socket is the same `WebSocket`.
 //! - `native-roots`: `Builder::native_roots` trusts the operating system's certificate store
 //!   (a corporate CA installed on the machine) in place of the webpki roots, which stay the
 //!   default because they are the same on every machine and need no system file.
@@ -81,6 +85,8 @@
 mod builder;
 mod conn;
 mod connect;
+#[cfg(feature = "http2")]
+mod http2;
 mod sending;
 mod session;
 mod split;
@@ -90,10 +96,14 @@ mod tls;
 mod wake;
 
 pub use builder::{connect, Builder};
+#[cfg(feature = "http2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+pub use http2::{Http2Pool, Http2Stream};
 pub use session::{Session, SessionEvent};
 pub use split::{ReuniteError, WsReader, WsWriter};
 pub use stream::WebSocket;
 pub use streaming::MessageStream;
 pub use tls::MaybeTlsStream;
+pub use ws_proto::{Http2Error, HttpVersion, StreamReset};
 ws_proto::adapter_exports!();
 pub use {rustls, rustls_pki_types, ws_proto};

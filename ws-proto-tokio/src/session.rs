@@ -18,8 +18,8 @@ use ws_proto::{
     ReconnectPolicy, Response, SendError, TlsOptions,
 };
 
-use crate::conn::{now, seed, Ending, Incoming};
-use crate::connect;
+use crate::builder::{start_attempt, Http2Options};
+use crate::conn::{now, Ending, Incoming};
 use crate::stream::WebSocket;
 use crate::tls::MaybeTlsStream;
 use crate::Error;
@@ -35,7 +35,8 @@ use crate::Error;
 #[non_exhaustive]
 pub enum SessionEvent {
     /// The transport (TCP, and TLS for `wss://`) is up; the opening handshake starts
-    /// (Workerman's `onConnect`). Messages sent while there was no connection are queued on it,
+    /// (Workerman's `onConnect`). Over HTTP/2 the server has answered the extended CONNECT too
+    /// (its answer, accepting or not, is the next event). Messages sent while there was no connection are queued on it,
     /// in order, and go out right after the server accepts.
     Connected,
     /// The server accepted the handshake (`onWebSocketConnect`).
@@ -79,16 +80,17 @@ pub enum SessionEvent {
     },
 }
 
-type Connecting = Pin<Box<dyn Future<Output = Result<MaybeTlsStream, Error>> + Send>>;
+/// An attempt's socket, its handshake started, and the plan as the attempt left it (a server
+/// whose HTTP/2 cannot carry WebSockets is asked for HTTP/1.1 from then on).
+type Connecting =
+    Pin<Box<dyn Future<Output = (Result<WebSocket<MaybeTlsStream>, Error>, ConnectPlan)> + Send>>;
 
+#[allow(clippy::large_enum_variant)] // One at a time, and `Connected` is the lasting one.
 enum State {
     /// Not polled yet.
     Idle,
-    /// DNS, TCP and TLS.
-    Connecting {
-        transport: Connecting,
-        plan: ConnectPlan,
-    },
+    /// DNS, TCP and TLS (and over HTTP/2, the CONNECT).
+    Connecting(Connecting),
     /// The handshake or the open connection.
     Connected {
         socket: Box<WebSocket<MaybeTlsStream>>,
@@ -154,6 +156,7 @@ const HOLD_EVENTS: usize = 256;
 pub struct Session {
     options: ClientOptions,
     tls: TlsOptions,
+    http2: Http2Options,
     reconnect: Reconnect,
     state: State,
     outbox: Outbox,
@@ -184,11 +187,17 @@ impl fmt::Debug for Session {
 
 impl Session {
     /// A session for `options`, whose request is valid.
-    pub(crate) fn new(options: ClientOptions, tls: TlsOptions, policy: ReconnectPolicy) -> Session {
+    pub(crate) fn new(
+        options: ClientOptions,
+        tls: TlsOptions,
+        http2: Http2Options,
+        policy: ReconnectPolicy,
+    ) -> Session {
         Session {
             outbox: Outbox::new(options.get_outbox_limit()),
             options,
             tls,
+            http2,
             reconnect: Reconnect::new(policy),
             state: State::Idle,
             stopping: false,
@@ -391,14 +400,10 @@ impl Session {
     fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
         match &mut self.state {
             State::Idle => self.start_attempt(),
-            State::Connecting { transport, .. } => {
-                let result = ready!(transport.as_mut().poll(cx));
-                let State::Connecting { plan, .. } =
-                    std::mem::replace(&mut self.state, State::Done)
-                else {
-                    unreachable!("matched Connecting above")
-                };
-                match result.and_then(|io| Ok(WebSocket::start(io, plan.start(seed()?, now())))) {
+            State::Connecting(attempt) => {
+                let (result, plan) = ready!(attempt.as_mut().poll(cx));
+                self.state = State::Done;
+                match result {
                     Ok(mut socket) => {
                         let conn = socket.conn_mut();
                         conn.report_drained();
@@ -524,17 +529,14 @@ impl Session {
         }
     }
 
-    /// Opens the transport `plan` names.
-    fn connect(&mut self, plan: ConnectPlan) {
-        let tls = self.tls.clone();
-        let target = plan.clone();
-        self.state = State::Connecting {
-            transport: Box::pin(
-                ConnectSpan::new(&plan)
-                    .instrument(async move { connect::transport(&target, &tls).await }),
-            ),
-            plan,
-        };
+    /// Opens the transport `plan` names and starts the handshake on it.
+    fn connect(&mut self, mut plan: ConnectPlan) {
+        let (tls, http2) = (self.tls.clone(), self.http2.clone());
+        let span = ConnectSpan::new(&plan);
+        self.state = State::Connecting(Box::pin(span.instrument(async move {
+            let socket = start_attempt(&mut plan, &tls, &http2).await;
+            (socket, plan)
+        })));
     }
 
     /// Schedules the next attempt by the policy, or ends the session.

@@ -55,19 +55,27 @@ pub(crate) async fn secure<S: AsyncRead + AsyncWrite + Unpin>(
 /// to [`connect_with`](crate::Builder::connect_with)) for `ws://`, TLS over it for `wss://`.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // Boxed TLS would cost an indirection on every read.
+#[non_exhaustive]
 pub enum MaybeTlsStream<S = TcpStream> {
     /// `ws://`.
     Plain(S),
     /// `wss://`.
     Tls(TlsStream<S>),
+    /// A stream of an HTTP/2 connection (RFC 8441), which may carry other WebSockets too.
+    #[cfg(feature = "http2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+    Http2(crate::http2::Http2Stream),
 }
 
 impl<S> MaybeTlsStream<S> {
-    /// The stream underneath (for [`connect`](crate::connect), the TCP stream).
-    pub fn get_ref(&self) -> &S {
+    /// The stream underneath (for [`connect`](crate::connect), the TCP stream); `None` for an
+    /// HTTP/2 stream, whose connection is shared and runs in a task of its own.
+    pub fn get_ref(&self) -> Option<&S> {
         match self {
-            MaybeTlsStream::Plain(s) => s,
-            MaybeTlsStream::Tls(s) => s.get_ref().0,
+            MaybeTlsStream::Plain(s) => Some(s),
+            MaybeTlsStream::Tls(s) => Some(s.get_ref().0),
+            #[cfg(feature = "http2")]
+            MaybeTlsStream::Http2(_) => None,
         }
     }
 }
@@ -78,6 +86,8 @@ macro_rules! on_either {
         match $stream {
             MaybeTlsStream::Plain($s) => $e,
             MaybeTlsStream::Tls($s) => $e,
+            #[cfg(feature = "http2")]
+            MaybeTlsStream::Http2($s) => $e,
         }
     };
 }

@@ -28,7 +28,7 @@ async fn echo_text_and_binary_then_client_closes() {
         .await
         .unwrap();
     assert_eq!(response.status(), 101);
-    assert!(ws.get_ref().get_ref().nodelay().unwrap());
+    assert!(ws.get_ref().get_ref().unwrap().nodelay().unwrap());
     ws.send(text("héllo")).await.unwrap();
     ws.send(Message::Binary(vec![0, 1, 2, 255].into()))
         .await
@@ -248,7 +248,7 @@ async fn wss_over_a_given_stream_runs_tls_over_it() {
         ws.get_ref(),
         ws_proto_tokio::MaybeTlsStream::Tls(_)
     ));
-    assert_eq!(ws.get_ref().get_ref().peer_addr().unwrap(), addr);
+    assert_eq!(ws.get_ref().get_ref().unwrap().peer_addr().unwrap(), addr);
     ws.send(text("through the tunnel")).await.unwrap();
     assert_eq!(
         ws.next().await.unwrap().unwrap(),

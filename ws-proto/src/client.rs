@@ -13,7 +13,11 @@ use crate::config::Config;
 use crate::error::{Error, InputError, ProtocolError, SendError, Timeout};
 use crate::event::{Closed, Event, Pong};
 use crate::frame::{OpCode, MAX_CONTROL_PAYLOAD};
-use crate::handshake::{Parsed, PendingRejection, Response, ResponseReader};
+use crate::handshake::{
+    check_connect_response, HandshakeError, Parsed, PendingRejection, Response, ResponseReader,
+};
+use crate::headers::Headers;
+use crate::http2::{ExtendedConnect, StreamReset};
 use crate::lease::ReadLease;
 use crate::message::{Message, MessageType};
 use crate::output::Output;
@@ -116,7 +120,11 @@ pub struct ClientState {
     leased: bool,
     /// When the latest input arrived: the time a Close decoded later was received.
     input_at: Instant,
-    reader: ResponseReader,
+    /// The HTTP/1.1 response's reader; `None` when the handshake is an extended CONNECT, whose
+    /// response comes through `handle_connect_response`.
+    reader: Option<ResponseReader>,
+    /// The HTTP/2 stream's reset, reported in place of an unexpected end of stream.
+    reset: Option<StreamReset>,
     receiver: Receiver,
     sender: Sender,
     /// Events that are not frames: `Open`, `Drained`, `Closed`.
@@ -159,6 +167,36 @@ impl ClientState {
         sender.rng().fill(&mut nonce);
         let key = base64::engine::general_purpose::STANDARD.encode(nonce);
         request.write(&key, &config.extension_offers(), sender.raw());
+        let reader = Some(ResponseReader::new(&key));
+        ClientState::start(request, config, sender, reader, now)
+    }
+
+    /// Starts a connection whose opening handshake is an HTTP/2 extended CONNECT (RFC 8441),
+    /// made by the adapter's HTTP/2 library: there is no HTTP/1.1 request to write. Send the
+    /// request [`extended_connect`](Self::extended_connect) describes on a new stream, hand its
+    /// response to [`handle_connect_response`](Self::handle_connect_response), then run the
+    /// stream as any transport: its DATA is the input, the transmits are its DATA, its end
+    /// (END_STREAM) is [`handle_eof`](Self::handle_eof) and a reset is
+    /// [`handle_stream_reset`](Self::handle_stream_reset). The handshake timeout runs from
+    /// `now` until the response; sends before it are queued as usual.
+    ///
+    /// `seed` as for [`new`](Self::new).
+    pub fn new_extended_connect(
+        request: Request,
+        config: Config,
+        seed: [u8; 32],
+        now: Instant,
+    ) -> ClientState {
+        ClientState::start(request, config, Sender::new(Rng::new(seed)), None, now)
+    }
+
+    fn start(
+        request: Request,
+        config: Config,
+        sender: Sender,
+        reader: Option<ResponseReader>,
+        now: Instant,
+    ) -> ClientState {
         let mut timers = Timers::default();
         if let Some(timeout) = config.handshake_timeout {
             timers.set(Timer::Handshake, now + timeout);
@@ -181,7 +219,8 @@ impl ClientState {
             number: next_connection_number(),
             leased: false,
             input_at: now,
-            reader: ResponseReader::new(&key),
+            reader,
+            reset: None,
             sender,
             events: VecDeque::new(),
             timers,
@@ -328,6 +367,61 @@ impl ClientState {
             // Frames that arrived before the end are decoded first: a Close among them decides
             // how the connection ended.
             Phase::Open => self.closing.set_eof(),
+        }
+        Ok(())
+    }
+
+    /// The HTTP/2 stream carrying the connection was reset (RST_STREAM) or its connection went
+    /// away (GOAWAY): the end of the stream, as [`handle_eof`](Self::handle_eof), reported as
+    /// [`Error::StreamReset`] with the HTTP/2 error code unless the closing handshake had
+    /// completed (then the close is clean, as with END_STREAM). Input before it is still
+    /// decoded first. Refused while a [`ReadLease`] is out.
+    pub fn handle_stream_reset(&mut self, reset: StreamReset) -> Result<(), InputError> {
+        self.check_no_lease()?;
+        self.reset.get_or_insert(reset);
+        match &self.phase {
+            Phase::Connecting => self.finish(
+                CloseCode::ABNORMAL,
+                reset.to_string(),
+                false,
+                Some(Error::StreamReset(reset)),
+            ),
+            _ => self.handle_eof()?,
+        }
+        Ok(())
+    }
+
+    /// The response to the extended CONNECT of a connection made with
+    /// [`new_extended_connect`](Self::new_extended_connect): its status and headers (names in
+    /// any case). RFC 8441 §5: a 2xx accepts, and the headers are then held to the same rules
+    /// as a 101's (only an offered subprotocol, only offered extensions, permessage-deflate's
+    /// parameters negotiated identically); the connection opens ([`Event::Open`]) and frames
+    /// flow. Any other status is a [`Rejection`](crate::Rejection) whose body is the stream's
+    /// DATA up to its end ([`Config::max_rejection_body`]), reported when the stream ends.
+    ///
+    /// A response to a connection that already ended (its handshake timed out) is ignored;
+    /// one to a connection that expects none is refused.
+    pub fn handle_connect_response(
+        &mut self,
+        status: u16,
+        headers: Headers,
+        now: Instant,
+    ) -> Result<(), InputError> {
+        self.check_no_lease()?;
+        match self.phase {
+            Phase::Closed => return Ok(()),
+            Phase::Connecting if self.reader.is_none() => {}
+            _ => return Err(InputError::UnexpectedConnectResponse),
+        }
+        match check_connect_response(status, headers, &self.request, &self.config) {
+            Ok(Parsed::Accepted(response)) => self.open(response, now),
+            Ok(Parsed::Rejected(pending)) => {
+                self.phase = Phase::Rejecting(pending);
+                // The body may be empty (Content-Length: 0), or be in already.
+                self.read_handshake(now);
+            }
+            Ok(Parsed::Partial) => {}
+            Err(e) => self.handshake_failed(e),
         }
         Ok(())
     }
@@ -694,6 +788,15 @@ impl ClientState {
         self.subprotocol.as_deref()
     }
 
+    /// The extended CONNECT (RFC 8441) that opens this connection on an HTTP/2 stream: its
+    /// pseudo-header fields and headers, built from the [`Request`] and the [`Config`] (the
+    /// same Origin, subprotocols, extension offers and user headers as the HTTP/1.1 request).
+    /// For a connection made with [`new_extended_connect`](Self::new_extended_connect).
+    pub fn extended_connect(&self) -> ExtendedConnect {
+        self.request
+            .extended_connect(&self.config.extension_offers())
+    }
+
     /// The handshake request.
     pub fn request(&self) -> &Request {
         &self.request
@@ -712,19 +815,16 @@ impl ClientState {
         loop {
             match &mut self.phase {
                 Phase::Connecting => {
-                    match self.reader.read(&mut self.rx, &self.request, &self.config) {
+                    // An extended CONNECT's response is not in the stream: the input waits for
+                    // `handle_connect_response`.
+                    let Some(reader) = &mut self.reader else {
+                        return;
+                    };
+                    match reader.read(&mut self.rx, &self.request, &self.config) {
                         Ok(Parsed::Partial) => return,
                         Ok(Parsed::Accepted(response)) => self.open(response, now),
                         Ok(Parsed::Rejected(pending)) => self.phase = Phase::Rejecting(pending),
-                        Err(e) => {
-                            event!(warn, conn = self.number, error = %e, "handshake failed");
-                            return self.finish(
-                                CloseCode::ABNORMAL,
-                                e.to_string(),
-                                false,
-                                Some(Error::Handshake(e)),
-                            );
-                        }
+                        Err(e) => return self.handshake_failed(e),
                     }
                 }
                 Phase::Rejecting(pending) => {
@@ -854,13 +954,21 @@ impl ClientState {
     fn end_of_stream(&mut self) {
         match self.closing.take_received() {
             Some((code, reason)) => self.finish(code, reason, true, None),
-            None => self.finish(
-                CloseCode::ABNORMAL,
-                Error::UnexpectedEof.to_string(),
-                false,
-                Some(Error::UnexpectedEof),
-            ),
+            None => {
+                let error = self.reset.map_or(Error::UnexpectedEof, Error::StreamReset);
+                self.finish(CloseCode::ABNORMAL, error.to_string(), false, Some(error))
+            }
         }
+    }
+
+    fn handshake_failed(&mut self, e: HandshakeError) {
+        event!(warn, conn = self.number, error = %e, "handshake failed");
+        self.finish(
+            CloseCode::ABNORMAL,
+            e.to_string(),
+            false,
+            Some(Error::Handshake(e)),
+        );
     }
 
     fn on_close(&mut self, body: Option<(CloseCode, String)>) {

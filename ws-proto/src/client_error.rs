@@ -11,6 +11,7 @@ use crate::close::CloseCode;
 use crate::error::{Error, InputError, ProtocolError, SendError, Timeout};
 use crate::event::Closed;
 use crate::handshake::{HandshakeError, Rejection};
+use crate::http2::{Http2Error, StreamReset};
 use crate::plan::RedirectError;
 use crate::proxy::ProxyError;
 use crate::request::RequestError;
@@ -87,6 +88,13 @@ pub enum ClientError {
     UnexpectedEof,
     /// Reading from or writing to the established transport failed (close code 1006).
     Io(io::Error),
+    /// The HTTP/2 stream carrying the WebSocket was reset (RST_STREAM) or its connection went
+    /// away (GOAWAY) before the closing handshake completed (close code 1006); see
+    /// [`StreamReset::code`] for the HTTP/2 error code.
+    StreamReset(StreamReset),
+    /// HTTP/2 was required ([`HttpVersion::Http2`](crate::HttpVersion::Http2)) and the server
+    /// does not offer WebSockets over it.
+    Http2(Http2Error),
     /// The closing handshake completed, with the server's code and reason: the end of a
     /// connection, for calls that return it as an error.
     Closed {
@@ -180,6 +188,8 @@ impl fmt::Display for ClientError {
                 f.write_str("connection closed without a close handshake")
             }
             ClientError::Io(e) => write!(f, "transport I/O failed: {e}"),
+            ClientError::StreamReset(r) => write!(f, "{r} without a close handshake"),
+            ClientError::Http2(e) => write!(f, "{e}"),
             ClientError::Closed { code, reason } => {
                 write!(f, "connection closed with code {code}")?;
                 if !reason.is_empty() {
@@ -208,6 +218,8 @@ impl std::error::Error for ClientError {
             ClientError::Handshake(e) => Some(e),
             ClientError::Protocol(e) => Some(e),
             ClientError::Send(e) => Some(e),
+            ClientError::StreamReset(r) => Some(r),
+            ClientError::Http2(e) => Some(e),
             ClientError::ConnectTimeout { .. }
             | ClientError::Rejected(_)
             | ClientError::Timeout(_)
@@ -227,6 +239,7 @@ impl From<Error> for ClientError {
             Error::Protocol(e) => ClientError::Protocol(e),
             Error::Timeout(t) => ClientError::Timeout(t),
             Error::UnexpectedEof => ClientError::UnexpectedEof,
+            Error::StreamReset(r) => ClientError::StreamReset(r),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::close::CloseCode;
 use crate::handshake::{HandshakeError, Rejection};
+use crate::http2::StreamReset;
 
 /// Why a connection ended abnormally, carried by [`Closed::error`](crate::Closed::error).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,9 @@ pub enum Error {
     Timeout(Timeout),
     /// The stream ended before the closing handshake completed (close code 1006).
     UnexpectedEof,
+    /// The HTTP/2 stream carrying the WebSocket was reset, or its connection went away, before
+    /// the closing handshake completed (close code 1006).
+    StreamReset(StreamReset),
 }
 
 impl fmt::Display for Error {
@@ -33,6 +37,7 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "protocol violation by the server: {e}"),
             Error::Timeout(t) => write!(f, "{t}"),
             Error::UnexpectedEof => f.write_str("connection closed without a close handshake"),
+            Error::StreamReset(r) => write!(f, "{r} without a close handshake"),
         }
     }
 }
@@ -42,6 +47,7 @@ impl std::error::Error for Error {
         match self {
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
+            Error::StreamReset(r) => Some(r),
             _ => None,
         }
     }
@@ -243,6 +249,11 @@ pub enum InputError {
     /// The lease handed back is not the one this connection has out (another connection's, or
     /// none is out); its bytes were dropped.
     UnknownLease,
+    /// [`handle_connect_response`](crate::ClientState::handle_connect_response) on a connection
+    /// that is not waiting for one: it did not start with
+    /// [`new_extended_connect`](crate::ClientState::new_extended_connect), or its response was
+    /// handled already.
+    UnexpectedConnectResponse,
 }
 
 impl fmt::Display for InputError {
@@ -250,6 +261,9 @@ impl fmt::Display for InputError {
         f.write_str(match self {
             InputError::LeaseOutstanding => "a read lease is out; hand it back first",
             InputError::UnknownLease => "this read lease is not the one the connection has out",
+            InputError::UnexpectedConnectResponse => {
+                "no extended CONNECT response is awaited on this connection"
+            }
         })
     }
 }

@@ -30,6 +30,7 @@ pub fn accept_key(key: &str) -> String {
 /// The server's accepting (101) response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    status: u16,
     headers: Headers,
     subprotocol: Option<String>,
     extensions: Vec<Extension>,
@@ -39,9 +40,15 @@ pub struct Response {
 }
 
 impl Response {
-    /// The status code: always 101.
+    /// The status code: 101 over HTTP/1.1, a 2xx (200) over HTTP/2.
     pub fn status(&self) -> u16 {
-        101
+        self.status
+    }
+
+    /// Whether the WebSocket runs on an HTTP/2 stream (RFC 8441) rather than an upgraded
+    /// HTTP/1.1 connection.
+    pub fn is_http2(&self) -> bool {
+        self.status != 101
     }
 
     /// The response headers.
@@ -59,16 +66,21 @@ impl Response {
         &self.extensions
     }
 
-    /// The response as an `http::Response` (status 101, HTTP/1.1, every header in order), for
-    /// code written against tungstenite's response type.
+    /// The response as an `http::Response` (status 101 and HTTP/1.1, or the 2xx and HTTP/2,
+    /// every header in order), for code written against tungstenite's response type.
     ///
     /// Header names and values were checked when the response was parsed (httparse's rules),
     /// which `http` accepts too; a value `http` would refuse is left out rather than failing.
     #[cfg(feature = "http")]
     pub fn to_http(&self) -> http::Response<()> {
         let mut response = http::Response::new(());
-        *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
-        *response.version_mut() = http::Version::HTTP_11;
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::SWITCHING_PROTOCOLS);
+        *response.version_mut() = if self.is_http2() {
+            http::Version::HTTP_2
+        } else {
+            http::Version::HTTP_11
+        };
         let headers = response.headers_mut();
         for (name, value) in self.headers.iter() {
             if let (Ok(name), Ok(value)) = (
@@ -97,7 +109,7 @@ impl Rejection {
         self.status
     }
 
-    /// The reason phrase, for example `Forbidden`.
+    /// The reason phrase, for example `Forbidden` (empty over HTTP/2, which has none).
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -124,7 +136,11 @@ impl Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status, self.reason)?;
+        write!(f, "{}", self.status)?;
+        // HTTP/2 has no reason phrase.
+        if !self.reason.is_empty() {
+            write!(f, " {}", self.reason)?;
+        }
         if let Some(location) = self.location() {
             write!(f, " (Location: {location})")?;
         }
@@ -302,21 +318,15 @@ impl ResponseReader {
             .map(Parsed::Accepted)
     }
 
-    /// RFC 6455 §4.1, the client's checks of a 101 response, points 2-6.
+    /// RFC 6455 §4.1, the client's checks of a 101 response, points 2-6: the upgrade's own
+    /// (2-4) here, the negotiation (5-6) in [`negotiate`], shared with HTTP/2.
     fn validate(
         &self,
         headers: Headers,
         request: &Request,
         config: &Config,
     ) -> Result<Response, HandshakeError> {
-        let single = |name: &'static str| -> Result<Option<&str>, HandshakeError> {
-            let mut values = headers.get_all(name);
-            let first = values.next();
-            if values.next().is_some() {
-                return Err(HandshakeError::DuplicateHeader(name));
-            }
-            Ok(first.map(|v| std::str::from_utf8(v).unwrap_or("\u{fffd}").trim()))
-        };
+        let single = |name: &'static str| single(&headers, name);
         // Point 2: "If the response lacks an |Upgrade| header field or the |Upgrade| header field
         // contains a value that is not an ASCII case-insensitive match for the value "websocket",
         // the client MUST _Fail the WebSocket Connection_."
@@ -338,41 +348,83 @@ impl ResponseReader {
         if single("Sec-WebSocket-Accept")? != Some(self.expected_accept.as_str()) {
             return Err(HandshakeError::Accept);
         }
-        // Point 5: "If the response includes a |Sec-WebSocket-Extensions| header field and this
-        // header field indicates the use of an extension that was not present in the client's
-        // handshake ..., the client MUST _Fail the WebSocket Connection_."
-        let mut extensions: Vec<Extension> = Vec::new();
-        let mut agreed = Agreed::default();
-        for value in headers.get_all("Sec-WebSocket-Extensions") {
-            let value =
-                std::str::from_utf8(value).map_err(|_| HandshakeError::MalformedExtensions)?;
-            for ext in parse_extensions(value).ok_or(HandshakeError::MalformedExtensions)? {
-                if extensions
-                    .iter()
-                    .any(|e| e.name.eq_ignore_ascii_case(&ext.name))
-                {
-                    return Err(HandshakeError::Extension(ext.name));
-                }
-                accept_extension(config, &ext, &mut agreed)?;
-                extensions.push(ext);
-            }
-        }
-        // Point 6: "If the response includes a |Sec-WebSocket-Protocol| header field and this
-        // header field indicates the use of a subprotocol that was not present in the client's
-        // handshake ..., the client MUST _Fail the WebSocket Connection_."
-        let subprotocol = match single("Sec-WebSocket-Protocol")? {
-            None => None,
-            Some(p) if request.subprotocols().iter().any(|o| o == p) => Some(p.to_owned()),
-            Some(p) => return Err(HandshakeError::Subprotocol(p.to_owned())),
-        };
-        Ok(Response {
-            headers,
-            subprotocol,
-            extensions,
-            #[cfg(feature = "deflate")]
-            deflate: agreed,
-        })
+        negotiate(101, headers, request, config)
     }
+}
+
+/// The one value of header `name`, trimmed; a header sent twice is an error.
+fn single<'h>(headers: &'h Headers, name: &'static str) -> Result<Option<&'h str>, HandshakeError> {
+    let mut values = headers.get_all(name);
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(HandshakeError::DuplicateHeader(name));
+    }
+    Ok(first.map(|v| std::str::from_utf8(v).unwrap_or("\u{fffd}").trim()))
+}
+
+/// The answer to an extended CONNECT (RFC 8441 §5): a 2xx accepts, and its headers are checked
+/// by the same rules as a 101's ([`negotiate`]); anything else is a rejection, whose body
+/// follows as the stream's DATA.
+pub(crate) fn check_connect_response(
+    status: u16,
+    headers: Headers,
+    request: &Request,
+    config: &Config,
+) -> Result<Parsed, HandshakeError> {
+    if !(200..300).contains(&status) {
+        return Ok(Parsed::Rejected(PendingRejection::new(
+            status,
+            String::new(),
+            headers,
+            config,
+        )));
+    }
+    negotiate(status, headers, request, config).map(Parsed::Accepted)
+}
+
+/// RFC 6455 §4.1 points 5 and 6, for a 101 and for an HTTP/2 2xx alike (RFC 8441 §5 keeps
+/// Sec-WebSocket-Protocol and -Extensions as RFC 6455 defines them): only offered extensions,
+/// with permessage-deflate's parameters negotiated, and only an offered subprotocol.
+fn negotiate(
+    status: u16,
+    headers: Headers,
+    request: &Request,
+    config: &Config,
+) -> Result<Response, HandshakeError> {
+    // Point 5: "If the response includes a |Sec-WebSocket-Extensions| header field and this
+    // header field indicates the use of an extension that was not present in the client's
+    // handshake ..., the client MUST _Fail the WebSocket Connection_."
+    let mut extensions: Vec<Extension> = Vec::new();
+    let mut agreed = Agreed::default();
+    for value in headers.get_all("Sec-WebSocket-Extensions") {
+        let value = std::str::from_utf8(value).map_err(|_| HandshakeError::MalformedExtensions)?;
+        for ext in parse_extensions(value).ok_or(HandshakeError::MalformedExtensions)? {
+            if extensions
+                .iter()
+                .any(|e| e.name.eq_ignore_ascii_case(&ext.name))
+            {
+                return Err(HandshakeError::Extension(ext.name));
+            }
+            accept_extension(config, &ext, &mut agreed)?;
+            extensions.push(ext);
+        }
+    }
+    // Point 6: "If the response includes a |Sec-WebSocket-Protocol| header field and this
+    // header field indicates the use of a subprotocol that was not present in the client's
+    // handshake ..., the client MUST _Fail the WebSocket Connection_."
+    let subprotocol = match single(&headers, "Sec-WebSocket-Protocol")? {
+        None => None,
+        Some(p) if request.subprotocols().iter().any(|o| o == p) => Some(p.to_owned()),
+        Some(p) => return Err(HandshakeError::Subprotocol(p.to_owned())),
+    };
+    Ok(Response {
+        status,
+        headers,
+        subprotocol,
+        extensions,
+        #[cfg(feature = "deflate")]
+        deflate: agreed,
+    })
 }
 
 /// What the extensions in a response agreed on.

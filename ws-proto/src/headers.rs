@@ -53,6 +53,19 @@ impl Headers {
     }
 }
 
+/// Headers from name and value pairs, in order: the response headers of an HTTP/2 extended
+/// CONNECT as an HTTP library hands them over, for
+/// [`ClientState::handle_connect_response`](crate::ClientState::handle_connect_response).
+impl<N: AsRef<str>, V: AsRef<[u8]>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Headers {
+        Headers(
+            iter.into_iter()
+                .map(|(n, v)| (n.as_ref().to_owned(), v.as_ref().into()))
+                .collect(),
+        )
+    }
+}
+
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()

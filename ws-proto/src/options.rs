@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::http2::HttpVersion;
 use crate::into_request::IntoClientRequest;
 use crate::proxy::{proxy_from_vars, Proxy};
 use crate::request::{Request, RequestError};
@@ -44,6 +45,7 @@ pub struct ClientOptions {
     max_redirects: u32,
     outbox_limit: usize,
     proxy: ProxySetting,
+    http_version: HttpVersion,
 }
 
 /// How connections reach the server.
@@ -77,6 +79,7 @@ impl ClientOptions {
             max_redirects: DEFAULT_MAX_REDIRECTS,
             outbox_limit: DEFAULT_OUTBOX_LIMIT,
             proxy: ProxySetting::Direct,
+            http_version: HttpVersion::Auto,
         }
     }
 
@@ -98,6 +101,18 @@ impl ClientOptions {
     /// How many redirects are followed.
     pub fn get_max_redirects(&self) -> u32 {
         self.max_redirects
+    }
+
+    /// Which HTTP version carries the WebSocket (HTTP/2 only in the tokio adapter, with its
+    /// `http2` feature; the std adapter always uses HTTP/1.1).
+    pub fn get_http_version(&self) -> HttpVersion {
+        self.http_version
+    }
+
+    /// Sets the HTTP version.
+    #[doc(hidden)]
+    pub fn set_http_version(&mut self, version: HttpVersion) {
+        self.http_version = version;
     }
 
     /// The most payload bytes a reconnecting client holds for delivery ([`Outbox`]).
@@ -174,16 +189,18 @@ impl ClientOptions {
 crate::client_option_setters!(ClientOptions);
 
 /// Defines an adapter's `Builder`: [`ClientOptions`] and `TlsOptions` with every setter of
-/// both, and the constructors. The adapter adds the methods that connect.
+/// both, and the constructors. The adapter adds the methods that connect, and may name fields
+/// of its own in braces after the name (each starts as its `Default`).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! client_builder {
-    ($(#[$meta:meta])* $name:ident) => {
+    ($(#[$meta:meta])* $name:ident $({ $($field:ident: $fty:ty),* $(,)? })?) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
         pub struct $name {
             options: $crate::ClientOptions,
             tls: $crate::TlsOptions,
+            $($($field: $fty,)*)?
         }
 
         impl $name {
@@ -205,6 +222,7 @@ macro_rules! client_builder {
                 Self {
                     options,
                     tls: $crate::TlsOptions::default(),
+                    $($($field: ::std::default::Default::default(),)*)?
                 }
             }
 

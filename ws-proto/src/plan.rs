@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::client::ClientState;
 use crate::client_error::ClientError;
 use crate::handshake::Rejection;
+use crate::http2::{Http2Error, HttpVersion, ALPN_H2, ALPN_HTTP1};
 use crate::options::ClientOptions;
 use crate::proxy::{Proxy, ProxyError, ProxyHandshake};
 use crate::request::{Request, RequestError};
@@ -36,6 +37,8 @@ pub struct ConnectPlan {
     /// The proxy for the current request.
     proxy: Option<Proxy>,
     followed: u32,
+    /// The server's HTTP/2 did not carry WebSockets: the next attempts use HTTP/1.1.
+    http1_only: bool,
 }
 
 impl ConnectPlan {
@@ -47,6 +50,7 @@ impl ConnectPlan {
             request,
             options: options.clone(),
             followed: 0,
+            http1_only: false,
         })
     }
 
@@ -169,6 +173,65 @@ impl ConnectPlan {
             seed,
             now,
         )
+    }
+
+    /// The protocol for an attempt over an HTTP/2 stream (RFC 8441): as [`start`](Self::start),
+    /// with the handshake an extended CONNECT ([`ClientState::new_extended_connect`]).
+    pub fn start_extended_connect(&self, seed: [u8; 32], now: Instant) -> ClientState {
+        ClientState::new_extended_connect(
+            self.request.clone(),
+            self.options.get_config().clone(),
+            seed,
+            now,
+        )
+    }
+
+    /// The ALPN protocols (RFC 7301) TLS offers, in order of preference, for an adapter that
+    /// can run WebSockets over HTTP/2: `h2` then `http/1.1` by default, only `http/1.1` when
+    /// HTTP/1.1 is asked for ([`HttpVersion::Http1`]) or HTTP/2 turned out not to carry
+    /// WebSockets ([`http2_refused`](Self::http2_refused)), only `h2` when HTTP/2 is required.
+    /// An adapter without HTTP/2 offers none, as before.
+    pub fn alpn_protocols(&self) -> &'static [&'static [u8]] {
+        match self.http_version() {
+            HttpVersion::Auto => &[ALPN_H2, ALPN_HTTP1],
+            HttpVersion::Http1 => &[ALPN_HTTP1],
+            HttpVersion::Http2 => &[ALPN_H2],
+        }
+    }
+
+    /// Whether the attempt speaks HTTP/2, given the protocol ALPN chose (`None` when none, or
+    /// no TLS): `h2` chosen, or over `ws://` HTTP/2 required (with prior knowledge, RFC 9113
+    /// §3.3). HTTP/2 required and not chosen over TLS is [`Http2Error::NotNegotiated`].
+    pub fn speaks_http2(&self, alpn: Option<&[u8]>) -> Result<bool, ClientError> {
+        match (self.http_version(), alpn) {
+            (HttpVersion::Http1, _) => Ok(false),
+            (_, Some(ALPN_H2)) => Ok(true),
+            (HttpVersion::Http2, _) if !self.request.is_secure() => Ok(true),
+            (HttpVersion::Http2, _) => Err(ClientError::Http2(Http2Error::NotNegotiated)),
+            (HttpVersion::Auto, _) => Ok(false),
+        }
+    }
+
+    /// An HTTP/2 server that did not enable extended CONNECT (RFC 8441 §3): with
+    /// [`HttpVersion::Auto`], `Ok` and the plan now asks for HTTP/1.1 (open a fresh connection
+    /// and offer `http/1.1` alone: the HTTP/2 one cannot carry an upgrade); with HTTP/2
+    /// required, [`Http2Error::ExtendedConnectDisabled`].
+    pub fn http2_refused(&mut self) -> Result<(), ClientError> {
+        match self.http_version() {
+            HttpVersion::Http2 => Err(ClientError::Http2(Http2Error::ExtendedConnectDisabled)),
+            _ => {
+                self.http1_only = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn http_version(&self) -> HttpVersion {
+        if self.http1_only {
+            HttpVersion::Http1
+        } else {
+            self.options.get_http_version()
+        }
     }
 
     /// What an attempt that ended with `error` before opening leads to: `Ok(())` for a

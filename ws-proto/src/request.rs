@@ -8,6 +8,8 @@ use std::net::Ipv6Addr;
 
 use bytes::{BufMut, BytesMut};
 
+use crate::http2::ExtendedConnect;
+
 /// A handshake request under construction.
 ///
 /// ```
@@ -393,6 +395,47 @@ impl Request {
             line(name, value);
         }
         out.put_slice(b"\r\n");
+    }
+
+    /// The extended CONNECT (RFC 8441 §4) with the given extension offers: the same header
+    /// fields as [`write`](Self::write) but the key and the HTTP/1.1 upgrade's own.
+    pub(crate) fn extended_connect(&self, extensions: &[String]) -> ExtendedConnect {
+        // RFC 8441 §5: `:protocol` takes the place of Sec-WebSocket-Key and -Accept, while
+        // Origin, Sec-WebSocket-Version, -Protocol and -Extensions are used as in RFC 6455. The
+        // authority is `:authority` (RFC 9113 §8.3.1), and RFC 9113 §8.2.2: "An endpoint MUST
+        // NOT generate an HTTP/2 message containing connection-specific header fields"
+        // (Upgrade, Connection).
+        let mut headers = vec![("sec-websocket-version".to_owned(), "13".to_owned())];
+        if let Some(origin) = &self.origin {
+            headers.push(("origin".to_owned(), origin.clone()));
+        }
+        if !self.subprotocols.is_empty() {
+            headers.push((
+                "sec-websocket-protocol".to_owned(),
+                self.subprotocols.join(", "),
+            ));
+        }
+        if !extensions.is_empty() {
+            headers.push(("sec-websocket-extensions".to_owned(), extensions.join(", ")));
+        }
+        for (name, value) in &self.headers {
+            let name = name.to_ascii_lowercase();
+            // The hop-by-hop headers of HTTP/1.1 are dropped, as an intermediary translating
+            // to HTTP/2 does (RFC 9113 §8.2.2: "An intermediary transforming an HTTP/1.x
+            // message to HTTP/2 MUST remove connection-specific header fields"); TE is kept
+            // only as "trailers", the one value HTTP/2 allows.
+            let hop_by_hop = matches!(name.as_str(), "keep-alive" | "proxy-connection")
+                || (name == "te" && !value.trim().eq_ignore_ascii_case("trailers"));
+            if !hop_by_hop {
+                headers.push((name, value.clone()));
+            }
+        }
+        ExtendedConnect {
+            scheme: if self.secure { "https" } else { "http" },
+            authority: self.host_header(),
+            path: self.target.clone(),
+            headers,
+        }
     }
 }
 
