@@ -481,6 +481,20 @@ fn h2_without_extended_connect_falls_back_to_a_fresh_http1_connection() {
         assert_eq!(response.status(), 101);
         close_cleanly(socket).await;
         assert_eq!(server.accepts(), 4);
+        // A pool remembers: after the first refusal, HTTP/1.1 at once.
+        let pool = Http2Pool::new();
+        for accepts in [6, 7] {
+            let (socket, response) = server
+                .builder("/echo")
+                .http2_pool(&pool)
+                .connect()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 101);
+            close_cleanly(socket).await;
+            assert_eq!(server.accepts(), accepts);
+        }
+        assert_eq!(pool.connections(), 0);
     });
 }
 
@@ -955,5 +969,42 @@ fn a_session_reconnects_on_the_pooled_http2_connection() {
         }
         assert_eq!(server.accepts(), 1);
         close_cleanly(keeper).await;
+    });
+}
+
+/// Over `ws://`, HTTP/2 required means HTTP/2 with prior knowledge (RFC 9113 §3.3), which
+/// hyper's automatic server detects from the connection preface.
+#[test]
+fn http2_with_prior_knowledge_over_ws() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/echo", listener.local_addr().unwrap());
+        let app = app();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder.http2().enable_connect_protocol();
+            let _ = builder
+                .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(app))
+                .await;
+        });
+        let (mut socket, response) = Builder::new(url.as_str())
+            .http_version(HttpVersion::Http2)
+            .subprotocol("chat")
+            .connect()
+            .await
+            .unwrap();
+        assert!(response.is_http2());
+        assert_eq!(response.subprotocol(), Some("chat"));
+        assert!(matches!(socket.get_ref(), MaybeTlsStream::Http2(_)));
+        socket
+            .send(Message::Text("cleartext".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_message(&mut socket).await,
+            Message::Text("cleartext".into())
+        );
+        close_cleanly(socket).await;
     });
 }

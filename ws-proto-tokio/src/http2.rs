@@ -269,7 +269,9 @@ impl AsyncWrite for Http2Stream {
 /// the last WebSocket on it does (or, with [`idle_timeout`](Self::idle_timeout), that long
 /// after). Cheap to clone: clones are the same pool.
 ///
-/// Without a pool every WebSocket over HTTP/2 has a connection of its own.
+/// Without a pool every WebSocket over HTTP/2 has a connection of its own. A pool also
+/// remembers an origin whose HTTP/2 does not enable extended CONNECT, and goes to it over
+/// HTTP/1.1 directly from then on.
 #[derive(Clone, Default)]
 pub struct Http2Pool {
     inner: Arc<PoolInner>,
@@ -278,6 +280,8 @@ pub struct Http2Pool {
 #[derive(Default)]
 struct PoolInner {
     connections: Mutex<HashMap<String, Pooled>>,
+    /// Origins whose HTTP/2 does not carry WebSockets: asked for HTTP/1.1 straight away.
+    http1_only: Mutex<std::collections::HashSet<String>>,
     /// Held while a connection is set up, so sockets opened together share one.
     connecting: tokio::sync::Mutex<()>,
     idle_timeout: Mutex<Duration>,
@@ -316,7 +320,8 @@ impl Http2Pool {
     }
 
     /// Keeps a connection open for `timeout` after its last WebSocket closed, for the next one
-    /// to reuse (default zero: closed at once).
+    /// to reuse (default zero: closed at once). Clones share the setting, as they share the
+    /// connections.
     pub fn idle_timeout(self, timeout: Duration) -> Http2Pool {
         *lock(&self.inner.idle_timeout) = timeout;
         self
@@ -333,7 +338,7 @@ impl Http2Pool {
         let mut connections = lock(&self.inner.connections);
         let pooled = connections.get(key)?.clone();
         let ended = lock(&pooled.end.0).ended.is_some();
-        if ended || pooled.send.clone().poll_ready_now().is_err() {
+        if ended || !is_usable(&pooled.send) {
             connections.remove(key);
             return None;
         }
@@ -403,18 +408,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Whether a connection's handle can still open streams, without waiting.
-trait ReadyNow {
-    fn poll_ready_now(&mut self) -> Result<(), h2::Error>;
-}
-
-impl ReadyNow for SendRequest<Bytes> {
-    fn poll_ready_now(&mut self) -> Result<(), h2::Error> {
-        let waker = std::task::Waker::noop();
-        match self.poll_ready(&mut Context::from_waker(waker)) {
-            Poll::Ready(Err(e)) => Err(e),
-            _ => Ok(()),
-        }
-    }
+fn is_usable(send: &SendRequest<Bytes>) -> bool {
+    let mut send = send.clone();
+    let waker = std::task::Waker::noop();
+    !matches!(
+        send.poll_ready(&mut Context::from_waker(waker)),
+        Poll::Ready(Err(_))
+    )
 }
 
 /// The pool's key: the server's origin and the way there.
@@ -467,6 +467,11 @@ async fn route(
     options: &Http2Options,
 ) -> Result<Route, Error> {
     let key = origin_key(plan);
+    if let Some(pool) = &options.pool {
+        if lock(&pool.inner.http1_only).contains(&key) {
+            plan.http2_refused()?;
+        }
+    }
     loop {
         if let Some((connection, lease)) = options.pool.as_ref().and_then(|p| p.take(&key)) {
             return Ok(Route::Http2(connection, Some(lease)));
@@ -482,8 +487,12 @@ async fn route(
         let connection = within_connect_timeout(plan, handshake(io)).await?;
         if !connection.0.is_extended_connect_protocol_enabled() {
             // The HTTP/2 connection cannot carry an upgrade: a fresh one for HTTP/1.1, or the
-            // error when HTTP/2 is required. Dropping the handle closes this one.
+            // error when HTTP/2 is required. Dropping the handle closes this one. A pool
+            // remembers, so the next WebSocket to the origin goes straight to HTTP/1.1.
             plan.http2_refused()?;
+            if let Some(pool) = &options.pool {
+                lock(&pool.inner.http1_only).insert(key.clone());
+            }
             continue;
         }
         let lease = options
