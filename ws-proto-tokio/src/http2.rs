@@ -32,7 +32,8 @@ const STREAM_WINDOW: u32 = 256 << 10;
 /// The receive window of the whole connection, shared by its streams.
 const CONNECTION_WINDOW: u32 = 4 << 20;
 
-/// The HTTP/2 settings of a builder: which version to speak and the pool, if any.
+/// The HTTP/2 settings of a builder beyond the version (which is `ClientOptions`'): the pool,
+/// if any.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Http2Options {
     pub(crate) pool: Option<Http2Pool>,
@@ -40,7 +41,8 @@ pub(crate) struct Http2Options {
 
 /// One HTTP/2 stream carrying a WebSocket: DATA both ways, END_STREAM as the end, a reset
 /// (RST_STREAM) or the connection's GOAWAY as an I/O error whose inner error is the core's
-/// [`StreamReset`] with the HTTP/2 error code.
+/// [`StreamReset`] with the HTTP/2 error code (the socket reports it as
+/// [`Error::StreamReset`]).
 ///
 /// Writes take the stream's send capacity (HTTP/2 flow control): a write waits until the
 /// server's window has room, as a TCP write waits for the socket buffer. Reads hand out DATA
