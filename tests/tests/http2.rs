@@ -501,7 +501,9 @@ fn h2_without_extended_connect_falls_back_to_a_fresh_http1_connection() {
 /// h2's own server with extended CONNECT: every stream is answered 200 and bridged to a
 /// tokio-tungstenite echo, except that the first DATA on `/reset` resets its stream with
 /// CANCEL (0x8), the first DATA on `/goaway` sends the whole connection away with
-/// ENHANCE_YOUR_CALM (0xb), and a CONNECT to `/silent` is never answered.
+/// ENHANCE_YOUR_CALM (0xb), the first on `/drain` shuts the connection down gracefully (GOAWAY
+/// with NO_ERROR: open streams go on, no new one is taken), and a CONNECT to `/silent` is never
+/// answered.
 async fn h2_server() -> Server {
     listen(&[b"h2"], |tls| async move {
         let Ok(mut connection) = h2::server::Builder::new()
@@ -528,8 +530,12 @@ async fn h2_server() -> Server {
                     };
                     tokio::spawn(bridge(path, request.into_body(), send, goaway.clone()));
                 }
-                Some(()) = goaway_asked.recv() => {
-                    connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                Some(abrupt) = goaway_asked.recv() => {
+                    if abrupt {
+                        connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                    } else {
+                        connection.graceful_shutdown();
+                    }
                 }
             }
         }
@@ -542,7 +548,7 @@ async fn bridge(
     path: String,
     mut recv: h2::RecvStream,
     mut send: h2::SendStream<bytes::Bytes>,
-    goaway: tokio::sync::mpsc::UnboundedSender<()>,
+    goaway: tokio::sync::mpsc::UnboundedSender<bool>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_tungstenite::tungstenite::protocol::Role;
@@ -560,6 +566,7 @@ async fn bridge(
         }
     });
     let mut buf = vec![0; 16 << 10];
+    let mut draining = false;
     loop {
         tokio::select! {
             data = recv.data() => {
@@ -569,8 +576,13 @@ async fn bridge(
                     "/reset" => return send.send_reset(h2::Reason::CANCEL),
                     // The stream stays open: only the GOAWAY ends it.
                     "/goaway" => {
-                        let _ = goaway.send(());
+                        let _ = goaway.send(true);
                         continue;
+                    }
+                    // The connection drains; this stream goes on.
+                    "/drain" if !draining => {
+                        draining = true;
+                        let _ = goaway.send(false);
                     }
                     _ => {}
                 }
@@ -1006,5 +1018,48 @@ fn http2_with_prior_knowledge_over_ws() {
             Message::Text("cleartext".into())
         );
         close_cleanly(socket).await;
+    });
+}
+
+/// A server shutting its connection down gracefully takes no new stream: the pool opens the
+/// next WebSocket on a new connection, while the one already open goes on to a clean close.
+#[test]
+fn a_draining_connection_is_left_for_a_new_one() {
+    run(async {
+        let server = h2_server().await;
+        let pool = Http2Pool::new();
+        let (mut first, _) = server
+            .builder("/drain")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        first.send(Message::Text("drain".into())).await.unwrap();
+        assert_eq!(
+            next_message(&mut first).await,
+            Message::Text("drain".into())
+        );
+        let (mut second, response) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        assert!(response.is_http2());
+        assert_eq!(server.accepts(), 2);
+        for socket in [&mut second, &mut first] {
+            socket
+                .send(Message::Binary(binary(3000).into()))
+                .await
+                .unwrap();
+            assert_eq!(
+                next_message(socket).await,
+                Message::Binary(binary(3000).into())
+            );
+        }
+        close_cleanly(first).await;
+        server.wait_ended(1).await;
+        close_cleanly(second).await;
+        server.wait_ended(2).await;
     });
 }

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -348,6 +349,17 @@ impl Http2Pool {
         Some(((pooled.send, pooled.end), lease))
     }
 
+    /// Lets go of the connection to `key` if it is still the one `end` belongs to.
+    fn evict(&self, key: &str, end: &ConnectionEnd) {
+        let mut connections = lock(&self.inner.connections);
+        if connections
+            .get(key)
+            .is_some_and(|p| Arc::ptr_eq(&p.end.0, &end.0))
+        {
+            connections.remove(key);
+        }
+    }
+
     fn insert(&self, key: &str, (send, end): Connection) -> Lease {
         let live = Arc::new(AtomicUsize::new(0));
         let lease = self.lease(key, &live);
@@ -439,18 +451,36 @@ pub(crate) async fn open(
     tls: &TlsOptions,
     options: &Http2Options,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let route = {
-        // Sockets opened together wait for the first to set the connection up, then share
-        // it; each sends its CONNECT and waits for the answer without holding the others up.
-        let _connecting = match &options.pool {
-            Some(pool) => Some(pool.inner.connecting.lock().await),
-            None => None,
+    let mut retried = false;
+    loop {
+        let route = {
+            // Sockets opened together wait for the first to set the connection up, then
+            // share it; each sends its CONNECT and waits for the answer without holding the
+            // others up.
+            let _connecting = match &options.pool {
+                Some(pool) => Some(pool.inner.connecting.lock().await),
+                None => None,
+            };
+            route(plan, tls, options).await?
         };
-        route(plan, tls, options).await?
-    };
-    match route {
-        Route::Http1(io) => Ok(WebSocket::start(io, plan.start(seed()?, now()))),
-        Route::Http2(connection, lease) => start_stream(plan, connection, lease).await,
+        let (connection, lease) = match route {
+            Route::Http1(io) => return Ok(WebSocket::start(io, plan.start(seed()?, now()))),
+            Route::Http2(connection, lease) => (connection, lease),
+        };
+        let end = connection.1.clone();
+        match start_stream(plan, connection, lease).await {
+            Ok(socket) => return Ok(socket),
+            Err(Opening::Failed(e)) => return Err(e),
+            // A pooled connection that takes no more streams (the server is going away):
+            // once more, on a new connection.
+            Err(Opening::Refused(e)) => match &options.pool {
+                Some(pool) if !retried => {
+                    pool.evict(&origin_key(plan), &end);
+                    retried = true;
+                }
+                _ => return Err(e),
+            },
+        }
     }
 }
 
@@ -545,14 +575,34 @@ async fn handshake(io: MaybeTlsStream) -> Result<Connection, Error> {
     Ok((send, end))
 }
 
+/// Why no socket came of a stream.
+enum Opening {
+    /// The connection opened no stream (it went away, say): another connection may.
+    Refused(Error),
+    /// The attempt failed.
+    Failed(Error),
+}
+
+/// Runs `step` until the core's deadline, if it has one: `None` once the deadline passed.
+async fn within<T>(
+    deadline: Option<std::time::Instant>,
+    step: impl Future<Output = T>,
+) -> Option<T> {
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at.into(), step).await.ok(),
+        None => Some(step.await),
+    }
+}
+
 /// Sends the core's extended CONNECT on a new stream and hands the response to the core; the
-/// socket then runs on the stream.
+/// socket then runs on the stream. Waiting for a stream (the server's concurrency limit) and
+/// for the answer are both bounded by the handshake timeout.
 async fn start_stream(
     plan: &ConnectPlan,
     (send, connection): Connection,
     lease: Option<Lease>,
-) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let mut core = plan.start_extended_connect(seed()?, now());
+) -> Result<WebSocket<MaybeTlsStream>, Opening> {
+    let mut core = plan.start_extended_connect(seed().map_err(Opening::Failed)?, now());
     let connect = core.extended_connect();
     let mut request = http::Request::builder()
         .method(http::Method::CONNECT)
@@ -562,21 +612,34 @@ async fn start_stream(
     }
     let mut request = request
         .body(())
-        .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        .map_err(|e| Opening::Failed(Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e))))?;
     request
         .extensions_mut()
         .insert(h2::ext::Protocol::from(connect.protocol()));
-    let mut send = send.ready().await.map_err(h2_failed)?;
-    let (response, stream) = send.send_request(request, false).map_err(h2_failed)?;
-    let recv = response_within_deadline(&mut core, response).await?;
-    let stream = Http2Stream {
-        send: Some(stream),
-        recv,
+    let opened = within(core.poll_timeout(), async {
+        let mut send = send.ready().await?;
+        send.send_request(request, false)
+    })
+    .await;
+    let mut stream = Http2Stream {
+        send: None,
+        recv: None,
         pending: Bytes::new(),
         lease,
         connection,
         fault: None,
     };
+    match opened {
+        Some(Ok((response, send))) => {
+            stream.send = Some(send);
+            stream.recv = response_within_deadline(&mut core, response)
+                .await
+                .map_err(Opening::Failed)?;
+        }
+        Some(Err(e)) => return Err(Opening::Refused(h2_failed(e))),
+        // The core reports the timeout, through the socket.
+        None => core.handle_timeout(now()),
+    }
     Ok(WebSocket::start(MaybeTlsStream::Http2(stream), core))
 }
 
@@ -587,15 +650,9 @@ async fn response_within_deadline(
     core: &mut ClientState,
     response: h2::client::ResponseFuture,
 ) -> Result<Option<RecvStream>, Error> {
-    let answer = match core.poll_timeout() {
-        Some(deadline) => match tokio::time::timeout_at(deadline.into(), response).await {
-            Ok(answer) => answer,
-            Err(_) => {
-                core.handle_timeout(now());
-                return Ok(None);
-            }
-        },
-        None => response.await,
+    let Some(answer) = within(core.poll_timeout(), response).await else {
+        core.handle_timeout(now());
+        return Ok(None);
     };
     match answer {
         Ok(response) => {
