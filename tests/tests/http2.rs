@@ -1,7 +1,9 @@
 //! WebSockets over HTTP/2 (RFC 8441) with the tokio adapter against servers that are not ours:
 //! axum's WebSocket upgrade served over HTTP/2 by hyper (extended CONNECT enabled), TLS by
-//! tokio-rustls with a certificate made in the test, and h2's own server where a stream must be
-//! reset or the connection sent away. Loopback only; every test is bounded.
+//! tokio-rustls with a certificate made in the test (trusted through `root_certificate`); h2's
+//! own server where a stream must be reset, the connection sent away or drained, or a CONNECT
+//! left unanswered; and for permessage-deflate, which axum lacks, Python websockets behind an
+//! RFC 8441 gateway. Loopback only; every test is bounded.
 
 mod common;
 
