@@ -382,12 +382,10 @@ impl ClientState {
         self.check_no_lease()?;
         self.reset.get_or_insert(reset);
         match &self.phase {
-            Phase::Connecting => self.finish(
-                CloseCode::ABNORMAL,
-                reset.to_string(),
-                false,
-                Some(Error::StreamReset(reset)),
-            ),
+            Phase::Connecting => {
+                let error = Error::StreamReset(reset);
+                self.finish(CloseCode::ABNORMAL, error.to_string(), false, Some(error));
+            }
             _ => self.handle_eof()?,
         }
         Ok(())
