@@ -285,8 +285,9 @@ struct PoolInner {
     connections: Mutex<HashMap<String, Pooled>>,
     /// Origins whose HTTP/2 does not carry WebSockets: asked for HTTP/1.1 straight away.
     http1_only: Mutex<std::collections::HashSet<String>>,
-    /// Held while a connection is set up, so sockets opened together share one.
-    connecting: tokio::sync::Mutex<()>,
+    /// Per origin, held while its connection is set up, so sockets opened together share one
+    /// (and setups to different origins do not wait for each other).
+    connecting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     idle_timeout: Mutex<Duration>,
 }
 
@@ -366,6 +367,14 @@ impl Http2Pool {
         let pooled = Pooled { send, end, live };
         lock(&self.inner.connections).insert(key.to_owned(), pooled);
         lease
+    }
+
+    /// The lock held while the connection to `key` is set up.
+    fn setting_up(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = lock(&self.inner.connecting);
+        // Locks nobody holds or waits for go, so the map holds only origins being set up.
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+        locks.entry(key.to_owned()).or_default().clone()
     }
 
     fn lease(&self, key: &str, live: &Arc<AtomicUsize>) -> Lease {
@@ -458,7 +467,7 @@ pub(crate) async fn open(
             // share it; each sends its CONNECT and waits for the answer without holding the
             // others up.
             let _connecting = match &options.pool {
-                Some(pool) => Some(pool.inner.connecting.lock().await),
+                Some(pool) => Some(pool.setting_up(&origin_key(plan)).lock_owned().await),
                 None => None,
             };
             route(plan, tls, options).await?
