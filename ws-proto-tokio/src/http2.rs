@@ -275,6 +275,10 @@ impl AsyncWrite for Http2Stream {
 /// Without a pool every WebSocket over HTTP/2 has a connection of its own. A pool also
 /// remembers an origin whose HTTP/2 does not enable extended CONNECT, and goes to it over
 /// HTTP/1.1 directly from then on.
+///
+/// Connections are keyed by origin (and proxy), not by TLS settings: builders that share a pool
+/// should trust the same roots and present the same client certificate, as the connection the
+/// first one opened serves them all.
 #[derive(Clone, Default)]
 pub struct Http2Pool {
     inner: Arc<PoolInner>,
