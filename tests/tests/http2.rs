@@ -1,7 +1,9 @@
 //! WebSockets over HTTP/2 (RFC 8441) with the tokio adapter against servers that are not ours:
 //! axum's WebSocket upgrade served over HTTP/2 by hyper (extended CONNECT enabled), TLS by
-//! tokio-rustls with a certificate made in the test, and h2's own server where a stream must be
-//! reset or the connection sent away. Loopback only; every test is bounded.
+//! tokio-rustls with a certificate made in the test (trusted through `root_certificate`); h2's
+//! own server where a stream must be reset, the connection sent away or drained, or a CONNECT
+//! left unanswered; and for permessage-deflate, which axum lacks, Python websockets behind an
+//! RFC 8441 gateway. Loopback only; every test is bounded.
 
 mod common;
 
@@ -481,13 +483,29 @@ fn h2_without_extended_connect_falls_back_to_a_fresh_http1_connection() {
         assert_eq!(response.status(), 101);
         close_cleanly(socket).await;
         assert_eq!(server.accepts(), 4);
+        // A pool remembers: after the first refusal, HTTP/1.1 at once.
+        let pool = Http2Pool::new();
+        for accepts in [6, 7] {
+            let (socket, response) = server
+                .builder("/echo")
+                .http2_pool(&pool)
+                .connect()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 101);
+            close_cleanly(socket).await;
+            assert_eq!(server.accepts(), accepts);
+        }
+        assert_eq!(pool.connections(), 0);
     });
 }
 
 /// h2's own server with extended CONNECT: every stream is answered 200 and bridged to a
 /// tokio-tungstenite echo, except that the first DATA on `/reset` resets its stream with
 /// CANCEL (0x8), the first DATA on `/goaway` sends the whole connection away with
-/// ENHANCE_YOUR_CALM (0xb), and a CONNECT to `/silent` is never answered.
+/// ENHANCE_YOUR_CALM (0xb), the first on `/drain` shuts the connection down gracefully (GOAWAY
+/// with NO_ERROR: open streams go on, no new one is taken), and a CONNECT to `/silent` is never
+/// answered.
 async fn h2_server() -> Server {
     listen(&[b"h2"], |tls| async move {
         let Ok(mut connection) = h2::server::Builder::new()
@@ -514,8 +532,12 @@ async fn h2_server() -> Server {
                     };
                     tokio::spawn(bridge(path, request.into_body(), send, goaway.clone()));
                 }
-                Some(()) = goaway_asked.recv() => {
-                    connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                Some(abrupt) = goaway_asked.recv() => {
+                    if abrupt {
+                        connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM);
+                    } else {
+                        connection.graceful_shutdown();
+                    }
                 }
             }
         }
@@ -528,7 +550,7 @@ async fn bridge(
     path: String,
     mut recv: h2::RecvStream,
     mut send: h2::SendStream<bytes::Bytes>,
-    goaway: tokio::sync::mpsc::UnboundedSender<()>,
+    goaway: tokio::sync::mpsc::UnboundedSender<bool>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_tungstenite::tungstenite::protocol::Role;
@@ -546,6 +568,7 @@ async fn bridge(
         }
     });
     let mut buf = vec![0; 16 << 10];
+    let mut draining = false;
     loop {
         tokio::select! {
             data = recv.data() => {
@@ -555,8 +578,13 @@ async fn bridge(
                     "/reset" => return send.send_reset(h2::Reason::CANCEL),
                     // The stream stays open: only the GOAWAY ends it.
                     "/goaway" => {
-                        let _ = goaway.send(());
+                        let _ = goaway.send(true);
                         continue;
+                    }
+                    // The connection drains; this stream goes on.
+                    "/drain" if !draining => {
+                        draining = true;
+                        let _ = goaway.send(false);
                     }
                     _ => {}
                 }
@@ -955,5 +983,85 @@ fn a_session_reconnects_on_the_pooled_http2_connection() {
         }
         assert_eq!(server.accepts(), 1);
         close_cleanly(keeper).await;
+    });
+}
+
+/// Over `ws://`, HTTP/2 required means HTTP/2 with prior knowledge (RFC 9113 §3.3), which
+/// hyper's automatic server detects from the connection preface.
+#[test]
+fn http2_with_prior_knowledge_over_ws() {
+    run(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/echo", listener.local_addr().unwrap());
+        let app = app();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder.http2().enable_connect_protocol();
+            let _ = builder
+                .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(app))
+                .await;
+        });
+        let (mut socket, response) = Builder::new(url.as_str())
+            .http_version(HttpVersion::Http2)
+            .subprotocol("chat")
+            .connect()
+            .await
+            .unwrap();
+        assert!(response.is_http2());
+        assert_eq!(response.subprotocol(), Some("chat"));
+        assert!(matches!(socket.get_ref(), MaybeTlsStream::Http2(_)));
+        socket
+            .send(Message::Text("cleartext".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_message(&mut socket).await,
+            Message::Text("cleartext".into())
+        );
+        close_cleanly(socket).await;
+    });
+}
+
+/// A server shutting its connection down gracefully takes no new stream: the pool opens the
+/// next WebSocket on a new connection, while the one already open goes on to a clean close.
+#[test]
+fn a_draining_connection_is_left_for_a_new_one() {
+    run(async {
+        let server = h2_server().await;
+        let pool = Http2Pool::new();
+        let (mut first, _) = server
+            .builder("/drain")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        first.send(Message::Text("drain".into())).await.unwrap();
+        assert_eq!(
+            next_message(&mut first).await,
+            Message::Text("drain".into())
+        );
+        let (mut second, response) = server
+            .builder("/echo")
+            .http2_pool(&pool)
+            .connect()
+            .await
+            .unwrap();
+        assert!(response.is_http2());
+        assert_eq!(server.accepts(), 2);
+        for socket in [&mut second, &mut first] {
+            socket
+                .send(Message::Binary(binary(3000).into()))
+                .await
+                .unwrap();
+            assert_eq!(
+                next_message(socket).await,
+                Message::Binary(binary(3000).into())
+            );
+        }
+        close_cleanly(first).await;
+        server.wait_ended(1).await;
+        close_cleanly(second).await;
+        server.wait_ended(2).await;
     });
 }

@@ -118,6 +118,7 @@ impl Builder {
     /// bounds TLS. Redirects cannot be followed on a given stream and are reported as
     /// [`Error::Rejected`]. A stream that is already TLS goes with a `ws://` URL (with the port,
     /// `ws://host:443/`, if the `Host` header should carry it).
+    /// The handshake is HTTP/1.1's: the stream carries this one WebSocket.
     pub async fn connect_with<T>(
         self,
         io: T,

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,7 +33,8 @@ const STREAM_WINDOW: u32 = 256 << 10;
 /// The receive window of the whole connection, shared by its streams.
 const CONNECTION_WINDOW: u32 = 4 << 20;
 
-/// The HTTP/2 settings of a builder: which version to speak and the pool, if any.
+/// The HTTP/2 settings of a builder beyond the version (which is `ClientOptions`'): the pool,
+/// if any.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Http2Options {
     pub(crate) pool: Option<Http2Pool>,
@@ -40,7 +42,8 @@ pub(crate) struct Http2Options {
 
 /// One HTTP/2 stream carrying a WebSocket: DATA both ways, END_STREAM as the end, a reset
 /// (RST_STREAM) or the connection's GOAWAY as an I/O error whose inner error is the core's
-/// [`StreamReset`] with the HTTP/2 error code.
+/// [`StreamReset`] with the HTTP/2 error code (the socket reports it as
+/// [`Error::StreamReset`]).
 ///
 /// Writes take the stream's send capacity (HTTP/2 flow control): a write waits until the
 /// server's window has room, as a TCP write waits for the socket buffer. Reads hand out DATA
@@ -269,7 +272,13 @@ impl AsyncWrite for Http2Stream {
 /// the last WebSocket on it does (or, with [`idle_timeout`](Self::idle_timeout), that long
 /// after). Cheap to clone: clones are the same pool.
 ///
-/// Without a pool every WebSocket over HTTP/2 has a connection of its own.
+/// Without a pool every WebSocket over HTTP/2 has a connection of its own. A pool also
+/// remembers an origin whose HTTP/2 does not enable extended CONNECT, and goes to it over
+/// HTTP/1.1 directly from then on.
+///
+/// Connections are keyed by origin (and proxy), not by TLS settings: builders that share a pool
+/// should trust the same roots and present the same client certificate, as the connection the
+/// first one opened serves them all.
 #[derive(Clone, Default)]
 pub struct Http2Pool {
     inner: Arc<PoolInner>,
@@ -278,8 +287,11 @@ pub struct Http2Pool {
 #[derive(Default)]
 struct PoolInner {
     connections: Mutex<HashMap<String, Pooled>>,
-    /// Held while a connection is set up, so sockets opened together share one.
-    connecting: tokio::sync::Mutex<()>,
+    /// Origins whose HTTP/2 does not carry WebSockets: asked for HTTP/1.1 straight away.
+    http1_only: Mutex<std::collections::HashSet<String>>,
+    /// Per origin, held while its connection is set up, so sockets opened together share one
+    /// (and setups to different origins do not wait for each other).
+    connecting: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     idle_timeout: Mutex<Duration>,
 }
 
@@ -316,7 +328,8 @@ impl Http2Pool {
     }
 
     /// Keeps a connection open for `timeout` after its last WebSocket closed, for the next one
-    /// to reuse (default zero: closed at once).
+    /// to reuse (default zero: closed at once). Clones share the setting, as they share the
+    /// connections.
     pub fn idle_timeout(self, timeout: Duration) -> Http2Pool {
         *lock(&self.inner.idle_timeout) = timeout;
         self
@@ -333,12 +346,23 @@ impl Http2Pool {
         let mut connections = lock(&self.inner.connections);
         let pooled = connections.get(key)?.clone();
         let ended = lock(&pooled.end.0).ended.is_some();
-        if ended || pooled.send.clone().poll_ready_now().is_err() {
+        if ended || !is_usable(&pooled.send) {
             connections.remove(key);
             return None;
         }
         let lease = self.lease(key, &pooled.live);
         Some(((pooled.send, pooled.end), lease))
+    }
+
+    /// Lets go of the connection to `key` if it is still the one `end` belongs to.
+    fn evict(&self, key: &str, end: &ConnectionEnd) {
+        let mut connections = lock(&self.inner.connections);
+        if connections
+            .get(key)
+            .is_some_and(|p| Arc::ptr_eq(&p.end.0, &end.0))
+        {
+            connections.remove(key);
+        }
     }
 
     fn insert(&self, key: &str, (send, end): Connection) -> Lease {
@@ -347,6 +371,14 @@ impl Http2Pool {
         let pooled = Pooled { send, end, live };
         lock(&self.inner.connections).insert(key.to_owned(), pooled);
         lease
+    }
+
+    /// The lock held while the connection to `key` is set up.
+    fn setting_up(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = lock(&self.inner.connecting);
+        // Locks nobody holds or waits for go, so the map holds only origins being set up.
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+        locks.entry(key.to_owned()).or_default().clone()
     }
 
     fn lease(&self, key: &str, live: &Arc<AtomicUsize>) -> Lease {
@@ -403,18 +435,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Whether a connection's handle can still open streams, without waiting.
-trait ReadyNow {
-    fn poll_ready_now(&mut self) -> Result<(), h2::Error>;
-}
-
-impl ReadyNow for SendRequest<Bytes> {
-    fn poll_ready_now(&mut self) -> Result<(), h2::Error> {
-        let waker = std::task::Waker::noop();
-        match self.poll_ready(&mut Context::from_waker(waker)) {
-            Poll::Ready(Err(e)) => Err(e),
-            _ => Ok(()),
-        }
-    }
+fn is_usable(send: &SendRequest<Bytes>) -> bool {
+    let mut send = send.clone();
+    let waker = std::task::Waker::noop();
+    !matches!(
+        send.poll_ready(&mut Context::from_waker(waker)),
+        Poll::Ready(Err(_))
+    )
 }
 
 /// The pool's key: the server's origin and the way there.
@@ -437,18 +464,36 @@ pub(crate) async fn open(
     tls: &TlsOptions,
     options: &Http2Options,
 ) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let route = {
-        // Sockets opened together wait for the first to set the connection up, then share
-        // it; each sends its CONNECT and waits for the answer without holding the others up.
-        let _connecting = match &options.pool {
-            Some(pool) => Some(pool.inner.connecting.lock().await),
-            None => None,
+    let mut retried = false;
+    loop {
+        let route = {
+            // Sockets opened together wait for the first to set the connection up, then
+            // share it; each sends its CONNECT and waits for the answer without holding the
+            // others up.
+            let _connecting = match &options.pool {
+                Some(pool) => Some(pool.setting_up(&origin_key(plan)).lock_owned().await),
+                None => None,
+            };
+            route(plan, tls, options).await?
         };
-        route(plan, tls, options).await?
-    };
-    match route {
-        Route::Http1(io) => Ok(WebSocket::start(io, plan.start(seed()?, now()))),
-        Route::Http2(connection, lease) => start_stream(plan, connection, lease).await,
+        let (connection, lease) = match route {
+            Route::Http1(io) => return Ok(WebSocket::start(io, plan.start(seed()?, now()))),
+            Route::Http2(connection, lease) => (connection, lease),
+        };
+        let end = connection.1.clone();
+        match start_stream(plan, connection, lease).await {
+            Ok(socket) => return Ok(socket),
+            Err(Opening::Failed(e)) => return Err(e),
+            // A pooled connection that takes no more streams (the server is going away):
+            // once more, on a new connection.
+            Err(Opening::Refused(e)) => match &options.pool {
+                Some(pool) if !retried => {
+                    pool.evict(&origin_key(plan), &end);
+                    retried = true;
+                }
+                _ => return Err(e),
+            },
+        }
     }
 }
 
@@ -467,6 +512,11 @@ async fn route(
     options: &Http2Options,
 ) -> Result<Route, Error> {
     let key = origin_key(plan);
+    if let Some(pool) = &options.pool {
+        if lock(&pool.inner.http1_only).contains(&key) {
+            plan.http2_refused()?;
+        }
+    }
     loop {
         if let Some((connection, lease)) = options.pool.as_ref().and_then(|p| p.take(&key)) {
             return Ok(Route::Http2(connection, Some(lease)));
@@ -482,8 +532,12 @@ async fn route(
         let connection = within_connect_timeout(plan, handshake(io)).await?;
         if !connection.0.is_extended_connect_protocol_enabled() {
             // The HTTP/2 connection cannot carry an upgrade: a fresh one for HTTP/1.1, or the
-            // error when HTTP/2 is required. Dropping the handle closes this one.
+            // error when HTTP/2 is required. Dropping the handle closes this one. A pool
+            // remembers, so the next WebSocket to the origin goes straight to HTTP/1.1.
             plan.http2_refused()?;
+            if let Some(pool) = &options.pool {
+                lock(&pool.inner.http1_only).insert(key.clone());
+            }
             continue;
         }
         let lease = options
@@ -534,14 +588,34 @@ async fn handshake(io: MaybeTlsStream) -> Result<Connection, Error> {
     Ok((send, end))
 }
 
+/// Why no socket came of a stream.
+enum Opening {
+    /// The connection opened no stream (it went away, say): another connection may.
+    Refused(Error),
+    /// The attempt failed.
+    Failed(Error),
+}
+
+/// Runs `step` until the core's deadline, if it has one: `None` once the deadline passed.
+async fn within<T>(
+    deadline: Option<std::time::Instant>,
+    step: impl Future<Output = T>,
+) -> Option<T> {
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at.into(), step).await.ok(),
+        None => Some(step.await),
+    }
+}
+
 /// Sends the core's extended CONNECT on a new stream and hands the response to the core; the
-/// socket then runs on the stream.
+/// socket then runs on the stream. Waiting for a stream (the server's concurrency limit) and
+/// for the answer are both bounded by the handshake timeout.
 async fn start_stream(
     plan: &ConnectPlan,
     (send, connection): Connection,
     lease: Option<Lease>,
-) -> Result<WebSocket<MaybeTlsStream>, Error> {
-    let mut core = plan.start_extended_connect(seed()?, now());
+) -> Result<WebSocket<MaybeTlsStream>, Opening> {
+    let mut core = plan.start_extended_connect(seed().map_err(Opening::Failed)?, now());
     let connect = core.extended_connect();
     let mut request = http::Request::builder()
         .method(http::Method::CONNECT)
@@ -551,21 +625,34 @@ async fn start_stream(
     }
     let mut request = request
         .body(())
-        .map_err(|e| Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+        .map_err(|e| Opening::Failed(Error::Io(io::Error::new(io::ErrorKind::InvalidInput, e))))?;
     request
         .extensions_mut()
         .insert(h2::ext::Protocol::from(connect.protocol()));
-    let mut send = send.ready().await.map_err(h2_failed)?;
-    let (response, stream) = send.send_request(request, false).map_err(h2_failed)?;
-    let recv = response_within_deadline(&mut core, response).await?;
-    let stream = Http2Stream {
-        send: Some(stream),
-        recv,
+    let opened = within(core.poll_timeout(), async {
+        let mut send = send.ready().await?;
+        send.send_request(request, false)
+    })
+    .await;
+    let mut stream = Http2Stream {
+        send: None,
+        recv: None,
         pending: Bytes::new(),
         lease,
         connection,
         fault: None,
     };
+    match opened {
+        Some(Ok((response, send))) => {
+            stream.send = Some(send);
+            stream.recv = response_within_deadline(&mut core, response)
+                .await
+                .map_err(Opening::Failed)?;
+        }
+        Some(Err(e)) => return Err(Opening::Refused(h2_failed(e))),
+        // The core reports the timeout, through the socket.
+        None => core.handle_timeout(now()),
+    }
     Ok(WebSocket::start(MaybeTlsStream::Http2(stream), core))
 }
 
@@ -576,15 +663,9 @@ async fn response_within_deadline(
     core: &mut ClientState,
     response: h2::client::ResponseFuture,
 ) -> Result<Option<RecvStream>, Error> {
-    let answer = match core.poll_timeout() {
-        Some(deadline) => match tokio::time::timeout_at(deadline.into(), response).await {
-            Ok(answer) => answer,
-            Err(_) => {
-                core.handle_timeout(now());
-                return Ok(None);
-            }
-        },
-        None => response.await,
+    let Some(answer) = within(core.poll_timeout(), response).await else {
+        core.handle_timeout(now());
+        return Ok(None);
     };
     match answer {
         Ok(response) => {

@@ -80,7 +80,10 @@ enum Phase {
 ///   [`handle_lease`](Self::handle_lease) (bytes read straight into the receive buffer),
 ///   [`handle_eof`](Self::handle_eof) (the transport's read side ended) and
 ///   [`handle_timeout`](Self::handle_timeout) (the deadline passed; calling it early or twice is
-///   harmless).
+///   harmless). Over HTTP/2 (RFC 8441, [`new_extended_connect`](Self::new_extended_connect)),
+///   also [`handle_connect_response`](Self::handle_connect_response) (the answer to the
+///   extended CONNECT) and [`handle_stream_reset`](Self::handle_stream_reset) (RST_STREAM or
+///   GOAWAY).
 /// - **commands** ask it to do something: [`send_text`](Self::send_text),
 ///   [`send_binary`](Self::send_binary), [`send_message`](Self::send_message),
 ///   [`send_default_type`](Self::send_default_type), [`send_ping`](Self::send_ping) and [`close`](Self::close). A refused
@@ -94,7 +97,8 @@ enum Phase {
 ///   reader whose transport cannot take bytes right now); what one leaves, `poll_output` yields.
 /// - **getters**: [`ready_state`](Self::ready_state), [`buffered_amount`](Self::buffered_amount),
 ///   [`is_writable`](Self::is_writable), [`check_send`](Self::check_send),
-///   [`subprotocol`](Self::subprotocol), [`poll_timeout`](Self::poll_timeout).
+///   [`subprotocol`](Self::subprotocol), [`poll_timeout`](Self::poll_timeout),
+///   [`extended_connect`](Self::extended_connect) (the request to send over HTTP/2).
 ///
 /// Time is an argument: every method that can move a deadline takes `now`.
 ///
@@ -380,12 +384,10 @@ impl ClientState {
         self.check_no_lease()?;
         self.reset.get_or_insert(reset);
         match &self.phase {
-            Phase::Connecting => self.finish(
-                CloseCode::ABNORMAL,
-                reset.to_string(),
-                false,
-                Some(Error::StreamReset(reset)),
-            ),
+            Phase::Connecting => {
+                let error = Error::StreamReset(reset);
+                self.finish(CloseCode::ABNORMAL, error.to_string(), false, Some(error));
+            }
             _ => self.handle_eof()?,
         }
         Ok(())

@@ -69,6 +69,17 @@
 //! [`ClientState::handle_lease`]. The loop ends after [`Event::Closed`], once the drain reaches
 //! `Output::Timeout`: then close the transport.
 //!
+//! # Over HTTP/2
+//!
+//! WebSockets over HTTP/2 (RFC 8441) run the same framing on an HTTP/2 stream; the HTTP/2
+//! library is the caller's. Start with [`ClientState::new_extended_connect`] (no request bytes),
+//! send the request [`ClientState::extended_connect`] describes (`CONNECT` with
+//! `:protocol = websocket`), hand the response to [`ClientState::handle_connect_response`] (a
+//! 2xx is checked by the same rules as a 101; anything else is a [`Rejection`] whose body is the
+//! stream's DATA), then run the loop above with the stream's DATA as input, END_STREAM as
+//! [`ClientState::handle_eof`] and a reset or GOAWAY as [`ClientState::handle_stream_reset`].
+//! [`ConnectPlan`] says which version to speak ([`HttpVersion`], ALPN).
+//!
 //! # The client layer
 //!
 //! What a client decides that is neither I/O nor the protocol is here too, so every adapter

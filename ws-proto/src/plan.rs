@@ -326,3 +326,55 @@ impl std::error::Error for RedirectError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(url: &str, version: HttpVersion) -> ConnectPlan {
+        let mut options = ClientOptions::new(url);
+        options.set_http_version(version);
+        ConnectPlan::new(&options).unwrap()
+    }
+
+    /// Which HTTP carries the WebSocket, for every version asked and every ALPN answer.
+    #[test]
+    fn the_http_version_follows_the_option_alpn_and_the_settings() {
+        let h2 = Some(ALPN_H2);
+        let h1 = Some(ALPN_HTTP1);
+        let auto = plan("wss://example.com/", HttpVersion::Auto);
+        assert_eq!(auto.alpn_protocols(), [ALPN_H2, ALPN_HTTP1]);
+        assert!(auto.speaks_http2(h2).unwrap());
+        assert!(!auto.speaks_http2(h1).unwrap());
+        assert!(!auto.speaks_http2(None).unwrap());
+        // ws:// never negotiates: HTTP/1.1 unless HTTP/2 is required.
+        assert!(!plan("ws://example.com/", HttpVersion::Auto)
+            .speaks_http2(None)
+            .unwrap());
+        assert!(plan("ws://example.com/", HttpVersion::Http2)
+            .speaks_http2(None)
+            .unwrap());
+
+        let http1 = plan("wss://example.com/", HttpVersion::Http1);
+        assert_eq!(http1.alpn_protocols(), [ALPN_HTTP1]);
+        assert!(!http1.speaks_http2(h2).unwrap());
+
+        let mut http2 = plan("wss://example.com/", HttpVersion::Http2);
+        assert_eq!(http2.alpn_protocols(), [ALPN_H2]);
+        assert!(http2.speaks_http2(h2).unwrap());
+        assert!(matches!(
+            http2.speaks_http2(h1),
+            Err(ClientError::Http2(Http2Error::NotNegotiated))
+        ));
+        assert!(matches!(
+            http2.http2_refused(),
+            Err(ClientError::Http2(Http2Error::ExtendedConnectDisabled))
+        ));
+
+        // Auto, and the server's HTTP/2 has no extended CONNECT: HTTP/1.1 from then on.
+        let mut auto = auto;
+        auto.http2_refused().unwrap();
+        assert_eq!(auto.alpn_protocols(), [ALPN_HTTP1]);
+        assert!(!auto.speaks_http2(h2).unwrap());
+    }
+}
