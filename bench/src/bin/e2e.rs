@@ -8,8 +8,9 @@
 //! - `BENCH_SCALE` (default 1.0): multiplies every scenario's message count (0.05 for a quick run).
 //! - `BENCH_CLIENTS`, `BENCH_SCENARIOS`: comma-separated substrings to select clients/scenarios.
 //!
-//! "vs best other crate" is the time relative to the fastest of tokio-tungstenite,
-//! tokio-websockets and fastwebsockets: 0.67x means 1.5 times as fast as the best of them.
+//! "vs best other crate" is the time relative to the fastest of the other crates
+//! (tokio-tungstenite, tokio-websockets, fastwebsockets, sockudo-ws, wtx, yawc): 0.67x means 1.5
+//! times as fast as the best of them.
 //!
 //! Each async client runs on its own current-thread tokio runtime; the ws-proto-std client runs
 //! on the main thread. Only the data phase is timed (after the handshake, until the last message
@@ -29,9 +30,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter, ReadBuf};
-use tokio::net::TcpStream;
-use ws_proto_bench::{frame_unit, header, header_len, payload, start_server, ACK};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use ws_proto_bench::peers::{self, manual_handshake, no_deflate, Res};
+use ws_proto_bench::{frame_unit, header, header_len, payload, rt, start_server, ACK};
 
 // ---------------------------------------------------------------- peak heap
 
@@ -110,8 +111,6 @@ impl HeapWatch {
         PEAK.load(Relaxed).max(0) as usize
     }
 }
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// What one run of a scenario took, in seconds: wall time, and the CPU time of the client's
 /// thread (user and kernel). CPU time leaves out waiting (for the server, for a wake-up), which
@@ -222,28 +221,18 @@ impl Scenario {
     }
 }
 
-const CLIENTS: [&str; 7] = [
+const CLIENTS: [&str; 10] = [
     "ws-proto-tokio",
     "tokio-tungstenite",
     "tokio-websockets",
     "fastwebsockets",
+    "sockudo-ws",
+    "wtx",
+    "yawc",
     "ws-proto-std",
     "raw",
     "raw+mask",
 ];
-
-fn config() -> ws_proto::Config {
-    let mut config = ws_proto::Config::default();
-    config.permessage_deflate(None);
-    config
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn check(got: usize, want: usize) -> Res<()> {
     if got != want {
@@ -256,10 +245,7 @@ fn check(got: usize, want: usize) -> Res<()> {
 
 async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
     use ws_proto_tokio::{Event, Message};
-    let (mut ws, _) = ws_proto_tokio::Builder::new(url)
-        .config(config())
-        .connect()
-        .await?;
+    let mut ws = peers::ws_proto_tokio(url, no_deflate()).await?;
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
@@ -302,10 +288,7 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
 
 async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Times> {
     use tokio_tungstenite::tungstenite::Message;
-    let tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+    let mut ws = peers::tokio_tungstenite(url).await?;
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
@@ -350,13 +333,7 @@ async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Times> {
 
 async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Times> {
     use tokio_websockets::Message;
-    let tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    let (mut ws, _) = tokio_websockets::ClientBuilder::new()
-        .uri(url)?
-        .connect_on(tcp)
-        .await?;
+    let mut ws = peers::tokio_websockets(url).await?;
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
@@ -398,36 +375,9 @@ async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Times> {
 
 // ---------------------------------------------------------------- fastwebsockets
 
-/// Writes a handshake request with a fixed key and reads the response head byte by byte, so no
-/// frame byte after it is consumed.
-async fn manual_handshake(tcp: &mut TcpStream, url: &str) -> Res<()> {
-    let rest = url.trim_start_matches("ws://");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    tcp.write_all(request.as_bytes()).await?;
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await?);
-    }
-    if !head.starts_with(b"HTTP/1.1 101") {
-        return Err("handshake refused".into());
-    }
-    Ok(())
-}
-
 async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
-    use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket};
-    let mut tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    manual_handshake(&mut tcp, url).await?;
-    // Its documented batching: a buffered stream, and `flush`.
-    let mut ws = WebSocket::after_handshake(BufWriter::new(tcp), Role::Client);
-    ws.set_auto_close(true);
-    ws.set_auto_pong(true);
+    use fastwebsockets::{Frame, OpCode, Payload};
+    let mut ws = peers::fastwebsockets(url).await?;
     let data = payload(sc.size, false);
     // Masking happens in place: a borrowed `&[u8]` would be copied into a fresh Vec per frame.
     let mut scratch = data.clone();
@@ -475,6 +425,154 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
     Ok(start.stop())
 }
 
+// ---------------------------------------------------------------- sockudo-ws
+
+async fn sockudo(url: &str, sc: &Scenario) -> Res<Times> {
+    use sockudo_ws::Message;
+    let mut ws = peers::sockudo(url).await?;
+    let data = Bytes::from(payload(sc.size, false));
+    let start = Stopwatch::start();
+    match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                match ws.next().await.ok_or("eof")?? {
+                    Message::Binary(b) | Message::Text(b) => got += b.len(),
+                    _ => continue,
+                }
+                count += 1;
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+            for _ in 0..sc.n {
+                let message = match sc.kind {
+                    Kind::SendOwned => Message::Binary(data.to_vec().into()),
+                    _ => Message::Binary(data.clone()),
+                };
+                ws.feed(message).await?;
+                if !matches!(sc.kind, Kind::SendBatched) {
+                    ws.flush().await?;
+                }
+            }
+            ws.flush().await?;
+            while !matches!(ws.next().await.ok_or("eof")??, Message::Binary(_)) {}
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                ws.send(Message::Binary(data.clone())).await?;
+                while !matches!(ws.next().await.ok_or("eof")??, Message::Binary(_)) {}
+            }
+        }
+    }
+    Ok(start.stop())
+}
+
+// ---------------------------------------------------------------- wtx
+
+/// wtx writes each frame straight to the stream (there is no feed), masking the payload in place:
+/// like fastwebsockets, a scratch copy per message.
+async fn wtx(url: &str, sc: &Scenario) -> Res<Times> {
+    use wtx::collection::Vector;
+    use wtx::web_socket::{Frame, OpCode, WebSocketPayloadOrigin};
+    let mut ws = peers::wtx(url).await?;
+    let data = payload(sc.size, false);
+    let mut scratch = data.clone();
+    let mut buffer = Vector::new();
+    let start = Stopwatch::start();
+    match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                let frame = ws
+                    .read_frame(&mut buffer, WebSocketPayloadOrigin::Adaptive)
+                    .await?;
+                if matches!(frame.op_code(), OpCode::Binary | OpCode::Text) {
+                    got += frame.payload().len();
+                    count += 1;
+                }
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched | Kind::SendEach | Kind::SendOwned | Kind::Echo => {
+            for _ in 0..sc.n {
+                if matches!(sc.kind, Kind::SendOwned) {
+                    ws.write_frame(&mut Frame::new_fin(OpCode::Binary, data.to_vec()))
+                        .await?;
+                } else {
+                    scratch.copy_from_slice(&data);
+                    ws.write_frame(&mut Frame::new_fin(OpCode::Binary, &mut scratch[..]))
+                        .await?;
+                }
+                if matches!(sc.kind, Kind::Echo) {
+                    wtx_next_binary(&mut ws, &mut buffer).await?;
+                }
+            }
+            if !matches!(sc.kind, Kind::Echo) {
+                wtx_next_binary(&mut ws, &mut buffer).await?;
+            }
+        }
+    }
+    Ok(start.stop())
+}
+
+async fn wtx_next_binary(ws: &mut peers::Wtx, buffer: &mut wtx::collection::Vector<u8>) -> Res<()> {
+    use wtx::web_socket::{OpCode, WebSocketPayloadOrigin};
+    while ws
+        .read_frame(buffer, WebSocketPayloadOrigin::Adaptive)
+        .await?
+        .op_code()
+        != OpCode::Binary
+    {}
+    Ok(())
+}
+
+// ---------------------------------------------------------------- yawc
+
+async fn yawc(url: &str, sc: &Scenario) -> Res<Times> {
+    use yawc::{Frame, OpCode};
+    let mut ws = peers::yawc(url, yawc::Options::default()).await?;
+    let data = Bytes::from(payload(sc.size, false));
+    let start = Stopwatch::start();
+    match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                let frame = ws.next_frame().await?;
+                if matches!(frame.opcode(), OpCode::Binary | OpCode::Text) {
+                    got += frame.payload().len();
+                    count += 1;
+                }
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+            for _ in 0..sc.n {
+                let frame = match sc.kind {
+                    Kind::SendOwned => Frame::binary(data.to_vec()),
+                    _ => Frame::binary(data.clone()),
+                };
+                ws.feed(frame).await?;
+                if !matches!(sc.kind, Kind::SendBatched) {
+                    ws.flush().await?;
+                }
+            }
+            ws.flush().await?;
+            while ws.next_frame().await?.opcode() != OpCode::Binary {}
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                ws.send(Frame::binary(data.clone())).await?;
+                while ws.next_frame().await?.opcode() != OpCode::Binary {}
+            }
+        }
+    }
+    Ok(start.stop())
+}
+
 // ---------------------------------------------------------------- raw (the floor)
 
 /// Gives the masked frame in `frame` a fresh key: its payload is masked again, in place, with
@@ -492,10 +590,8 @@ fn remask(frame: &mut [u8], head_len: usize, i: usize) {
 /// key first, as §5.3 requires, masked in place with no copy: the floor for any client that
 /// sends as the RFC says.
 async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
-    let mut tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    manual_handshake(&mut tcp, url).await?;
+    let mut tcp = peers::tcp(url).await?;
+    manual_handshake(&mut tcp, url, None).await?;
     let key = [1, 2, 3, 4];
     // Reads of up to 256 KiB, as ws-proto-tokio makes: on this VM 64 KiB reads made the floor
     // slower than every client receiving 1 MiB messages (363 against 231 ms per 1000).
@@ -574,7 +670,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
 // ---------------------------------------------------------------- ws-proto-std (blocking)
 
 fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
-    let (ws, _) = ws_proto_std::Builder::new(url).config(config()).connect()?;
+    let ws = peers::ws_proto_std(url, no_deflate())?;
     let data = payload(sc.size, false);
     let start = Stopwatch::start();
     match sc.kind {
@@ -684,10 +780,7 @@ fn touch(at: usize, chunk: &[u8]) -> Res<()> {
 
 async fn ws_proto_tokio_streamed(url: &str, sc: &Scenario, flow: Streamed) -> Res<Times> {
     use ws_proto_tokio::Event;
-    let (mut ws, _) = ws_proto_tokio::Builder::new(url)
-        .config(config())
-        .connect()
-        .await?;
+    let mut ws = peers::ws_proto_tokio(url, no_deflate()).await?;
     let block = payload(SOURCE_BLOCK, false);
     let start = Stopwatch::start();
     match flow {
@@ -720,7 +813,7 @@ async fn ws_proto_tokio_streamed(url: &str, sc: &Scenario, flow: Streamed) -> Re
 }
 
 fn ws_proto_std_streamed(url: &str, sc: &Scenario, flow: Streamed) -> Res<Times> {
-    let (ws, _) = ws_proto_std::Builder::new(url).config(config()).connect()?;
+    let ws = peers::ws_proto_std(url, no_deflate())?;
     let block = payload(SOURCE_BLOCK, false);
     let start = Stopwatch::start();
     match flow {
@@ -834,10 +927,8 @@ impl RawFrames {
 /// source yields bytes masked in advance with a fixed key, or with `remask_each` plain bytes
 /// masked in place with a fresh key per frame (§5.3).
 async fn raw_streamed(url: &str, sc: &Scenario, flow: Streamed, remask_each: bool) -> Res<Times> {
-    let mut tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    manual_handshake(&mut tcp, url).await?;
+    let mut tcp = peers::tcp(url).await?;
+    manual_handshake(&mut tcp, url, None).await?;
     let start;
     match flow {
         Streamed::Recv => {
@@ -942,6 +1033,9 @@ fn run_whole(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
         "tokio-tungstenite" => rt().block_on(tokio_tungstenite(url, sc)),
         "tokio-websockets" => rt().block_on(tokio_websockets(url, sc)),
         "fastwebsockets" => rt().block_on(fastwebsockets(url, sc)),
+        "sockudo-ws" => rt().block_on(sockudo(url, sc)),
+        "wtx" => rt().block_on(wtx(url, sc)),
+        "yawc" => rt().block_on(yawc(url, sc)),
         "raw" => rt().block_on(raw(url, sc, false)),
         "raw+mask" => rt().block_on(raw(url, sc, true)),
         _ => unreachable!(),
