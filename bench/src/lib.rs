@@ -17,6 +17,7 @@
 //! - `/idle`: the 101, then discard.
 
 pub mod heap;
+pub mod measure;
 pub mod peers;
 pub mod tokio_server;
 

@@ -26,11 +26,11 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use ws_proto_bench::measure::{env_f64, print_table, selected, Stopwatch, Times};
 use ws_proto_bench::peers::{self, manual_handshake, no_deflate, Res};
 use ws_proto_bench::{frame_unit, header, header_len, payload, rt, start_server, ACK};
 
@@ -110,55 +110,6 @@ impl HeapWatch {
         COUNTED.with(|c| c.set(false));
         PEAK.load(Relaxed).max(0) as usize
     }
-}
-
-/// What one run of a scenario took, in seconds: wall time, and the CPU time of the client's
-/// thread (user and kernel). CPU time leaves out waiting (for the server, for a wake-up), which
-/// on a noisy VM swings wall times by tens of percent, so it compares the work clients do.
-#[derive(Clone, Copy, Debug)]
-struct Times {
-    wall: f64,
-    cpu: f64,
-    /// The peak heap of the client's thread in bytes, from before connecting until the
-    /// connection (and the runtime) is dropped: streamed scenarios only.
-    peak_heap: Option<usize>,
-}
-
-/// Starts timing on the client's thread; `stop` must run on the same thread.
-struct Stopwatch {
-    wall: Instant,
-    cpu: Duration,
-}
-
-impl Stopwatch {
-    fn start() -> Self {
-        Stopwatch {
-            wall: Instant::now(),
-            cpu: thread_cpu(),
-        }
-    }
-
-    fn stop(self) -> Times {
-        Times {
-            wall: self.wall.elapsed().as_secs_f64(),
-            cpu: (thread_cpu() - self.cpu).as_secs_f64(),
-            peak_heap: None,
-        }
-    }
-}
-
-/// The calling thread's CPU time so far. The async clients run on current-thread runtimes and
-/// ws-proto-std blocks, so each client's work is all on the thread that runs it.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec, and CLOCK_THREAD_CPUTIME_ID is a clock every
-    // Linux kernel has.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -1042,52 +993,6 @@ fn run_whole(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
     }
 }
 
-fn env_f64(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn selected(var: &str, name: &str) -> bool {
-    match std::env::var(var) {
-        Ok(list) if !list.is_empty() => list.split(',').any(|p| name.contains(p.trim())),
-        _ => true,
-    }
-}
-
-/// The `q` quantile (0.5: the median) of `v`, interpolating between neighbours.
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let at = q * (v.len() - 1) as f64;
-    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
-    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
-}
-
-fn median(v: &[f64]) -> f64 {
-    quantile(v, 0.5)
-}
-
-fn human_rate(bytes_per_s: f64) -> String {
-    if bytes_per_s >= 1e9 {
-        format!("{:.2} GB/s", bytes_per_s / 1e9)
-    } else {
-        format!("{:.0} MB/s", bytes_per_s / 1e6)
-    }
-}
-
-/// A duration per message, in the unit that suits it.
-fn human_time(secs: f64) -> String {
-    if secs >= 1e-3 {
-        format!("{:.2} ms", secs * 1e3)
-    } else if secs >= 1e-6 {
-        format!("{:.2} us", secs * 1e6)
-    } else {
-        format!("{:.0} ns", secs * 1e9)
-    }
-}
-
 fn main() {
     let rounds = env_f64("BENCH_ROUNDS", 5.0).max(1.0) as usize;
     let scale = env_f64("BENCH_SCALE", 1.0);
@@ -1196,94 +1101,20 @@ fn main() {
          thread's CPU time (user and kernel) per message, median of the rounds"
     );
     for (si, sc) in scenarios.iter().enumerate() {
-        println!();
-        println!("### {} (n = {}, {} B each)", sc.name, sc.n, sc.size);
-        println!();
-        println!(
-            "| client | median | msg/s | payload | spread | vs best other crate | vs raw | \
-             vs raw+mask | CPU | CPU vs best other crate |"
+        let rows: Vec<(&str, &[Option<Times>])> = clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| applies(c, sc))
+            .map(|(ci, c)| (*c, &times[si][ci][..]))
+            .collect();
+        let title = format!("{} (n = {}, {} B each)", sc.name, sc.n, sc.size);
+        print_table(
+            &title,
+            sc.n,
+            sc.payload_bytes(),
+            &rows,
+            &["raw", "raw+mask"],
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        let of = |ci: usize, pick: fn(&Times) -> f64| -> Vec<f64> {
-            times[si][ci].iter().flatten().map(pick).collect()
-        };
-        let medians = |pick: fn(&Times) -> f64| -> Vec<Option<f64>> {
-            (0..clients.len())
-                .map(|ci| {
-                    Some(of(ci, pick))
-                        .filter(|t| !t.is_empty())
-                        .map(|t| median(&t))
-                })
-                .collect()
-        };
-        let wall = medians(|t| t.wall);
-        let cpu = medians(|t| t.cpu);
-        // The best of the other crates: ws-proto's rows below 1.00x are faster than all of them.
-        let best = |medians: &[Option<f64>]| {
-            clients
-                .iter()
-                .zip(medians)
-                .filter(|(c, _)| !c.starts_with("raw") && !c.starts_with("ws-proto"))
-                .filter_map(|(_, m)| *m)
-                .fold(f64::INFINITY, f64::min)
-        };
-        let (best_wall, best_cpu) = (best(&wall), best(&cpu));
-        let vs_best = |c: &str, m: f64, best: f64| {
-            if c.starts_with("raw") || best.is_infinite() {
-                "-".to_owned()
-            } else {
-                format!("{:.2}x", m / best)
-            }
-        };
-        // Both runs of a round share the machine's state at that moment, so their ratio cancels
-        // much of the drift between rounds.
-        let paired = |ci: usize, floor: &str| {
-            let Some(f) = clients
-                .iter()
-                .position(|c| *c == floor)
-                .filter(|&f| f != ci)
-            else {
-                return "-".to_owned();
-            };
-            let pairs = times[si][ci].iter().zip(&times[si][f]);
-            let ratios: Vec<f64> = pairs
-                .filter_map(|(a, b)| Some(a.as_ref()?.wall / b.as_ref()?.wall))
-                .collect();
-            if ratios.is_empty() {
-                return "-".to_owned();
-            }
-            format!(
-                "{:.2}x ({:.2}-{:.2})",
-                median(&ratios),
-                quantile(&ratios, 0.25),
-                quantile(&ratios, 0.75)
-            )
-        };
-        for (ci, c) in clients.iter().enumerate() {
-            if !applies(c, sc) {
-                continue;
-            }
-            let (Some(m), Some(cm)) = (wall[ci], cpu[ci]) else {
-                println!("| {c} | failed | | | | | | | | |");
-                continue;
-            };
-            let t = of(ci, |t| t.wall);
-            let spread = (t.iter().cloned().fold(f64::MIN, f64::max)
-                - t.iter().cloned().fold(f64::MAX, f64::min))
-                / m;
-            println!(
-                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {} | {} | {} | {} | {} |",
-                m * 1e3,
-                sc.n as f64 / m / 1e6,
-                human_rate(sc.payload_bytes() as f64 / m),
-                spread * 100.0,
-                vs_best(c, m, best_wall),
-                paired(ci, "raw"),
-                paired(ci, "raw+mask"),
-                human_time(cm / sc.n as f64),
-                vs_best(c, cm, best_cpu),
-            );
-        }
     }
 
     // The streamed scenarios' peak heap: the most of any round.
