@@ -110,6 +110,21 @@ pub fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Raises this process's soft limit on open files to its hard limit: thousands of connections
+/// need more than the usual 1024. A child process inherits it.
+pub fn raise_nofile() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for both calls.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+}
+
 /// Starts this executable again with `args` (which must make it call [`serve_until_eof`]) as a
 /// server process, so the server's allocations and memory never mix with the client's; returns
 /// the child and the ports it serves. The child serves until its stdin is closed
