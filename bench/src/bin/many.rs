@@ -27,7 +27,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use ws_proto_bench::heap::{since, snapshot, Counting};
+use ws_proto_bench::heap::{held_in_child, hold, hold_blocking, human_bytes, print_held, Counting};
 use ws_proto_bench::measure::{env_f64, human_time, median, print_table, selected, Stopwatch};
 use ws_proto_bench::measure::{quantile, Times};
 use ws_proto_bench::peers::{self, manual_handshake, no_deflate, Res};
@@ -53,69 +53,33 @@ const SIZE: usize = 16;
 
 // ---------------------------------------------------------------- idle
 
-/// Live heap and RSS, in bytes, added by what `connect` returns, `n` times over.
-async fn hold<T, F, Fut>(n: usize, connect: F) -> Res<(f64, f64)>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Res<T>>,
-{
-    drop(connect().await?);
-    tokio::task::yield_now().await;
-    let mut held = Vec::with_capacity(n);
-    let (heap, rss) = (snapshot(), rss());
-    for _ in 0..n {
-        held.push(connect().await?);
-    }
-    let (bytes, _) = since(heap);
-    Ok((bytes as f64, (self::rss() - rss) as f64))
-}
-
-/// The resident set size of this process.
-fn rss() -> isize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: isize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    // SAFETY: sysconf has no preconditions.
-    pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as isize
-}
-
-/// Runs in a process of its own: prints the heap and RSS per connection.
-fn idle(client: &str, port: u16, n: usize) -> Res<()> {
+/// Runs in a process of its own (see `held_in_child`).
+fn idle(client: &str, port: u16, n: usize) -> Res<(f64, f64)> {
     let url = format!("ws://127.0.0.1:{port}/idle");
     let url = url.as_str();
-    let total = match client {
-        "ws-proto-std" => {
-            let connect = || peers::ws_proto_std(url, no_deflate());
-            drop(connect()?);
-            let mut held = Vec::with_capacity(n);
-            let (heap, rss) = (snapshot(), rss());
-            for _ in 0..n {
-                held.push(connect()?);
+    if client == "ws-proto-std" {
+        return hold_blocking(n, || peers::ws_proto_std(url, no_deflate()));
+    }
+    rt().block_on(async {
+        match client {
+            "ws-proto-tokio" => hold(n, || peers::ws_proto_tokio(url, no_deflate())).await,
+            "tokio-tungstenite" => hold(n, || peers::tokio_tungstenite(url)).await,
+            "tokio-websockets" => hold(n, || peers::tokio_websockets(url)).await,
+            "fastwebsockets" => hold(n, || peers::fastwebsockets(url)).await,
+            "sockudo-ws" => hold(n, || peers::sockudo(url)).await,
+            "wtx" => hold(n, || peers::wtx(url)).await,
+            "yawc" => hold(n, || peers::yawc(url, yawc::Options::default())).await,
+            "raw" => {
+                hold(n, || async {
+                    let mut tcp = peers::tcp(url).await?;
+                    manual_handshake(&mut tcp, url, None).await?;
+                    Ok(tcp)
+                })
+                .await
             }
-            (since(heap).0 as f64, (self::rss() - rss) as f64)
+            _ => unreachable!(),
         }
-        _ => rt().block_on(async {
-            match client {
-                "ws-proto-tokio" => hold(n, || peers::ws_proto_tokio(url, no_deflate())).await,
-                "tokio-tungstenite" => hold(n, || peers::tokio_tungstenite(url)).await,
-                "tokio-websockets" => hold(n, || peers::tokio_websockets(url)).await,
-                "fastwebsockets" => hold(n, || peers::fastwebsockets(url)).await,
-                "sockudo-ws" => hold(n, || peers::sockudo(url)).await,
-                "wtx" => hold(n, || peers::wtx(url)).await,
-                "yawc" => hold(n, || peers::yawc(url, yawc::Options::default())).await,
-                "raw" => {
-                    hold(n, || async {
-                        let mut tcp = peers::tcp(url).await?;
-                        manual_handshake(&mut tcp, url, None).await?;
-                        Ok(tcp)
-                    })
-                    .await
-                }
-                _ => unreachable!(),
-            }
-        })?,
-    };
-    println!("{} {}", total.0 / n as f64, total.1 / n as f64);
-    Ok(())
+    })
 }
 
 // ---------------------------------------------------------------- echo load
@@ -305,10 +269,11 @@ fn main() {
             return;
         }
         Some("idle") => {
-            if let Err(e) = idle(&args[2], args[3].parse().unwrap(), args[4].parse().unwrap()) {
-                eprintln!("{}: {e}", args[2]);
-                std::process::exit(1);
-            }
+            print_held(idle(
+                &args[2],
+                args[3].parse().unwrap(),
+                args[4].parse().unwrap(),
+            ));
             return;
         }
         _ => {}
@@ -331,21 +296,12 @@ fn main() {
         println!("| client | live heap | RSS |");
         println!("|---|---:|---:|");
         for &(i, c) in &clients {
-            let exe = std::env::current_exe().unwrap();
-            let out = std::process::Command::new(exe)
-                .args(["idle", c, &ports[i].to_string(), &idle_n.to_string()])
-                .output()
-                .expect("run the idle measurement");
-            let text = String::from_utf8_lossy(&out.stdout);
-            let mut fields = text.split_whitespace().map(|f| f.parse::<f64>());
-            match (fields.next(), fields.next()) {
-                (Some(Ok(heap)), Some(Ok(rss))) => {
-                    println!("| {c} | {} | {} |", bytes(heap), bytes(rss))
+            let (port, n) = (ports[i].to_string(), idle_n.to_string());
+            match held_in_child(&["idle", c, &port, &n]) {
+                Ok((heap, rss)) => {
+                    println!("| {c} | {} | {} |", human_bytes(heap), human_bytes(rss))
                 }
-                _ => println!(
-                    "| {c} | failed: {} | |",
-                    String::from_utf8_lossy(&out.stderr)
-                ),
+                Err(e) => println!("| {c} | failed: {e} | |"),
             }
         }
     }
@@ -397,12 +353,4 @@ fn main() {
     }
     drop(server.stdin.take());
     let _ = server.wait();
-}
-
-fn bytes(b: f64) -> String {
-    if b.abs() >= 10.0 * 1024.0 {
-        format!("{:.1} KiB", b / 1024.0)
-    } else {
-        format!("{b:.0} B")
-    }
 }
