@@ -355,17 +355,18 @@ fn cached_frames(opcode: u8, size: usize, compressed: bool) -> Arc<Frames> {
         .clone()
 }
 
-/// A client frame's header, as the servers read it.
-struct Head {
-    fin: bool,
-    opcode: u8,
-    len: usize,
-    key: [u8; 4],
+/// A frame's header, as the servers (and the compression floor) read it.
+pub struct Head {
+    pub fin: bool,
+    pub opcode: u8,
+    pub len: usize,
+    /// Zero if the frame is not masked.
+    pub key: [u8; 4],
 }
 
 /// The frame header at the start of `buf` and its length, or how many bytes it needs to be
 /// known (more than `buf` holds).
-fn parse_head(buf: &[u8]) -> Result<(Head, usize), usize> {
+pub fn parse_head(buf: &[u8]) -> Result<(Head, usize), usize> {
     let [b0, b1, ..] = *buf else { return Err(2) };
     let base = match b1 & 0x7F {
         126 => 4,

@@ -124,3 +124,85 @@ pub async fn yawc(url: &str, options: yawc::Options) -> Res<yawc::WebSocket<TcpS
     let ws = yawc::WebSocket::handshake(url.parse()?, tcp(url).await?, options).await?;
     Ok(ws)
 }
+
+// ---------------------------------------------------------------- with permessage-deflate
+
+/// The permessage-deflate parameters every client offers here: a 32 KiB window and level 6 (the
+/// zlib default; everyone's deflate here is flate2 over zlib-rs), context takeover both ways or
+/// neither.
+fn deflate_offer(takeover: bool) -> &'static str {
+    if takeover {
+        "permessage-deflate"
+    } else {
+        "permessage-deflate; client_no_context_takeover; server_no_context_takeover"
+    }
+}
+
+/// ws-proto with its default permessage-deflate offer (window 15, level 6), without context
+/// takeover unless `takeover`.
+pub fn deflate(takeover: bool) -> ws_proto::Config {
+    let mut deflate = ws_proto::DeflateConfig::default();
+    deflate
+        .client_no_context_takeover(!takeover)
+        .server_no_context_takeover(!takeover);
+    let mut config = ws_proto::Config::default();
+    config.permessage_deflate(Some(deflate));
+    config
+}
+
+pub type SockudoDeflate = sockudo_ws::CompressedWebSocketStream<TcpStream>;
+
+/// sockudo-ws's HTTP/1.1 client does not negotiate permessage-deflate, so the handshake is the
+/// user's and the stream is made with the parameters offered (`CompressedWebSocketStream`).
+pub async fn sockudo_deflate(url: &str, takeover: bool) -> Res<SockudoDeflate> {
+    let mut tcp = tcp(url).await?;
+    manual_handshake(&mut tcp, url, Some(deflate_offer(takeover))).await?;
+    let deflate = sockudo_ws::DeflateConfig {
+        client_no_context_takeover: !takeover,
+        server_no_context_takeover: !takeover,
+        compression_level: 6,
+        ..Default::default()
+    };
+    Ok(sockudo_ws::CompressedWebSocketStream::client(
+        tcp,
+        Default::default(),
+        deflate,
+    ))
+}
+
+pub type WtxDeflate = wtx::web_socket::WebSocketOwned<
+    Option<wtx::web_socket::compression::NegotiatedFlate2>,
+    wtx::rng::Xorshift64,
+    TcpStream,
+    true,
+>;
+
+/// wtx's `Flate2` compression, which always offers (and keeps to) no context takeover; its
+/// window (default 4 KiB) and level (default 5) set to the others' 32 KiB and 6.
+pub async fn wtx_deflate(url: &str) -> Res<WtxDeflate> {
+    use wtx::web_socket::compression::{Flate2, WindowBits};
+    use wtx::web_socket::{CompressionLevel, DeflateConfig};
+    let uri = wtx::misc::Uri::new(url);
+    let flate2 = Flate2::from(DeflateConfig {
+        client_max_window_bits: WindowBits::Fifteen,
+        compression_level: CompressionLevel::Six,
+        server_max_window_bits: WindowBits::Fifteen,
+    });
+    let ws = wtx::web_socket::WebSocketConnector::default()
+        .compression(flate2)
+        .connect(tcp(url).await?, &uri.to_ref())
+        .await?;
+    Ok(ws)
+}
+
+/// yawc's options for permessage-deflate at level 6.
+pub fn yawc_deflate(takeover: bool) -> yawc::Options {
+    let options = yawc::Options::default().with_compression_level(yawc::CompressionLevel::new(6));
+    if takeover {
+        options
+    } else {
+        options
+            .client_no_context_takeover()
+            .server_no_context_takeover()
+    }
+}
