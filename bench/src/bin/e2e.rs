@@ -116,8 +116,11 @@ impl HeapWatch {
 enum Kind {
     /// Receive `n` messages of `size` bytes.
     Recv { text: bool },
-    /// Send `n` messages, all fed then one flush, then wait for the ack.
-    SendBatched,
+    /// Send `n` messages, all fed then one flush, then wait for the ack. With `values`, every
+    /// client is given each message as a value holding a clone of one `Bytes`, the `Sink` way
+    /// (`feed(Message::Binary(bytes.clone()))`), ws-proto included, whose own way otherwise is
+    /// `feed_binary(&[u8])`; the clients without such an API (fastwebsockets, wtx) sit it out.
+    SendBatched { values: bool },
     /// Send `n` messages, each written out (send = feed + flush), then wait for the ack.
     SendEach,
     /// `n` round trips: send one message, receive its echo.
@@ -158,7 +161,7 @@ impl Scenario {
             Kind::Streamed(Streamed::Recv) => {
                 format!("/recv?n={}&size={}&op=2", self.n, self.size)
             }
-            Kind::SendBatched
+            Kind::SendBatched { .. }
             | Kind::SendEach
             | Kind::SendOwned
             | Kind::Streamed(Streamed::Send) => {
@@ -211,7 +214,7 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 match sc.kind {
                     Kind::Streamed(_) => {
@@ -219,6 +222,9 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
                     }
                     Kind::SendOwned => ws.send(Message::Binary(data.to_vec().into())).await?,
                     Kind::SendEach => ws.send_binary(&data).await?,
+                    Kind::SendBatched { values: true } => {
+                        ws.feed(Message::Binary(data.clone())).await?
+                    }
                     _ => ws.feed_binary(&data).await?,
                 }
             }
@@ -256,14 +262,14 @@ async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 let message = match sc.kind {
                     Kind::SendOwned => Message::Binary(data.to_vec().into()),
                     _ => Message::Binary(data.clone()),
                 };
                 ws.feed(message).await?;
-                if !matches!(sc.kind, Kind::SendBatched) {
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
                     ws.flush().await?;
                 }
             }
@@ -300,14 +306,14 @@ async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 let message = match sc.kind {
                     Kind::SendOwned => Message::binary(data.to_vec()),
                     _ => Message::binary(data.clone()),
                 };
                 ws.feed(message).await?;
-                if !matches!(sc.kind, Kind::SendBatched) {
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
                     ws.flush().await?;
                 }
             }
@@ -346,7 +352,7 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 if matches!(sc.kind, Kind::SendOwned) {
                     ws.write_frame(Frame::binary(Payload::Owned(data.to_vec())))
@@ -356,7 +362,7 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
                     ws.write_frame(Frame::binary(Payload::BorrowedMut(&mut scratch)))
                         .await?;
                 }
-                if !matches!(sc.kind, Kind::SendBatched) {
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
                     ws.flush().await?;
                 }
             }
@@ -396,14 +402,14 @@ async fn sockudo(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 let message = match sc.kind {
                     Kind::SendOwned => Message::Binary(data.to_vec().into()),
                     _ => Message::Binary(data.clone()),
                 };
                 ws.feed(message).await?;
-                if !matches!(sc.kind, Kind::SendBatched) {
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
                     ws.flush().await?;
                 }
             }
@@ -447,7 +453,7 @@ async fn wtx(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned | Kind::Echo => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned | Kind::Echo => {
             for _ in 0..sc.n {
                 if matches!(sc.kind, Kind::SendOwned) {
                     ws.write_frame(&mut Frame::new_fin(OpCode::Binary, data.to_vec()))
@@ -500,14 +506,14 @@ async fn yawc(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 let frame = match sc.kind {
                     Kind::SendOwned => Frame::binary(data.to_vec()),
                     _ => Frame::binary(data.clone()),
                 };
                 ws.feed(frame).await?;
-                if !matches!(sc.kind, Kind::SendBatched) {
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
                     ws.flush().await?;
                 }
             }
@@ -562,7 +568,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
                 got += n;
             }
         }
-        Kind::SendBatched => {
+        Kind::SendBatched { .. } => {
             let (unit, per) = frame_unit(2, sc.size, Some(key));
             start = Stopwatch::start();
             let frame_len = unit.len() / per;
@@ -635,9 +641,14 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
         }
         // Batched: feed, which writes out by itself when the send buffer reaches its
         // high-water mark.
-        Kind::SendBatched => {
+        Kind::SendBatched { values } => {
+            let bytes = Bytes::from(data.clone());
             for _ in 0..sc.n {
-                ws.feed_binary(&data)?;
+                if values {
+                    ws.feed(ws_proto::Message::Binary(bytes.clone()))?;
+                } else {
+                    ws.feed_binary(&data)?;
+                }
             }
             ws.flush()?;
             ws.read()?;
@@ -944,6 +955,7 @@ async fn raw_streamed(url: &str, sc: &Scenario, flow: Streamed, remask_each: boo
 fn applies(client: &str, sc: &Scenario) -> bool {
     match sc.kind {
         Kind::Recv { .. } => client != "raw+mask",
+        Kind::SendBatched { values: true } => !matches!(client, "fastwebsockets" | "wtx"),
         Kind::Streamed(Streamed::Recv) => {
             matches!(client, "ws-proto-tokio" | "ws-proto-std" | "raw")
         }
@@ -1012,7 +1024,13 @@ fn main() {
         },
         Scenario {
             name: "send 16 B binary batched",
-            kind: Kind::SendBatched,
+            kind: Kind::SendBatched { values: false },
+            n: n(1_000_000),
+            size: 16,
+        },
+        Scenario {
+            name: "batched 16 B sends, as Message values",
+            kind: Kind::SendBatched { values: true },
             n: n(1_000_000),
             size: 16,
         },
