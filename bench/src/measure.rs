@@ -64,6 +64,14 @@ fn cpu_time(clock: libc::clockid_t) -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// That a run received every payload byte it should have.
+pub fn check(got: usize, want: usize) -> crate::peers::Res<()> {
+    if got != want {
+        return Err(format!("received {got} payload bytes, expected {want}").into());
+    }
+    Ok(())
+}
+
 /// A number from the environment, or `default`.
 pub fn env_f64(name: &str, default: f64) -> f64 {
     std::env::var(name)

@@ -25,7 +25,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ws_proto_bench::heap::{held_in_child, hold, hold_blocking, human_bytes, print_held, Counting};
-use ws_proto_bench::measure::{env_f64, print_table, selected, Stopwatch, Times};
+use ws_proto_bench::measure::{check, env_f64, print_table, selected, Stopwatch, Times};
 use ws_proto_bench::peers::{self, manual_handshake, Res};
 use ws_proto_bench::{header, json_payload, parse_head, raise_nofile, rt, server_process};
 use ws_proto_bench::{serve_until_eof, start_server, tokio_server, ACK};
@@ -58,13 +58,6 @@ impl Scenario {
         let route = if self.send { "send" } else { "recv" };
         format!("/{route}?n={}&size={}&op=1", self.n, self.size)
     }
-}
-
-fn check(got: usize, want: usize) -> Res<()> {
-    if got != want {
-        return Err(format!("received {got} payload bytes, expected {want}").into());
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------- the clients

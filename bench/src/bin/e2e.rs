@@ -30,7 +30,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
-use ws_proto_bench::measure::{env_f64, print_table, selected, Stopwatch, Times};
+use ws_proto_bench::measure::{check, env_f64, print_table, selected, Stopwatch, Times};
 use ws_proto_bench::peers::{self, manual_handshake, no_deflate, Res};
 use ws_proto_bench::{frame_unit, header, header_len, payload, rt, start_server, ACK};
 
@@ -187,13 +187,6 @@ const CLIENTS: [&str; 10] = [
     "raw",
     "raw+mask",
 ];
-
-fn check(got: usize, want: usize) -> Res<()> {
-    if got != want {
-        return Err(format!("received {got} payload bytes, expected {want}").into());
-    }
-    Ok(())
-}
 
 // ---------------------------------------------------------------- ws-proto-tokio
 
