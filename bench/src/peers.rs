@@ -127,10 +127,10 @@ pub async fn yawc(url: &str, options: yawc::Options) -> Res<yawc::WebSocket<TcpS
 
 // ---------------------------------------------------------------- with permessage-deflate
 
-/// The permessage-deflate parameters every client offers here: a 32 KiB window and level 6 (the
-/// zlib default; everyone's deflate here is flate2 over zlib-rs), context takeover both ways or
-/// neither.
-fn deflate_offer(takeover: bool) -> &'static str {
+/// The permessage-deflate offer of the handshakes written here (sockudo-ws's, the floors'):
+/// context takeover both ways or neither, and no window parameters, so 32 KiB windows, as every
+/// client here is configured.
+pub fn deflate_offer(takeover: bool) -> &'static str {
     if takeover {
         "permessage-deflate"
     } else {

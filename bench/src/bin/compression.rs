@@ -184,8 +184,7 @@ async fn yawc(url: &str, sc: Scenario, text: &Bytes) -> Res<Times> {
 async fn zlib_rs(url: &str, sc: Scenario, text: &[u8]) -> Res<Times> {
     const BATCH: usize = 256 << 10;
     let mut tcp = peers::tcp(url).await?;
-    let offer = "permessage-deflate; client_no_context_takeover; server_no_context_takeover";
-    manual_handshake(&mut tcp, url, Some(offer)).await?;
+    manual_handshake(&mut tcp, url, Some(peers::deflate_offer(false))).await?;
     let start;
     if sc.send {
         let mut compress = Compress::new(Compression::new(6), false);
