@@ -7,7 +7,8 @@
 # `rep movsb`/`rep stosb` moves as an instruction, so a memcpy or memset weighs more here than
 # its time. Echo counts vary by about 10% between runs: how often a read finds nothing yet
 # depends on timing.
-# Usage: bash e2e_instructions.sh  (from bench/; needs valgrind; about 10 minutes)
+# Usage: bash e2e_instructions.sh  (from bench/; needs valgrind; about 15 minutes)
+# CLIENTS="ws-proto-tokio sockudo-ws" bash e2e_instructions.sh  for some clients only.
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
@@ -15,7 +16,7 @@ cargo build --release -q --bin e2e
 bin="$CARGO_TARGET_DIR/release/e2e"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-clients=(ws-proto-tokio ws-proto-std fastwebsockets tokio-websockets tokio-tungstenite raw)
+read -r -a clients <<<"${CLIENTS:-ws-proto-tokio ws-proto-std fastwebsockets tokio-websockets tokio-tungstenite sockudo-ws wtx yawc raw}"
 # scenario filter, its base message count in e2e, the two scales
 scenarios=("recv 16 B:1000000:0.01:0.02" "recv 1 KiB:200000:0.02:0.04" "send 16 B:1000000:0.01:0.02" "echo:20000:0.1:0.2")
 # The client thread is the main thread: callgrind's part 1 with --separate-threads.

@@ -8,12 +8,18 @@
 //! - `/recv?n=N&size=S&op=1|2`: after the 101, N final frames (text or binary) of S bytes, then
 //!   read and discard until the client goes away. Frames larger than the ~1 MiB buffer (256 MiB,
 //!   say) are written as a header and then the same 1 MiB of payload again and again, so the
-//!   server never holds a whole message.
+//!   server never holds a whole message. If the client offered permessage-deflate, the 101
+//!   accepts it and the frames are JSON-like text of S bytes compressed once in advance.
 //! - `/send?n=N&size=S`: count N data messages from the client (data frames with FIN set, so a
-//!   message sent in fragments counts once), then answer with a one-byte binary frame (the
-//!   ack), then discard.
+//!   message sent in fragments counts once, and a compressed one is never inflated), then
+//!   answer with a one-byte binary frame (the ack), then discard.
 //! - `/echo?n=N&size=S`: N times, read one frame, unmask it, send its payload back unmasked.
 //! - `/idle`: the 101, then discard.
+
+pub mod heap;
+pub mod measure;
+pub mod peers;
+pub mod tokio_server;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -29,6 +35,128 @@ const READ_BUF: usize = 256 << 10;
 
 /// The acknowledgement frame the server sends at the end of a send scenario.
 pub const ACK: [u8; 3] = [0x82, 0x01, 0x00];
+
+/// `payload` compressed as one permessage-deflate message (RFC 7692 §7.2.1): raw DEFLATE with a
+/// 32 KiB window and a fresh context (so it needs no context takeover), level 6, sync flush,
+/// the 4-byte tail removed.
+pub fn deflate_message(payload: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut c = Compress::new(Compression::new(6), false);
+    let mut out = Vec::with_capacity(payload.len() + 1024);
+    c.compress_vec(payload, &mut out, FlushCompress::Sync)
+        .unwrap();
+    assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
+    out.truncate(out.len() - 4);
+    out
+}
+
+/// An unmasked final frame holding `payload` compressed (RSV1 set).
+pub fn compressed_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let body = deflate_message(payload);
+    let mut frame = Vec::with_capacity(body.len() + 10);
+    header(opcode, body.len(), None, &mut frame);
+    frame[0] |= 0x40;
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// The server's answer to a request head's permessage-deflate offer (its first), or `None`
+/// when there is none. The no-context-takeover parameters the client offered are accepted;
+/// window sizes are left out, so both sides use 32 KiB windows (the server's frames are
+/// compressed that way in advance, each on its own, which any answer allows).
+pub fn accept_deflate(request_head: &str) -> Option<String> {
+    let offer = request_head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("sec-websocket-extensions"))
+        .flat_map(|(_, value)| value.split(','))
+        .find(|o| o.trim().starts_with("permessage-deflate"))?;
+    let mut answer = "permessage-deflate".to_owned();
+    for param in offer.split(';').map(str::trim) {
+        if param == "client_no_context_takeover" || param == "server_no_context_takeover" {
+            answer.push_str("; ");
+            answer.push_str(param);
+        }
+    }
+    Some(answer)
+}
+
+/// The 101 for a request head: the accept key, and permessage-deflate if offered.
+pub fn switching_protocols(request_head: &str) -> String {
+    let key = request_head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim())
+        })
+        .unwrap_or_default();
+    let extensions = accept_deflate(request_head)
+        .map(|e| format!("Sec-WebSocket-Extensions: {e}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {}\r\n{extensions}\r\n",
+        accept_key(key)
+    )
+}
+
+/// A current-thread tokio runtime: every async client runs on one, as most applications' I/O
+/// tasks would.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Raises this process's soft limit on open files to its hard limit: thousands of connections
+/// need more than the usual 1024. A child process inherits it.
+pub fn raise_nofile() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for both calls.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+}
+
+/// Starts this executable again with `args` (which must make it call [`serve_until_eof`]) as a
+/// server process, so the server's allocations and memory never mix with the client's; returns
+/// the child and the ports it serves. The child serves until its stdin is closed
+/// (`drop(child.stdin.take())`).
+pub fn server_process(args: &[&str]) -> (std::process::Child, Vec<u16>) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn the server process");
+    let mut line = String::new();
+    io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ports = line
+        .split_whitespace()
+        .map(|p| p.parse().expect("server port"))
+        .collect();
+    (child, ports)
+}
+
+/// The child side of [`server_process`]: prints the ports of the servers already started, then
+/// serves until the parent closes its stdin (or dies).
+pub fn serve_until_eof(ports: &[u16]) {
+    let line: Vec<String> = ports.iter().map(u16::to_string).collect();
+    println!("{}", line.join(" "));
+    io::stdout().flush().unwrap();
+    let _ = io::stdin().read_to_end(&mut Vec::new());
+}
 
 /// Starts the server on an ephemeral loopback port, accepting forever on its own thread.
 pub fn start_server() -> u16 {
@@ -90,6 +218,41 @@ pub fn text_payload(len: usize) -> Vec<u8> {
     while s.len() < len {
         s.push('.');
     }
+    s.into_bytes()
+}
+
+/// JSON-like text of exactly `len` bytes: an array of small records whose numbers and names
+/// vary (a fixed pseudo-random sequence), so it compresses about as well as real API traffic
+/// rather than as well as a repeated sentence. ASCII, so any cut is valid UTF-8.
+pub fn json_payload(len: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(len + 256);
+    s.push('[');
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    let events = ["trade", "quote", "cancel", "fill", "heartbeat"];
+    let mut id = 1_000_000;
+    while s.len() < len {
+        id += 1 + next(9);
+        s.push_str(&format!(
+            "{{\"id\":{id},\"user\":\"user_{}\",\"event\":\"{}\",\"price\":{}.{:02},\
+             \"qty\":{},\"ts\":{},\"ok\":{}}},",
+            next(50_000),
+            events[next(events.len() as u64) as usize],
+            next(2000),
+            next(100),
+            next(1000),
+            1_764_000_000_000 + id * 37,
+            next(2) == 0,
+        ));
+    }
+    s.truncate(len.saturating_sub(1));
+    s.push(']');
+    s.truncate(len);
     s.into_bytes()
 }
 
@@ -161,17 +324,26 @@ enum Frames {
     Large { piece: Vec<u8> },
 }
 
-type FramesCache = Mutex<HashMap<(u8, usize), Arc<Frames>>>;
+type FramesCache = Mutex<HashMap<(u8, usize, bool), Arc<Frames>>>;
 
-fn cached_frames(opcode: u8, size: usize) -> Arc<Frames> {
+/// The frames of a `/recv` scenario; `compressed`: [`json_payload`] text compressed once in
+/// advance (see [`compressed_frame`]), repeated.
+fn cached_frames(opcode: u8, size: usize, compressed: bool) -> Arc<Frames> {
     static CACHE: OnceLock<FramesCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     cache
         .lock()
         .unwrap()
-        .entry((opcode, size))
+        .entry((opcode, size, compressed))
         .or_insert_with(|| {
-            Arc::new(if size > UNIT_BYTES {
+            Arc::new(if compressed {
+                let frame = compressed_frame(opcode, &json_payload(size));
+                let per = (UNIT_BYTES / frame.len()).max(1);
+                Frames::Unit {
+                    bytes: frame.repeat(per),
+                    per,
+                }
+            } else if size > UNIT_BYTES {
                 Frames::Large {
                     piece: payload(UNIT_BYTES, opcode == 1),
                 }
@@ -183,12 +355,45 @@ fn cached_frames(opcode: u8, size: usize) -> Arc<Frames> {
         .clone()
 }
 
-/// A client frame's header, as the server reads it.
-struct Head {
-    fin: bool,
-    opcode: u8,
-    len: usize,
-    key: [u8; 4],
+/// A frame's header, as the servers (and the compression floor) read it.
+pub struct Head {
+    pub fin: bool,
+    pub opcode: u8,
+    pub len: usize,
+    /// Zero if the frame is not masked.
+    pub key: [u8; 4],
+}
+
+/// The frame header at the start of `buf` and its length, or how many bytes it needs to be
+/// known (more than `buf` holds).
+pub fn parse_head(buf: &[u8]) -> Result<(Head, usize), usize> {
+    let [b0, b1, ..] = *buf else { return Err(2) };
+    let base = match b1 & 0x7F {
+        126 => 4,
+        127 => 10,
+        _ => 2,
+    };
+    let masked = b1 & 0x80 != 0;
+    let total = base + if masked { 4 } else { 0 };
+    if buf.len() < total {
+        return Err(total);
+    }
+    let len = match base {
+        4 => u16::from_be_bytes([buf[2], buf[3]]) as usize,
+        10 => u64::from_be_bytes(buf[2..10].try_into().unwrap()) as usize,
+        _ => (b1 & 0x7F) as usize,
+    };
+    let mut key = [0; 4];
+    if masked {
+        key.copy_from_slice(&buf[base..total]);
+    }
+    let head = Head {
+        fin: b0 & 0x80 != 0,
+        opcode: b0 & 0x0F,
+        len,
+        key,
+    };
+    Ok((head, total))
 }
 
 struct Reader {
@@ -218,49 +423,19 @@ impl Reader {
 
     /// The next frame's header.
     fn header(&mut self) -> io::Result<Option<Head>> {
-        if !self.ensure(2)? {
-            return Ok(None);
-        }
-        let b0 = self.buf[self.pos];
-        let b1 = self.buf[self.pos + 1];
-        let (len, hlen) = match b1 & 0x7F {
-            126 => {
-                if !self.ensure(4)? {
-                    return Ok(None);
-                }
-                let p = self.pos;
-                (
-                    u16::from_be_bytes([self.buf[p + 2], self.buf[p + 3]]) as usize,
-                    4,
-                )
+        let mut need = 2;
+        loop {
+            if !self.ensure(need)? {
+                return Ok(None);
             }
-            127 => {
-                if !self.ensure(10)? {
-                    return Ok(None);
+            match parse_head(&self.buf[self.pos..self.end]) {
+                Ok((head, len)) => {
+                    self.pos += len;
+                    return Ok(Some(head));
                 }
-                let p = self.pos;
-                let mut raw = [0; 8];
-                raw.copy_from_slice(&self.buf[p + 2..p + 10]);
-                (u64::from_be_bytes(raw) as usize, 10)
+                Err(more) => need = more,
             }
-            n => (n as usize, 2),
-        };
-        let masked = b1 & 0x80 != 0;
-        let total = hlen + if masked { 4 } else { 0 };
-        if !self.ensure(total)? {
-            return Ok(None);
         }
-        let mut key = [0; 4];
-        if masked {
-            key.copy_from_slice(&self.buf[self.pos + hlen..self.pos + hlen + 4]);
-        }
-        self.pos += total;
-        Ok(Some(Head {
-            fin: b0 & 0x80 != 0,
-            opcode: b0 & 0x0F,
-            len,
-            key,
-        }))
     }
 
     fn skip(&mut self, mut n: usize) -> io::Result<bool> {
@@ -325,25 +500,13 @@ fn handle(mut s: TcpStream) -> io::Result<()> {
     }
     let head = String::from_utf8_lossy(&head).into_owned();
     let target = head.split(' ').nth(1).unwrap_or("/").to_owned();
-    let key = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("sec-websocket-key")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default();
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let n = param(query, "n");
     let size = param(query, "size");
     let op = param(query, "op").max(1) as u8;
-    let frames = (path == "/recv").then(|| cached_frames(op, size));
-    let response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {}\r\n\r\n",
-        ws_proto::accept_key(&key)
-    );
-    s.write_all(response.as_bytes())?;
+    let compressed = accept_deflate(&head).is_some();
+    let frames = (path == "/recv").then(|| cached_frames(op, size, compressed));
+    s.write_all(switching_protocols(&head).as_bytes())?;
     let mut reader = Reader {
         s: s.try_clone()?,
         buf: vec![0; READ_BUF],

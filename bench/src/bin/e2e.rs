@@ -8,8 +8,9 @@
 //! - `BENCH_SCALE` (default 1.0): multiplies every scenario's message count (0.05 for a quick run).
 //! - `BENCH_CLIENTS`, `BENCH_SCENARIOS`: comma-separated substrings to select clients/scenarios.
 //!
-//! "vs best other crate" is the time relative to the fastest of tokio-tungstenite,
-//! tokio-websockets and fastwebsockets: 0.67x means 1.5 times as fast as the best of them.
+//! "vs best other crate" is the time relative to the fastest of the other crates
+//! (tokio-tungstenite, tokio-websockets, fastwebsockets, sockudo-ws, wtx, yawc): 0.67x means 1.5
+//! times as fast as the best of them.
 //!
 //! Each async client runs on its own current-thread tokio runtime; the ws-proto-std client runs
 //! on the main thread. Only the data phase is timed (after the handshake, until the last message
@@ -25,13 +26,13 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufWriter, ReadBuf};
-use tokio::net::TcpStream;
-use ws_proto_bench::{frame_unit, header, header_len, payload, start_server, ACK};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use ws_proto_bench::measure::{check, env_f64, print_table, selected, Stopwatch, Times};
+use ws_proto_bench::peers::{self, manual_handshake, no_deflate, Res};
+use ws_proto_bench::{frame_unit, header, header_len, payload, rt, start_server, ACK};
 
 // ---------------------------------------------------------------- peak heap
 
@@ -111,63 +112,15 @@ impl HeapWatch {
     }
 }
 
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
-
-/// What one run of a scenario took, in seconds: wall time, and the CPU time of the client's
-/// thread (user and kernel). CPU time leaves out waiting (for the server, for a wake-up), which
-/// on a noisy VM swings wall times by tens of percent, so it compares the work clients do.
-#[derive(Clone, Copy, Debug)]
-struct Times {
-    wall: f64,
-    cpu: f64,
-    /// The peak heap of the client's thread in bytes, from before connecting until the
-    /// connection (and the runtime) is dropped: streamed scenarios only.
-    peak_heap: Option<usize>,
-}
-
-/// Starts timing on the client's thread; `stop` must run on the same thread.
-struct Stopwatch {
-    wall: Instant,
-    cpu: Duration,
-}
-
-impl Stopwatch {
-    fn start() -> Self {
-        Stopwatch {
-            wall: Instant::now(),
-            cpu: thread_cpu(),
-        }
-    }
-
-    fn stop(self) -> Times {
-        Times {
-            wall: self.wall.elapsed().as_secs_f64(),
-            cpu: (thread_cpu() - self.cpu).as_secs_f64(),
-            peak_heap: None,
-        }
-    }
-}
-
-/// The calling thread's CPU time so far. The async clients run on current-thread runtimes and
-/// ws-proto-std blocks, so each client's work is all on the thread that runs it.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec, and CLOCK_THREAD_CPUTIME_ID is a clock every
-    // Linux kernel has.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     /// Receive `n` messages of `size` bytes.
     Recv { text: bool },
-    /// Send `n` messages, all fed then one flush, then wait for the ack.
-    SendBatched,
+    /// Send `n` messages, all fed then one flush, then wait for the ack. With `values`, every
+    /// client is given each message as a value holding a clone of one `Bytes`, the `Sink` way
+    /// (`feed(Message::Binary(bytes.clone()))`), ws-proto included, whose own way otherwise is
+    /// `feed_binary(&[u8])`; the clients without such an API (fastwebsockets, wtx) sit it out.
+    SendBatched { values: bool },
     /// Send `n` messages, each written out (send = feed + flush), then wait for the ack.
     SendEach,
     /// `n` round trips: send one message, receive its echo.
@@ -208,7 +161,7 @@ impl Scenario {
             Kind::Streamed(Streamed::Recv) => {
                 format!("/recv?n={}&size={}&op=2", self.n, self.size)
             }
-            Kind::SendBatched
+            Kind::SendBatched { .. }
             | Kind::SendEach
             | Kind::SendOwned
             | Kind::Streamed(Streamed::Send) => {
@@ -222,44 +175,24 @@ impl Scenario {
     }
 }
 
-const CLIENTS: [&str; 7] = [
+const CLIENTS: [&str; 10] = [
     "ws-proto-tokio",
     "tokio-tungstenite",
     "tokio-websockets",
     "fastwebsockets",
+    "sockudo-ws",
+    "wtx",
+    "yawc",
     "ws-proto-std",
     "raw",
     "raw+mask",
 ];
 
-fn config() -> ws_proto::Config {
-    let mut config = ws_proto::Config::default();
-    config.permessage_deflate(None);
-    config
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn check(got: usize, want: usize) -> Res<()> {
-    if got != want {
-        return Err(format!("received {got} payload bytes, expected {want}").into());
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------- ws-proto-tokio
 
 async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
     use ws_proto_tokio::{Event, Message};
-    let (mut ws, _) = ws_proto_tokio::Builder::new(url)
-        .config(config())
-        .connect()
-        .await?;
+    let mut ws = peers::ws_proto_tokio(url, no_deflate()).await?;
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
@@ -274,7 +207,7 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 match sc.kind {
                     Kind::Streamed(_) => {
@@ -282,6 +215,9 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
                     }
                     Kind::SendOwned => ws.send(Message::Binary(data.to_vec().into())).await?,
                     Kind::SendEach => ws.send_binary(&data).await?,
+                    Kind::SendBatched { values: true } => {
+                        ws.feed(Message::Binary(data.clone())).await?
+                    }
                     _ => ws.feed_binary(&data).await?,
                 }
             }
@@ -302,10 +238,7 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
 
 async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Times> {
     use tokio_tungstenite::tungstenite::Message;
-    let tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+    let mut ws = peers::tokio_tungstenite(url).await?;
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
@@ -322,14 +255,14 @@ async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 let message = match sc.kind {
                     Kind::SendOwned => Message::Binary(data.to_vec().into()),
                     _ => Message::Binary(data.clone()),
                 };
                 ws.feed(message).await?;
-                if !matches!(sc.kind, Kind::SendBatched) {
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
                     ws.flush().await?;
                 }
             }
@@ -350,13 +283,7 @@ async fn tokio_tungstenite(url: &str, sc: &Scenario) -> Res<Times> {
 
 async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Times> {
     use tokio_websockets::Message;
-    let tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    let (mut ws, _) = tokio_websockets::ClientBuilder::new()
-        .uri(url)?
-        .connect_on(tcp)
-        .await?;
+    let mut ws = peers::tokio_websockets(url).await?;
     let data = Bytes::from(payload(sc.size, false));
     let start = Stopwatch::start();
     match sc.kind {
@@ -372,14 +299,14 @@ async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 let message = match sc.kind {
                     Kind::SendOwned => Message::binary(data.to_vec()),
                     _ => Message::binary(data.clone()),
                 };
                 ws.feed(message).await?;
-                if !matches!(sc.kind, Kind::SendBatched) {
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
                     ws.flush().await?;
                 }
             }
@@ -398,36 +325,9 @@ async fn tokio_websockets(url: &str, sc: &Scenario) -> Res<Times> {
 
 // ---------------------------------------------------------------- fastwebsockets
 
-/// Writes a handshake request with a fixed key and reads the response head byte by byte, so no
-/// frame byte after it is consumed.
-async fn manual_handshake(tcp: &mut TcpStream, url: &str) -> Res<()> {
-    let rest = url.trim_start_matches("ws://");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    tcp.write_all(request.as_bytes()).await?;
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        head.push(tcp.read_u8().await?);
-    }
-    if !head.starts_with(b"HTTP/1.1 101") {
-        return Err("handshake refused".into());
-    }
-    Ok(())
-}
-
 async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
-    use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocket};
-    let mut tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    manual_handshake(&mut tcp, url).await?;
-    // Its documented batching: a buffered stream, and `flush`.
-    let mut ws = WebSocket::after_handshake(BufWriter::new(tcp), Role::Client);
-    ws.set_auto_close(true);
-    ws.set_auto_pong(true);
+    use fastwebsockets::{Frame, OpCode, Payload};
+    let mut ws = peers::fastwebsockets(url).await?;
     let data = payload(sc.size, false);
     // Masking happens in place: a borrowed `&[u8]` would be copied into a fresh Vec per frame.
     let mut scratch = data.clone();
@@ -445,7 +345,7 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        Kind::SendBatched | Kind::SendEach | Kind::SendOwned => {
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
             for _ in 0..sc.n {
                 if matches!(sc.kind, Kind::SendOwned) {
                     ws.write_frame(Frame::binary(Payload::Owned(data.to_vec())))
@@ -455,7 +355,7 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
                     ws.write_frame(Frame::binary(Payload::BorrowedMut(&mut scratch)))
                         .await?;
                 }
-                if !matches!(sc.kind, Kind::SendBatched) {
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
                     ws.flush().await?;
                 }
             }
@@ -469,6 +369,154 @@ async fn fastwebsockets(url: &str, sc: &Scenario) -> Res<Times> {
                     .await?;
                 ws.flush().await?;
                 while ws.read_frame().await?.opcode != OpCode::Binary {}
+            }
+        }
+    }
+    Ok(start.stop())
+}
+
+// ---------------------------------------------------------------- sockudo-ws
+
+async fn sockudo(url: &str, sc: &Scenario) -> Res<Times> {
+    use sockudo_ws::Message;
+    let mut ws = peers::sockudo(url).await?;
+    let data = Bytes::from(payload(sc.size, false));
+    let start = Stopwatch::start();
+    match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                match ws.next().await.ok_or("eof")?? {
+                    Message::Binary(b) | Message::Text(b) => got += b.len(),
+                    _ => continue,
+                }
+                count += 1;
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
+            for _ in 0..sc.n {
+                let message = match sc.kind {
+                    Kind::SendOwned => Message::Binary(data.to_vec().into()),
+                    _ => Message::Binary(data.clone()),
+                };
+                ws.feed(message).await?;
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
+                    ws.flush().await?;
+                }
+            }
+            ws.flush().await?;
+            while !matches!(ws.next().await.ok_or("eof")??, Message::Binary(_)) {}
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                ws.send(Message::Binary(data.clone())).await?;
+                while !matches!(ws.next().await.ok_or("eof")??, Message::Binary(_)) {}
+            }
+        }
+    }
+    Ok(start.stop())
+}
+
+// ---------------------------------------------------------------- wtx
+
+/// wtx writes each frame straight to the stream (there is no feed), masking the payload in place:
+/// like fastwebsockets, a scratch copy per message.
+async fn wtx(url: &str, sc: &Scenario) -> Res<Times> {
+    use wtx::collection::Vector;
+    use wtx::web_socket::{Frame, OpCode, WebSocketPayloadOrigin};
+    let mut ws = peers::wtx(url).await?;
+    let data = payload(sc.size, false);
+    let mut scratch = data.clone();
+    let mut buffer = Vector::new();
+    let start = Stopwatch::start();
+    match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                let frame = ws
+                    .read_frame(&mut buffer, WebSocketPayloadOrigin::Adaptive)
+                    .await?;
+                if matches!(frame.op_code(), OpCode::Binary | OpCode::Text) {
+                    got += frame.payload().len();
+                    count += 1;
+                }
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned | Kind::Echo => {
+            for _ in 0..sc.n {
+                if matches!(sc.kind, Kind::SendOwned) {
+                    ws.write_frame(&mut Frame::new_fin(OpCode::Binary, data.to_vec()))
+                        .await?;
+                } else {
+                    scratch.copy_from_slice(&data);
+                    ws.write_frame(&mut Frame::new_fin(OpCode::Binary, &mut scratch[..]))
+                        .await?;
+                }
+                if matches!(sc.kind, Kind::Echo) {
+                    wtx_next_binary(&mut ws, &mut buffer).await?;
+                }
+            }
+            if !matches!(sc.kind, Kind::Echo) {
+                wtx_next_binary(&mut ws, &mut buffer).await?;
+            }
+        }
+    }
+    Ok(start.stop())
+}
+
+async fn wtx_next_binary(ws: &mut peers::Wtx, buffer: &mut wtx::collection::Vector<u8>) -> Res<()> {
+    use wtx::web_socket::{OpCode, WebSocketPayloadOrigin};
+    while ws
+        .read_frame(buffer, WebSocketPayloadOrigin::Adaptive)
+        .await?
+        .op_code()
+        != OpCode::Binary
+    {}
+    Ok(())
+}
+
+// ---------------------------------------------------------------- yawc
+
+async fn yawc(url: &str, sc: &Scenario) -> Res<Times> {
+    use yawc::{Frame, OpCode};
+    let mut ws = peers::yawc(url, yawc::Options::default()).await?;
+    let data = Bytes::from(payload(sc.size, false));
+    let start = Stopwatch::start();
+    match sc.kind {
+        Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
+        Kind::Recv { .. } => {
+            let (mut got, mut count) = (0, 0);
+            while count < sc.n {
+                let frame = ws.next_frame().await?;
+                if matches!(frame.opcode(), OpCode::Binary | OpCode::Text) {
+                    got += frame.payload().len();
+                    count += 1;
+                }
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::SendBatched { .. } | Kind::SendEach | Kind::SendOwned => {
+            for _ in 0..sc.n {
+                let frame = match sc.kind {
+                    Kind::SendOwned => Frame::binary(data.to_vec()),
+                    _ => Frame::binary(data.clone()),
+                };
+                ws.feed(frame).await?;
+                if !matches!(sc.kind, Kind::SendBatched { .. }) {
+                    ws.flush().await?;
+                }
+            }
+            ws.flush().await?;
+            while ws.next_frame().await?.opcode() != OpCode::Binary {}
+        }
+        Kind::Echo => {
+            for _ in 0..sc.n {
+                ws.send(Frame::binary(data.clone())).await?;
+                while ws.next_frame().await?.opcode() != OpCode::Binary {}
             }
         }
     }
@@ -492,10 +540,8 @@ fn remask(frame: &mut [u8], head_len: usize, i: usize) {
 /// key first, as §5.3 requires, masked in place with no copy: the floor for any client that
 /// sends as the RFC says.
 async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
-    let mut tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    manual_handshake(&mut tcp, url).await?;
+    let mut tcp = peers::tcp(url).await?;
+    manual_handshake(&mut tcp, url, None).await?;
     let key = [1, 2, 3, 4];
     // Reads of up to 256 KiB, as ws-proto-tokio makes: on this VM 64 KiB reads made the floor
     // slower than every client receiving 1 MiB messages (363 against 231 ms per 1000).
@@ -515,7 +561,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
                 got += n;
             }
         }
-        Kind::SendBatched => {
+        Kind::SendBatched { .. } => {
             let (unit, per) = frame_unit(2, sc.size, Some(key));
             start = Stopwatch::start();
             let frame_len = unit.len() / per;
@@ -574,7 +620,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
 // ---------------------------------------------------------------- ws-proto-std (blocking)
 
 fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
-    let (ws, _) = ws_proto_std::Builder::new(url).config(config()).connect()?;
+    let ws = peers::ws_proto_std(url, no_deflate())?;
     let data = payload(sc.size, false);
     let start = Stopwatch::start();
     match sc.kind {
@@ -588,9 +634,14 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
         }
         // Batched: feed, which writes out by itself when the send buffer reaches its
         // high-water mark.
-        Kind::SendBatched => {
+        Kind::SendBatched { values } => {
+            let bytes = Bytes::from(data.clone());
             for _ in 0..sc.n {
-                ws.feed_binary(&data)?;
+                if values {
+                    ws.feed(ws_proto::Message::Binary(bytes.clone()))?;
+                } else {
+                    ws.feed_binary(&data)?;
+                }
             }
             ws.flush()?;
             ws.read()?;
@@ -684,10 +735,7 @@ fn touch(at: usize, chunk: &[u8]) -> Res<()> {
 
 async fn ws_proto_tokio_streamed(url: &str, sc: &Scenario, flow: Streamed) -> Res<Times> {
     use ws_proto_tokio::Event;
-    let (mut ws, _) = ws_proto_tokio::Builder::new(url)
-        .config(config())
-        .connect()
-        .await?;
+    let mut ws = peers::ws_proto_tokio(url, no_deflate()).await?;
     let block = payload(SOURCE_BLOCK, false);
     let start = Stopwatch::start();
     match flow {
@@ -720,7 +768,7 @@ async fn ws_proto_tokio_streamed(url: &str, sc: &Scenario, flow: Streamed) -> Re
 }
 
 fn ws_proto_std_streamed(url: &str, sc: &Scenario, flow: Streamed) -> Res<Times> {
-    let (ws, _) = ws_proto_std::Builder::new(url).config(config()).connect()?;
+    let ws = peers::ws_proto_std(url, no_deflate())?;
     let block = payload(SOURCE_BLOCK, false);
     let start = Stopwatch::start();
     match flow {
@@ -834,10 +882,8 @@ impl RawFrames {
 /// source yields bytes masked in advance with a fixed key, or with `remask_each` plain bytes
 /// masked in place with a fresh key per frame (§5.3).
 async fn raw_streamed(url: &str, sc: &Scenario, flow: Streamed, remask_each: bool) -> Res<Times> {
-    let mut tcp =
-        TcpStream::connect(url.trim_start_matches("ws://").split('/').next().unwrap()).await?;
-    tcp.set_nodelay(true)?;
-    manual_handshake(&mut tcp, url).await?;
+    let mut tcp = peers::tcp(url).await?;
+    manual_handshake(&mut tcp, url, None).await?;
     let start;
     match flow {
         Streamed::Recv => {
@@ -902,6 +948,7 @@ async fn raw_streamed(url: &str, sc: &Scenario, flow: Streamed, remask_each: boo
 fn applies(client: &str, sc: &Scenario) -> bool {
     match sc.kind {
         Kind::Recv { .. } => client != "raw+mask",
+        Kind::SendBatched { values: true } => !matches!(client, "fastwebsockets" | "wtx"),
         Kind::Streamed(Streamed::Recv) => {
             matches!(client, "ws-proto-tokio" | "ws-proto-std" | "raw")
         }
@@ -942,55 +989,12 @@ fn run_whole(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
         "tokio-tungstenite" => rt().block_on(tokio_tungstenite(url, sc)),
         "tokio-websockets" => rt().block_on(tokio_websockets(url, sc)),
         "fastwebsockets" => rt().block_on(fastwebsockets(url, sc)),
+        "sockudo-ws" => rt().block_on(sockudo(url, sc)),
+        "wtx" => rt().block_on(wtx(url, sc)),
+        "yawc" => rt().block_on(yawc(url, sc)),
         "raw" => rt().block_on(raw(url, sc, false)),
         "raw+mask" => rt().block_on(raw(url, sc, true)),
         _ => unreachable!(),
-    }
-}
-
-fn env_f64(name: &str, default: f64) -> f64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn selected(var: &str, name: &str) -> bool {
-    match std::env::var(var) {
-        Ok(list) if !list.is_empty() => list.split(',').any(|p| name.contains(p.trim())),
-        _ => true,
-    }
-}
-
-/// The `q` quantile (0.5: the median) of `v`, interpolating between neighbours.
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let at = q * (v.len() - 1) as f64;
-    let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
-    v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
-}
-
-fn median(v: &[f64]) -> f64 {
-    quantile(v, 0.5)
-}
-
-fn human_rate(bytes_per_s: f64) -> String {
-    if bytes_per_s >= 1e9 {
-        format!("{:.2} GB/s", bytes_per_s / 1e9)
-    } else {
-        format!("{:.0} MB/s", bytes_per_s / 1e6)
-    }
-}
-
-/// A duration per message, in the unit that suits it.
-fn human_time(secs: f64) -> String {
-    if secs >= 1e-3 {
-        format!("{:.2} ms", secs * 1e3)
-    } else if secs >= 1e-6 {
-        format!("{:.2} us", secs * 1e6)
-    } else {
-        format!("{:.0} ns", secs * 1e9)
     }
 }
 
@@ -1013,7 +1017,13 @@ fn main() {
         },
         Scenario {
             name: "send 16 B binary batched",
-            kind: Kind::SendBatched,
+            kind: Kind::SendBatched { values: false },
+            n: n(1_000_000),
+            size: 16,
+        },
+        Scenario {
+            name: "batched 16 B sends, as Message values",
+            kind: Kind::SendBatched { values: true },
             n: n(1_000_000),
             size: 16,
         },
@@ -1102,94 +1112,20 @@ fn main() {
          thread's CPU time (user and kernel) per message, median of the rounds"
     );
     for (si, sc) in scenarios.iter().enumerate() {
-        println!();
-        println!("### {} (n = {}, {} B each)", sc.name, sc.n, sc.size);
-        println!();
-        println!(
-            "| client | median | msg/s | payload | spread | vs best other crate | vs raw | \
-             vs raw+mask | CPU | CPU vs best other crate |"
+        let rows: Vec<(&str, &[Option<Times>])> = clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| applies(c, sc))
+            .map(|(ci, c)| (*c, &times[si][ci][..]))
+            .collect();
+        let title = format!("{} (n = {}, {} B each)", sc.name, sc.n, sc.size);
+        print_table(
+            &title,
+            sc.n,
+            sc.payload_bytes(),
+            &rows,
+            &["raw", "raw+mask"],
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        let of = |ci: usize, pick: fn(&Times) -> f64| -> Vec<f64> {
-            times[si][ci].iter().flatten().map(pick).collect()
-        };
-        let medians = |pick: fn(&Times) -> f64| -> Vec<Option<f64>> {
-            (0..clients.len())
-                .map(|ci| {
-                    Some(of(ci, pick))
-                        .filter(|t| !t.is_empty())
-                        .map(|t| median(&t))
-                })
-                .collect()
-        };
-        let wall = medians(|t| t.wall);
-        let cpu = medians(|t| t.cpu);
-        // The best of the other crates: ws-proto's rows below 1.00x are faster than all of them.
-        let best = |medians: &[Option<f64>]| {
-            clients
-                .iter()
-                .zip(medians)
-                .filter(|(c, _)| !c.starts_with("raw") && !c.starts_with("ws-proto"))
-                .filter_map(|(_, m)| *m)
-                .fold(f64::INFINITY, f64::min)
-        };
-        let (best_wall, best_cpu) = (best(&wall), best(&cpu));
-        let vs_best = |c: &str, m: f64, best: f64| {
-            if c.starts_with("raw") || best.is_infinite() {
-                "-".to_owned()
-            } else {
-                format!("{:.2}x", m / best)
-            }
-        };
-        // Both runs of a round share the machine's state at that moment, so their ratio cancels
-        // much of the drift between rounds.
-        let paired = |ci: usize, floor: &str| {
-            let Some(f) = clients
-                .iter()
-                .position(|c| *c == floor)
-                .filter(|&f| f != ci)
-            else {
-                return "-".to_owned();
-            };
-            let pairs = times[si][ci].iter().zip(&times[si][f]);
-            let ratios: Vec<f64> = pairs
-                .filter_map(|(a, b)| Some(a.as_ref()?.wall / b.as_ref()?.wall))
-                .collect();
-            if ratios.is_empty() {
-                return "-".to_owned();
-            }
-            format!(
-                "{:.2}x ({:.2}-{:.2})",
-                median(&ratios),
-                quantile(&ratios, 0.25),
-                quantile(&ratios, 0.75)
-            )
-        };
-        for (ci, c) in clients.iter().enumerate() {
-            if !applies(c, sc) {
-                continue;
-            }
-            let (Some(m), Some(cm)) = (wall[ci], cpu[ci]) else {
-                println!("| {c} | failed | | | | | | | | |");
-                continue;
-            };
-            let t = of(ci, |t| t.wall);
-            let spread = (t.iter().cloned().fold(f64::MIN, f64::max)
-                - t.iter().cloned().fold(f64::MAX, f64::min))
-                / m;
-            println!(
-                "| {c} | {:.1} ms | {:.2} M | {} | {:.0}% | {} | {} | {} | {} | {} |",
-                m * 1e3,
-                sc.n as f64 / m / 1e6,
-                human_rate(sc.payload_bytes() as f64 / m),
-                spread * 100.0,
-                vs_best(c, m, best_wall),
-                paired(ci, "raw"),
-                paired(ci, "raw+mask"),
-                human_time(cm / sc.n as f64),
-                vs_best(c, cm, best_cpu),
-            );
-        }
     }
 
     // The streamed scenarios' peak heap: the most of any round.
