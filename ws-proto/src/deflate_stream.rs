@@ -12,6 +12,8 @@ pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
 /// How much inflated output is produced per step; the cap is checked after each.
 const STEP: usize = 32 << 10;
+/// The least room an inflate call is given.
+const MIN_ROOM: usize = 1 << 10;
 
 /// Compresses outgoing messages.
 ///
@@ -196,13 +198,17 @@ impl Inflater {
             .decompress
             .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
         let mut consumed = 0;
+        // The output is zeroed before zlib writes it, so a room of the whole step would cost a
+        // 32 KiB memset per call for a message of 1 KiB: start near what the input can make
+        // and double while zlib fills it.
+        let mut step = input.len().saturating_mul(4).clamp(MIN_ROOM, STEP);
         loop {
             let start = out.len();
             if start >= cap {
                 return Ok((consumed, true));
             }
-            let room = cap - start;
-            out.resize(cap, 0);
+            let room = step.min(cap - start);
+            out.resize(start + room, 0);
             let (in_before, out_before) = (decompress.total_in(), decompress.total_out());
             let status = decompress
                 .decompress(&input[consumed..], &mut out[start..], FlushDecompress::None)
@@ -221,6 +227,9 @@ impl Inflater {
             }
             if consumed == input.len() && produced < room {
                 return Ok((consumed, false));
+            }
+            if produced == room {
+                step = (step * 2).min(STEP);
             }
             if produced == 0 && status == Status::BufError {
                 if consumed == input.len() {
