@@ -59,6 +59,16 @@ impl Server {
         Builder::new(format!("{}{path}", self.url)).root_certificate(self.cert.clone())
     }
 
+    /// A WebSocket to `path` through `pool`, opened.
+    async fn open_pooled(
+        &self,
+        path: &str,
+        pool: &Http2Pool,
+    ) -> ws_proto_tokio::WebSocket<MaybeTlsStream> {
+        let (socket, _) = self.builder(path).http2_pool(pool).connect().await.unwrap();
+        socket
+    }
+
     fn accepts(&self) -> usize {
         self.accepts.load(Ordering::SeqCst)
     }
@@ -656,18 +666,8 @@ fn a_goaway_ends_every_websocket_on_the_connection() {
     run(async {
         let server = h2_server().await;
         let pool = Http2Pool::new();
-        let (mut bystander, _) = server
-            .builder("/echo")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
-        let (mut trigger, _) = server
-            .builder("/goaway")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
+        let mut bystander = server.open_pooled("/echo", &pool).await;
+        let mut trigger = server.open_pooled("/goaway", &pool).await;
         assert_eq!(server.accepts(), 1);
         trigger.send(Message::Text("go away".into())).await.unwrap();
         let goaway = StreamReset::goaway(0xb);
@@ -679,12 +679,7 @@ fn a_goaway_ends_every_websocket_on_the_connection() {
             );
         }
         // The pool lets the dead connection go; the next WebSocket gets a new one.
-        let (socket, _) = server
-            .builder("/echo")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
+        let socket = server.open_pooled("/echo", &pool).await;
         assert_eq!(server.accepts(), 2);
         close_cleanly(socket).await;
     });
@@ -840,18 +835,8 @@ fn each_websocket_has_its_own_flow_control() {
     run(async {
         let server = axum_server(H2_AND_H1, true).await;
         let pool = Http2Pool::new();
-        let (mut stalled, _) = server
-            .builder("/echo")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
-        let (mut lively, _) = server
-            .builder("/echo")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
+        let mut stalled = server.open_pooled("/echo", &pool).await;
+        let mut lively = server.open_pooled("/echo", &pool).await;
         assert_eq!(server.accepts(), 1);
         stalled.pause_recv();
         // Twice the stream's receive window, echoed back to a reader that does not read.
@@ -884,21 +869,11 @@ fn a_pooled_connection_outlives_its_last_websocket_by_the_idle_timeout() {
     run(async {
         let server = axum_server(H2_AND_H1, true).await;
         let pool = Http2Pool::new().idle_timeout(Duration::from_millis(300));
-        let (socket, _) = server
-            .builder("/echo")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
+        let socket = server.open_pooled("/echo", &pool).await;
         close_cleanly(socket).await;
         assert_eq!(pool.connections(), 1);
         // Reused within the idle timeout.
-        let (mut socket, _) = server
-            .builder("/echo")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
+        let mut socket = server.open_pooled("/echo", &pool).await;
         socket.send(Message::Text("again".into())).await.unwrap();
         assert_eq!(
             next_message(&mut socket).await,
@@ -932,12 +907,7 @@ fn a_session_reconnects_on_the_pooled_http2_connection() {
         let server = h2_server().await;
         let pool = Http2Pool::new();
         // Another WebSocket keeps the pooled connection open across the session's reset.
-        let (keeper, _) = server
-            .builder("/echo")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
+        let keeper = server.open_pooled("/echo", &pool).await;
         let mut session = server
             .builder("/reset")
             .http2_pool(&pool)
@@ -1030,12 +1000,7 @@ fn a_draining_connection_is_left_for_a_new_one() {
     run(async {
         let server = h2_server().await;
         let pool = Http2Pool::new();
-        let (mut first, _) = server
-            .builder("/drain")
-            .http2_pool(&pool)
-            .connect()
-            .await
-            .unwrap();
+        let mut first = server.open_pooled("/drain", &pool).await;
         first.send(Message::Text("drain".into())).await.unwrap();
         assert_eq!(
             next_message(&mut first).await,
