@@ -55,6 +55,17 @@ fn assert_within(elapsed: Duration, least: Duration, most: Duration, what: &str)
 
 // ---- a dead peer ----
 
+/// `event` is the pong to a keepalive ping, with a round trip under the ping interval that the
+/// socket's `rtt()` (read after it) also gives.
+fn assert_keepalive_pong(event: Event, rtt: Option<Duration>) {
+    let Event::Pong(pong) = event else {
+        panic!("not a pong: {event:?}")
+    };
+    assert!(pong.payload.is_empty());
+    assert!(pong.rtt.is_some_and(|rtt| rtt < PING));
+    assert_eq!(rtt, pong.rtt);
+}
+
 #[test]
 fn std_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
     let (record, _server, relay) = recorded(clean);
@@ -66,12 +77,7 @@ fn std_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
     ws.send_text("before").unwrap();
     assert!(record.wait_for(1, Duration::from_secs(5)));
     // A live peer answers the keepalive ping: its round trip is measured.
-    let Event::Pong(pong) = ws.read_event().unwrap() else {
-        panic!("not a pong")
-    };
-    assert!(pong.payload.is_empty());
-    assert!(pong.rtt.is_some_and(|rtt| rtt < PING));
-    assert_eq!(ws.rtt(), pong.rtt);
+    assert_keepalive_pong(ws.read_event().unwrap(), ws.rtt());
     assert_eq!((ws.stats().messages_sent, ws.stats().payload_sent), (1, 6));
     relay.blackhole_open_connections();
     let start = Instant::now();
@@ -93,12 +99,7 @@ fn tokio_detects_a_dead_peer_within_ping_interval_plus_pong_timeout() {
             .unwrap();
         ws.send_text("before").await.unwrap();
         assert!(record.wait_for(1, Duration::from_secs(5)));
-        let Event::Pong(pong) = ws.read_event().await.unwrap() else {
-            panic!("not a pong")
-        };
-        assert!(pong.payload.is_empty());
-        assert!(pong.rtt.is_some_and(|rtt| rtt < PING));
-        assert_eq!(ws.rtt(), pong.rtt);
+        assert_keepalive_pong(ws.read_event().await.unwrap(), ws.rtt());
         assert_eq!((ws.stats().messages_sent, ws.stats().payload_sent), (1, 6));
         relay.blackhole_open_connections();
         let start = Instant::now();

@@ -209,6 +209,15 @@ where
     socket.read().await.expect("a message")
 }
 
+/// Sends `message` and expects it back.
+async fn assert_echoes<T>(socket: &mut ws_proto_tokio::WebSocket<T>, message: Message)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    socket.send(message.clone()).await.unwrap();
+    assert_eq!(next_message(socket).await, message);
+}
+
 /// Closes with 1000 "done" and expects the server's echo of it, then the end.
 async fn close_cleanly(mut socket: ws_proto_tokio::WebSocket<MaybeTlsStream>) {
     socket.close(CloseCode::NORMAL, "done").await.unwrap();
@@ -401,13 +410,7 @@ fn websockets_share_one_connection_through_a_pool() {
             }
             assert_eq!(server.ended.load(Ordering::SeqCst), 0);
             let mut last = last;
-            last.send(Message::Binary(binary(100_000).into()))
-                .await
-                .unwrap();
-            assert_eq!(
-                next_message(&mut last).await,
-                Message::Binary(binary(100_000).into())
-            );
+            assert_echoes(&mut last, Message::Binary(binary(100_000).into())).await;
             assert_eq!(pool.connections(), 1);
             close_cleanly(last).await;
             server.wait_ended(1).await;
@@ -427,11 +430,7 @@ fn without_h2_the_websocket_runs_over_http1() {
             assert_eq!(response.status(), 101);
             assert!(!response.is_http2());
             assert!(matches!(socket.get_ref(), MaybeTlsStream::Tls(_)));
-            socket.send(Message::Text("over 1.1".into())).await.unwrap();
-            assert_eq!(
-                next_message(&mut socket).await,
-                Message::Text("over 1.1".into())
-            );
+            assert_echoes(&mut socket, Message::Text("over 1.1".into())).await;
             close_cleanly(socket).await;
             // HTTP/2 required: ALPN offers h2 alone, which the first server refuses with an
             // alert (RFC 7301 §3.2) and the second ignores.
@@ -462,14 +461,7 @@ fn h2_without_extended_connect_falls_back_to_a_fresh_http1_connection() {
         let (mut socket, response) = server.builder("/echo").connect().await.unwrap();
         assert_eq!(response.status(), 101);
         assert!(matches!(socket.get_ref(), MaybeTlsStream::Tls(_)));
-        socket
-            .send(Message::Text("fell back".into()))
-            .await
-            .unwrap();
-        assert_eq!(
-            next_message(&mut socket).await,
-            Message::Text("fell back".into())
-        );
+        assert_echoes(&mut socket, Message::Text("fell back".into())).await;
         close_cleanly(socket).await;
         // The HTTP/2 connection, then the HTTP/1.1 one.
         assert_eq!(server.accepts(), 2);
@@ -1001,11 +993,7 @@ fn a_draining_connection_is_left_for_a_new_one() {
         let server = h2_server().await;
         let pool = Http2Pool::new();
         let mut first = server.open_pooled("/drain", &pool).await;
-        first.send(Message::Text("drain".into())).await.unwrap();
-        assert_eq!(
-            next_message(&mut first).await,
-            Message::Text("drain".into())
-        );
+        assert_echoes(&mut first, Message::Text("drain".into())).await;
         let (mut second, response) = server
             .builder("/echo")
             .http2_pool(&pool)
