@@ -12,13 +12,21 @@ pub struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static BLOCKS: AtomicIsize = AtomicIsize::new(0);
+/// The most live bytes since the last `reset_peak`.
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+/// `by` bytes more are live.
+fn grow(by: isize) {
+    let live = LIVE.fetch_add(by, Relaxed) + by;
+    PEAK.fetch_max(live, Relaxed);
+}
 
 // SAFETY: every call is passed on to `System` unchanged; the counting has no effect on it.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Relaxed);
+            grow(layout.size() as isize);
             BLOCKS.fetch_add(1, Relaxed);
         }
         p
@@ -26,7 +34,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc_zeroed(layout);
         if !p.is_null() {
-            LIVE.fetch_add(layout.size() as isize, Relaxed);
+            grow(layout.size() as isize);
             BLOCKS.fetch_add(1, Relaxed);
         }
         p
@@ -39,7 +47,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = System.realloc(ptr, layout, new_size);
         if !p.is_null() {
-            LIVE.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+            grow(new_size as isize - layout.size() as isize);
         }
         p
     }
@@ -50,6 +58,16 @@ pub struct Snapshot(isize, isize);
 
 pub fn snapshot() -> Snapshot {
     Snapshot(LIVE.load(Relaxed), BLOCKS.load(Relaxed))
+}
+
+/// Starts a new peak from what is live now.
+pub fn reset_peak() {
+    PEAK.store(LIVE.load(Relaxed), Relaxed);
+}
+
+/// The most live bytes above `before`'s since the last `reset_peak`.
+pub fn peak_since(before: Snapshot) -> isize {
+    PEAK.load(Relaxed) - before.0
 }
 
 /// Live bytes and blocks allocated since `before`.

@@ -13,16 +13,15 @@
 //!
 //! `cargo run --release --bin http2`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{self, WebSocketUpgrade};
 use axum::routing::any;
 use axum::Router;
 use futures_util::future::join_all;
+use ws_proto_bench::heap::{self, Counting};
 use ws_proto_tokio::{Builder, CloseCode, Http2Pool, HttpVersion, Message};
 
 const SOCKETS: usize = 50;
@@ -30,48 +29,6 @@ const ROUNDS: usize = 200;
 const BATCH: usize = 10;
 const SIZE: usize = 64;
 const REPEATS: usize = 3;
-
-// ---------------------------------------------------------------- heap
-
-/// The system allocator, counting live bytes and their peak.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-fn grow(by: isize) {
-    let live = LIVE.fetch_add(by, Relaxed) + by;
-    PEAK.fetch_max(live, Relaxed);
-}
-
-// SAFETY: every call is passed on to `System` unchanged; the counting has no effect on it.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            grow(layout.size() as isize);
-        }
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            grow(layout.size() as isize);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        LIVE.fetch_sub(layout.size() as isize, Relaxed);
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            grow(new_size as isize - layout.size() as isize);
-        }
-        p
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -152,8 +109,8 @@ struct Measured {
 }
 
 async fn measure(url: &str, mode: Mode) -> Measured {
-    let base = LIVE.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = heap::snapshot();
+    heap::reset_peak();
     let pool = Http2Pool::new();
     let connecting = (0..SOCKETS).map(|_| {
         let builder = Builder::new(url).permessage_deflate(None);
@@ -172,7 +129,7 @@ async fn measure(url: &str, mode: Mode) -> Measured {
     if mode == Mode::Http2 {
         assert_eq!(pool.connections(), 1);
     }
-    let open_heap = LIVE.load(Relaxed) - base;
+    let open_heap = heap::since(base).0;
     let payload = vec![0x5a; SIZE];
     let (cpu0, wall0) = (thread_cpu(), Instant::now());
     for _ in 0..ROUNDS {
@@ -195,7 +152,7 @@ async fn measure(url: &str, mode: Mode) -> Measured {
         .await;
     }
     let (cpu, wall) = (thread_cpu() - cpu0, wall0.elapsed());
-    let peak_heap = PEAK.load(Relaxed) - base;
+    let peak_heap = heap::peak_since(base);
     join_all(sockets.into_iter().map(|mut socket| async move {
         socket.close(CloseCode::NORMAL, "").await.unwrap();
         while socket.read_event().await.is_ok() {}
