@@ -478,6 +478,7 @@ impl ClientState {
     /// shares (one built in a `Vec` or `BytesMut` and converted, say) is masked where it lies and
     /// becomes the [`body`](Transmit::body) of a transmit, after its header: it is not copied.
     /// Any other payload is copied, as by `send_text` and `send_binary`.
+    #[inline]
     pub fn send_message(&mut self, message: Message) -> Result<(), SendError> {
         let limit = self.accept_send()?;
         self.check_no_stream()?;

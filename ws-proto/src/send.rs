@@ -254,7 +254,17 @@ impl Sender {
     /// Encodes one data message whose payload the caller gave away. A large payload that
     /// nothing else shares is masked in place and becomes the body of a transmit, after its header:
     /// no copy. Anything else (shared, small, or to be compressed) is copied as usual.
+    #[inline]
     pub(crate) fn message_owned(&mut self, opcode: OpCode, payload: Bytes) {
+        // Inlined up to here, so a small payload's `Bytes` is read where the caller has it
+        // rather than moved through another call's frame.
+        if payload.len() < OWN_CHUNK {
+            return self.message(opcode, &payload);
+        }
+        self.large_message_owned(opcode, payload)
+    }
+
+    fn large_message_owned(&mut self, opcode: OpCode, payload: Bytes) {
         #[cfg(feature = "deflate")]
         if self
             .deflater
@@ -262,9 +272,6 @@ impl Sender {
             .is_some_and(|d| d.wants(payload.len()))
         {
             return self.message(opcode, &payload);
-        }
-        if payload.len() < OWN_CHUNK {
-            return self.frame(opcode, &payload);
         }
         let mut payload = match payload.try_into_mut() {
             Ok(payload) => payload,
