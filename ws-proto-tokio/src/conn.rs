@@ -251,6 +251,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             Event::Open(response) => {
                 // Sends queued before the handshake can go now.
                 self.wakers.wake_side(Side::Write);
+                // The handshake's timer is not needed by an open connection without keepalive,
+                // which may not be polled again for a long while: it would hold its memory and
+                // wake the task for nothing.
+                if self.core.poll_timeout().is_none() {
+                    self.timer = None;
+                }
                 Some(Incoming::Open(response))
             }
             Event::Message(m) => Some(Incoming::Message(m)),

@@ -653,7 +653,10 @@ async fn start_stream(
         // The core reports the timeout, through the socket.
         None => core.handle_timeout(now()),
     }
-    Ok(WebSocket::start(MaybeTlsStream::Http2(stream), core))
+    Ok(WebSocket::start(
+        MaybeTlsStream::Http2(Box::new(stream)),
+        core,
+    ))
 }
 
 /// Waits for the response within the core's handshake deadline and hands it to the core;

@@ -38,9 +38,6 @@ use crate::transmit::Transmit;
 /// exchange.
 const KEEP_RX_CAPACITY: usize = MIN_READ_ROOM;
 
-/// The event queue is shrunk back once drained past this many entries.
-const KEEP_EVENTS: usize = 8;
-
 /// A number for each connection made in this process, so that a lease handed to the wrong
 /// connection is told from its own.
 fn next_connection_number() -> u32 {
@@ -65,7 +62,7 @@ pub enum ReadyState {
 #[derive(Debug)]
 enum Phase {
     Connecting,
-    Rejecting(PendingRejection),
+    Rejecting(Box<PendingRejection>),
     Open,
     Closed,
 }
@@ -680,6 +677,11 @@ impl ClientState {
     #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         if let Some(event) = self.events.pop_front() {
+            // Its events (`Open`, `Drained`, `Closed`) are few: the emptied queue gives its
+            // memory back, so an idle connection holds none.
+            if self.events.is_empty() {
+                self.events = VecDeque::new();
+            }
             return Some(event);
         }
         // Nothing to decode, the common case between reads: the decoders are skipped. While
@@ -691,9 +693,6 @@ impl ClientState {
             self.release_idle_rx();
         } else if let Some(event) = self.decode_event() {
             return Some(event);
-        }
-        if self.events.capacity() > KEEP_EVENTS {
-            self.events.shrink_to(KEEP_EVENTS);
         }
         None
     }
@@ -844,6 +843,8 @@ impl ClientState {
     fn open(&mut self, response: Response, now: Instant) {
         self.phase = Phase::Open;
         self.timers.stop(Timer::Handshake);
+        // Its work is done; the key it expected need not be held for the connection's life.
+        self.reader = None;
         if let Some(interval) = self.config.ping_interval {
             self.timers.set(Timer::Ping, now + interval);
         }

@@ -234,7 +234,8 @@ pub(crate) enum Parsed {
     /// A valid 101; its head was consumed.
     Accepted(Response),
     /// A non-101 head; its body follows.
-    Rejected(PendingRejection),
+    /// Boxed: a rare state, which would otherwise add its size to every open connection.
+    Rejected(Box<PendingRejection>),
 }
 
 /// Reads the response head from `rx`, consuming it when complete.
@@ -310,9 +311,9 @@ impl ResponseReader {
         if status != 101 {
             // §4.1: "If the status code received from the server is not 101, the client handles
             // the response per HTTP [RFC2616] procedures."
-            return Ok(Parsed::Rejected(PendingRejection::new(
+            return Ok(Parsed::Rejected(Box::new(PendingRejection::new(
                 status, reason, headers, config,
-            )));
+            ))));
         }
         self.validate(headers, request, config)
             .map(Parsed::Accepted)
@@ -372,12 +373,12 @@ pub(crate) fn check_connect_response(
     config: &Config,
 ) -> Result<Parsed, HandshakeError> {
     if !(200..300).contains(&status) {
-        return Ok(Parsed::Rejected(PendingRejection::new(
+        return Ok(Parsed::Rejected(Box::new(PendingRejection::new(
             status,
             String::new(),
             headers,
             config,
-        )));
+        ))));
     }
     negotiate(status, headers, request, config).map(Parsed::Accepted)
 }

@@ -70,8 +70,9 @@ pub(crate) struct Receiver {
     /// A run of whole small data frames, checked and split from the receive buffer in one
     /// step, handed out one by one by `whole_message`.
     ready: Bytes,
+    /// Boxed, as the sender's deflater: a connection without compression holds a pointer.
     #[cfg(feature = "deflate")]
-    inflater: Option<crate::deflate_stream::Inflater>,
+    inflater: Option<Box<crate::deflate_stream::Inflater>>,
 }
 
 impl Receiver {
@@ -101,7 +102,7 @@ impl Receiver {
     #[cfg(feature = "deflate")]
     pub(crate) fn enable_deflate(&mut self, agreed: &crate::deflate::Negotiated) {
         self.rsv_allowed = RSV1;
-        self.inflater = Some(crate::deflate_stream::Inflater::new(agreed));
+        self.inflater = Some(Box::new(crate::deflate_stream::Inflater::new(agreed)));
     }
 
     /// Streams messages from the next one that starts, or stops streaming them.
