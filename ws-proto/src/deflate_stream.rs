@@ -18,10 +18,13 @@ const MIN_ROOM: usize = 1 << 10;
 /// Compresses outgoing messages.
 ///
 /// The zlib stream (about 256 KiB at 15 window bits) is created by the first message that is
-/// compressed, not at the handshake, and without context takeover it is freed after every
-/// message: an idle compressed connection holds no DEFLATE state.
+/// compressed, not at the handshake. Without context takeover it is reset after each message
+/// and kept while the send buffer holds anything, so a burst of messages sets up one stream,
+/// and freed when the buffer drains ([`release`](Self::release)): an idle compressed
+/// connection holds no DEFLATE state.
 pub(crate) struct Deflater {
-    compress: Option<Compress>,
+    /// The stream and its window bits.
+    compress: Option<(Compress, u8)>,
     level: u32,
     window_bits: u8,
     no_context_takeover: bool,
@@ -69,15 +72,21 @@ impl Deflater {
     /// Compresses one whole message and hands the result (without the sync-flush tail) to
     /// `emit`; without context takeover, all memory is released afterwards.
     pub(crate) fn compress<R>(&mut self, payload: &[u8], emit: impl FnOnce(&[u8]) -> R) -> R {
-        if self.no_context_takeover && self.compress.is_none() {
-            let bits = window_bits_for(payload.len()).min(self.window_bits);
-            self.compress = Some(Compress::new_with_window_bits(
-                Compression::new(self.level),
-                false,
-                bits,
-            ));
+        let bits = if self.no_context_takeover {
+            window_bits_for(payload.len()).min(self.window_bits)
+        } else {
+            self.window_bits
+        };
+        self.compress_in(bits, payload, true, emit)
+    }
+
+    /// Frees the stream between messages without context takeover (nothing carries over), once
+    /// the messages sent have left the send buffer.
+    pub(crate) fn release(&mut self) {
+        if self.no_context_takeover && self.compress.is_some() {
+            self.compress = None;
+            self.scratch = Vec::new();
         }
-        self.compress_part(payload, true, emit)
     }
 
     /// Compresses a part of a message and hands what DEFLATE produced to `emit` (possibly
@@ -89,17 +98,35 @@ impl Deflater {
         last: bool,
         emit: impl FnOnce(&[u8]) -> R,
     ) -> R {
-        let (level, bits) = (self.level, self.window_bits);
-        let compress = self.compress.get_or_insert_with(|| {
-            Compress::new_with_window_bits(Compression::new(level), false, bits)
-        });
+        // A message sent in parts may grow to any size: the negotiated window.
+        self.compress_in(self.window_bits, payload, last, emit)
+    }
+
+    /// [`compress_part`](Self::compress_part) in a stream of at least `bits` window bits: a
+    /// stream kept from the message before is used if its window is as large (it was reset, and
+    /// a larger window than a message needs changes none of its bytes).
+    fn compress_in<R>(
+        &mut self,
+        bits: u8,
+        payload: &[u8],
+        last: bool,
+        emit: impl FnOnce(&[u8]) -> R,
+    ) -> R {
+        if self.compress.as_ref().is_none_or(|(_, kept)| *kept < bits) {
+            let fresh = Compress::new_with_window_bits(Compression::new(self.level), false, bits);
+            self.compress = Some((fresh, bits));
+        }
+        let (compress, _) = self.compress.as_mut().expect("created above");
         let flush = if last {
             FlushCompress::Sync
         } else {
             FlushCompress::None
         };
         self.scratch.clear();
-        self.scratch.reserve(payload.len() / 2 + 64);
+        // Room for the worst case (stored blocks, or 9-bit literals at level 1, plus the flush),
+        // so one call does it: a call that fills the output exactly and is repeated to finish
+        // the flush emits a second, empty, flush block (zlib's manual warns of this).
+        self.scratch.reserve(payload.len() + payload.len() / 4 + 64);
         let start = compress.total_in();
         loop {
             let consumed = (compress.total_in() - start) as usize;
@@ -132,10 +159,10 @@ impl Deflater {
         }
         let result = emit(&self.scratch);
         if self.no_context_takeover {
-            // Nothing carries over to the next message, so nothing needs to stay allocated.
-            self.compress = None;
-            self.scratch = Vec::new();
-        } else if self.scratch.capacity() > 64 << 10 && payload.len() < 16 << 10 {
+            // Nothing carries over to the next message: the next starts from an empty window.
+            compress.reset();
+        }
+        if self.scratch.capacity() > 64 << 10 && payload.len() < 16 << 10 {
             self.scratch.shrink_to(16 << 10);
         }
         result
@@ -402,12 +429,42 @@ mod tests {
             let mut deflater = Deflater::new(&Negotiated { level, ..agreed(window, true) });
             let fitted = deflater.compress(&message, <[u8]>::to_vec);
             let mut whole = Compress::new_with_window_bits(Compression::new(level), false, window);
-            let mut expected = Vec::with_capacity(message.len() * 2 + 64);
+            let mut expected = Vec::with_capacity(message.len() * 2 + 1024);
             whole.compress_vec(&message, &mut expected, FlushCompress::Sync).unwrap();
             if expected.ends_with(&TAIL) {
                 expected.truncate(expected.len() - TAIL.len());
             }
             prop_assert_eq!(fitted, expected);
+        }
+    }
+
+    proptest! {
+        /// Without context takeover, messages compressed one after another in the stream kept
+        /// between them (reset, and replaced only when one needs a larger window) come out as
+        /// each would from a fresh stream; releasing the stream between any two changes nothing.
+        #[test]
+        fn a_kept_stream_compresses_each_message_as_a_fresh_one(
+            messages in proptest::collection::vec(
+                prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 0..2000),
+                    (any::<u64>(), 0usize..20_000).prop_map(|(seed, n)| json_like(seed, n)),
+                ],
+                1..8,
+            ),
+            releases in proptest::collection::vec(any::<bool>(), 8),
+            window in 9u8..=15,
+        ) {
+            let mut kept = Deflater::new(&agreed(window, true));
+            for (message, release) in messages.iter().zip(releases) {
+                let mut fresh = Deflater::new(&agreed(window, true));
+                let expected = fresh.compress(message, <[u8]>::to_vec);
+                prop_assert_eq!(kept.compress(message, <[u8]>::to_vec), expected);
+                prop_assert!(kept.compress.is_some(), "kept until released");
+                if release {
+                    kept.release();
+                    prop_assert!(kept.compress.is_none());
+                }
+            }
         }
     }
 

@@ -307,6 +307,13 @@ impl Sender {
         let Some(transmit) = self.out.take() else {
             return (None, false);
         };
+        // The burst is out: a stream kept for its messages is not needed while none are sent.
+        #[cfg(feature = "deflate")]
+        if self.out.is_empty() && self.stream.is_none() {
+            if let Some(deflater) = self.deflater.as_mut() {
+                deflater.release();
+            }
+        }
         let drained = self.full && self.buffered() < limit;
         if drained {
             self.full = false;
@@ -367,4 +374,59 @@ fn write_frame(
     let start = dst.len();
     dst.resize(start + payload.len(), 0);
     mask_into(&mut dst[start..], payload, key);
+}
+
+#[cfg(all(test, feature = "deflate"))]
+mod tests {
+    use super::*;
+    use crate::deflate::Negotiated;
+
+    fn compressing(no_context_takeover: bool) -> Sender {
+        let mut sender = Sender::new(Rng::new([7; 32]));
+        sender.release_queue();
+        sender.enable_deflate(&Negotiated {
+            client_window_bits: 15,
+            server_window_bits: 15,
+            client_no_context_takeover: no_context_takeover,
+            server_no_context_takeover: no_context_takeover,
+            threshold: 0,
+            level: 6,
+        });
+        sender
+    }
+
+    /// Whether the deflater holds a zlib stream, as its `Debug` says.
+    fn allocated(sender: &Sender) -> bool {
+        format!("{:?}", sender.deflater.as_ref().unwrap()).contains("allocated: true")
+    }
+
+    #[test]
+    fn a_burst_shares_one_stream_freed_when_the_output_drains() {
+        let mut sender = compressing(true);
+        sender.message(OpCode::Text, b"first message of a burst");
+        sender.message(OpCode::Text, b"second message of a burst");
+        assert!(allocated(&sender), "kept while the burst is buffered");
+        let (transmit, _) = sender.take(usize::MAX);
+        assert!(transmit.is_some());
+        assert!(sender.is_empty());
+        assert!(!allocated(&sender), "freed once the output drained");
+    }
+
+    #[test]
+    fn a_message_in_parts_and_a_shared_context_outlive_a_drain() {
+        let mut sender = compressing(true);
+        sender.start_stream(OpCode::Binary).unwrap();
+        sender.stream_part(&[1; 3000]).unwrap();
+        sender.take(usize::MAX);
+        assert!(allocated(&sender), "the message started is not over");
+        sender.end_stream().unwrap();
+        sender.take(usize::MAX);
+        assert!(!allocated(&sender));
+
+        // With context takeover the next message refers back: the stream stays.
+        let mut sender = compressing(false);
+        sender.message(OpCode::Text, b"context");
+        sender.take(usize::MAX);
+        assert!(allocated(&sender));
+    }
 }
