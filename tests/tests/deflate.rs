@@ -275,3 +275,27 @@ fn an_owned_message_is_compressed_like_any_other() {
         [Event::Message(Message::Text(long.as_str().into()))]
     );
 }
+
+#[test]
+fn without_server_context_takeover_each_message_of_a_burst_starts_from_an_empty_window() {
+    // Two messages in one read: the inflate stream kept between them is reset, so the second
+    // "Hello" decodes on its own, and a message that refers back into the first fails.
+    let mut pair = deflate_pair("permessage-deflate; server_no_context_takeover", |_| {});
+    pair.server_send(&[raw_frame(0xC1, &HELLO), raw_frame(0xC1, &HELLO)].concat());
+    let hello = Event::Message(Message::Text("Hello".into()));
+    assert_eq!(pair.take_events(), [hello.clone(), hello.clone()]);
+    pair.server_send(
+        &[
+            raw_frame(0xC1, &HELLO),
+            // §7.2.3.2's second "Hello": a back-reference, valid only with context takeover.
+            raw_frame(0xC1, &[0xf2, 0x00, 0x11, 0x00, 0x00]),
+        ]
+        .concat(),
+    );
+    assert_eq!(pair.events[0], hello);
+    assert_eq!(
+        closed(&pair).error,
+        Some(Error::Protocol(ProtocolError::InvalidCompressedData))
+    );
+    assert_eq!(closed(&pair).code, CloseCode::PROTOCOL_ERROR);
+}

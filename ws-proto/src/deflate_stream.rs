@@ -180,8 +180,9 @@ pub(crate) enum InflateError {
 
 /// Inflates incoming messages.
 ///
-/// Like the deflater, the zlib stream is created by the first compressed message and, without
-/// context takeover, freed at the end of every message.
+/// Like the deflater, the zlib stream is created by the first compressed message; without
+/// context takeover it is reset at the end of each message, kept while more input waits to be
+/// decoded, and freed once the receive buffer is drained ([`release`](Self::release)).
 pub(crate) struct Inflater {
     decompress: Option<Decompress>,
     window_bits: u8,
@@ -287,16 +288,26 @@ impl Inflater {
         }
     }
 
-    /// Ends a message: inflates the removed tail and, without context takeover, frees the
-    /// stream and its window.
+    /// Ends a message: inflates the removed tail and, without context takeover, resets the
+    /// stream for the next.
     pub(crate) fn finish(&mut self, out: &mut BytesMut, limit: usize) -> Result<(), InflateError> {
         self.inflate(&TAIL, out, limit)?;
         self.end_message();
         Ok(())
     }
 
-    /// A message ended: without context takeover, the stream and its window are freed.
+    /// A message ended: without context takeover, the next starts from an empty window.
     pub(crate) fn end_message(&mut self) {
+        if self.no_context_takeover {
+            if let Some(decompress) = self.decompress.as_mut() {
+                decompress.reset(false);
+            }
+        }
+    }
+
+    /// Frees the stream and its window between messages without context takeover (nothing
+    /// carries over), once nothing received waits to be decoded.
+    pub(crate) fn release(&mut self) {
         if self.no_context_takeover {
             self.decompress = None;
         }

@@ -133,6 +133,17 @@ impl Receiver {
         !self.ready.is_empty() || (self.streamed.is_some() && self.head.is_some())
     }
 
+    /// Nothing received waits to be decoded: between messages, the inflate stream kept for a
+    /// burst of them is freed (a message in progress keeps it).
+    pub(crate) fn release_idle(&mut self) {
+        #[cfg(feature = "deflate")]
+        if self.partial.is_none() && self.streamed.is_none() {
+            if let Some(inflater) = self.inflater.as_mut() {
+                inflater.release();
+            }
+        }
+    }
+
     /// Releases memory held for a message in progress.
     pub(crate) fn clear(&mut self) {
         self.head = None;
