@@ -101,9 +101,7 @@ where
     for _ in 0..n {
         held.push(connect().await?);
     }
-    let (bytes, _) = since(heap);
-    let per = |total: isize| total as f64 / n as f64;
-    Ok((per(bytes), per(rss() - rss_before)))
+    Ok(per_connection(n, heap, rss_before))
 }
 
 /// [`hold`] for blocking connections, made on this thread.
@@ -114,9 +112,14 @@ pub fn hold_blocking<T>(n: usize, connect: impl Fn() -> Res<T>) -> Res<(f64, f64
     for _ in 0..n {
         held.push(connect()?);
     }
+    Ok(per_connection(n, heap, rss_before))
+}
+
+/// Heap and RSS added since `heap` and `rss_before`, per connection of `n`.
+fn per_connection(n: usize, heap: Snapshot, rss_before: isize) -> (f64, f64) {
     let (bytes, _) = since(heap);
     let per = |total: isize| total as f64 / n as f64;
-    Ok((per(bytes), per(rss() - rss_before)))
+    (per(bytes), per(rss() - rss_before))
 }
 
 /// Runs this executable with `args`, which must make it print what [`hold`] returned (see

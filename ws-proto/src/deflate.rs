@@ -187,6 +187,21 @@ pub(crate) struct Negotiated {
     pub(crate) level: u32,
 }
 
+#[cfg(test)]
+impl Negotiated {
+    /// The same window and takeover both ways, level 6, every message compressed.
+    pub(crate) fn symmetric(window_bits: u8, no_context_takeover: bool) -> Negotiated {
+        Negotiated {
+            client_window_bits: window_bits,
+            server_window_bits: window_bits,
+            client_no_context_takeover: no_context_takeover,
+            server_no_context_takeover: no_context_takeover,
+            threshold: 0,
+            level: 6,
+        }
+    }
+}
+
 /// Why the server's permessage-deflate answer was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -319,21 +319,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn agreed(window: u8, no_takeover: bool) -> Negotiated {
-        Negotiated {
-            client_window_bits: window,
-            server_window_bits: window,
-            client_no_context_takeover: no_takeover,
-            server_no_context_takeover: no_takeover,
-            threshold: 0,
-            level: 6,
-        }
-    }
-
     #[test]
     fn rfc7692_section_7_2_3_1_hello() {
         // "Hello" compressed without context takeover: 0xf2 0x48 0xcd 0xc9 0xc9 0x07 0x00.
-        let mut inflater = Inflater::new(&agreed(15, true));
+        let mut inflater = Inflater::new(&Negotiated::symmetric(15, true));
         let mut out = BytesMut::new();
         inflater
             .inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100)
@@ -341,7 +330,7 @@ mod tests {
         inflater.finish(&mut out, 100).unwrap();
         assert_eq!(&out[..], b"Hello");
         // §7.2.3.2: with context takeover, a second "Hello" refers back to the first.
-        let mut inflater = Inflater::new(&agreed(15, false));
+        let mut inflater = Inflater::new(&Negotiated::symmetric(15, false));
         let mut out = BytesMut::new();
         inflater
             .inflate(&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &mut out, 100)
@@ -359,8 +348,8 @@ mod tests {
     fn round_trip_with_and_without_context_takeover() {
         for no_takeover in [false, true] {
             for window in [9, 12, 15] {
-                let mut deflater = Deflater::new(&agreed(window, no_takeover));
-                let mut inflater = Inflater::new(&agreed(window, no_takeover));
+                let mut deflater = Deflater::new(&Negotiated::symmetric(window, no_takeover));
+                let mut inflater = Inflater::new(&Negotiated::symmetric(window, no_takeover));
                 for i in 0..20 {
                     let message = format!("message {i} {}", "abc".repeat(i * 50)).into_bytes();
                     let compressed = deflater.compress(&message, <[u8]>::to_vec);
@@ -375,14 +364,14 @@ mod tests {
 
     #[test]
     fn bomb_stops_at_the_limit() {
-        let mut deflater = Deflater::new(&agreed(15, false));
+        let mut deflater = Deflater::new(&Negotiated::symmetric(15, false));
         let bomb = deflater.compress(&vec![0u8; 10 << 20], <[u8]>::to_vec);
         assert!(
             bomb.len() < 20_000,
             "10 MiB of zeros compresses to {} bytes",
             bomb.len()
         );
-        let mut inflater = Inflater::new(&agreed(15, false));
+        let mut inflater = Inflater::new(&Negotiated::symmetric(15, false));
         let mut out = BytesMut::new();
         let err = inflater.inflate(&bomb, &mut out, 1 << 20).unwrap_err();
         assert_eq!(err, InflateError::TooBig((1 << 20) + 1));
@@ -411,8 +400,8 @@ mod tests {
             window in 9u8..=15,
             no_takeover: bool,
         ) {
-            let mut deflater = Deflater::new(&agreed(window, no_takeover));
-            let mut inflater = Inflater::new(&agreed(window, no_takeover));
+            let mut deflater = Deflater::new(&Negotiated::symmetric(window, no_takeover));
+            let mut inflater = Inflater::new(&Negotiated::symmetric(window, no_takeover));
             for message in &messages {
                 let compressed = deflater.compress(message, <[u8]>::to_vec);
                 let mut out = BytesMut::new();
@@ -437,7 +426,7 @@ mod tests {
             window in 9u8..=15,
             level in 1u32..=9,
         ) {
-            let mut deflater = Deflater::new(&Negotiated { level, ..agreed(window, true) });
+            let mut deflater = Deflater::new(&Negotiated { level, ..Negotiated::symmetric(window, true) });
             let fitted = deflater.compress(&message, <[u8]>::to_vec);
             let mut whole = Compress::new_with_window_bits(Compression::new(level), false, window);
             let mut expected = Vec::with_capacity(message.len() * 2 + 1024);
@@ -465,9 +454,9 @@ mod tests {
             releases in proptest::collection::vec(any::<bool>(), 8),
             window in 9u8..=15,
         ) {
-            let mut kept = Deflater::new(&agreed(window, true));
+            let mut kept = Deflater::new(&Negotiated::symmetric(window, true));
             for (message, release) in messages.iter().zip(releases) {
-                let mut fresh = Deflater::new(&agreed(window, true));
+                let mut fresh = Deflater::new(&Negotiated::symmetric(window, true));
                 let expected = fresh.compress(message, <[u8]>::to_vec);
                 prop_assert_eq!(kept.compress(message, <[u8]>::to_vec), expected);
                 prop_assert!(kept.compress.is_some(), "kept until released");
@@ -500,8 +489,8 @@ mod tests {
     fn empty_message_after_another_round_trips() {
         // Found by the proptest below: with context takeover, an empty message right after a
         // sync flush compresses to nothing.
-        let mut deflater = Deflater::new(&agreed(15, false));
-        let mut inflater = Inflater::new(&agreed(15, false));
+        let mut deflater = Deflater::new(&Negotiated::symmetric(15, false));
+        let mut inflater = Inflater::new(&Negotiated::symmetric(15, false));
         for message in [&b"some data"[..], b"", b"", b"more"] {
             let compressed = deflater.compress(message, <[u8]>::to_vec);
             let mut out = BytesMut::new();
@@ -513,7 +502,7 @@ mod tests {
 
     #[test]
     fn corrupt_input_is_an_error() {
-        let mut inflater = Inflater::new(&agreed(15, false));
+        let mut inflater = Inflater::new(&Negotiated::symmetric(15, false));
         let mut out = BytesMut::new();
         assert_eq!(
             inflater.inflate(&[0xff, 0xff, 0xff], &mut out, 100),

@@ -384,14 +384,7 @@ mod tests {
     fn compressing(no_context_takeover: bool) -> Sender {
         let mut sender = Sender::new(Rng::new([7; 32]));
         sender.release_queue();
-        sender.enable_deflate(&Negotiated {
-            client_window_bits: 15,
-            server_window_bits: 15,
-            client_no_context_takeover: no_context_takeover,
-            server_no_context_takeover: no_context_takeover,
-            threshold: 0,
-            level: 6,
-        });
+        sender.enable_deflate(&Negotiated::symmetric(15, no_context_takeover));
         sender
     }
 
