@@ -607,3 +607,96 @@ fn a_send_the_outbox_took_is_ok_even_when_its_write_meets_a_reset() {
     });
     assert_eq!(record.entries(), [(0, "a".to_owned())]);
 }
+
+// ---- two tasks on one connection ----
+
+/// Messages the writer sends: 16 MiB, more than loopback's socket buffers hold.
+const BULK: usize = 256;
+const BULK_SIZE: usize = 64 << 10;
+const PINGS: u8 = 8;
+
+/// A server that reads nothing for a while: the client's writer fills the connection and waits
+/// on it, then pings arrive, so the client's reader waits to write pongs too; then it reads
+/// everything and reports what arrived as "messages pongs".
+fn late_reader() -> Server {
+    Server::start(|mut ws, _| {
+        std::thread::sleep(Duration::from_millis(300));
+        for i in 0..PINGS {
+            if ws.send(TMessage::Ping(vec![i].into())).is_err() {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let (mut messages, mut pongs) = (0, 0);
+        while messages < BULK || pongs < usize::from(PINGS) {
+            match ws.read() {
+                Ok(TMessage::Binary(data)) if data.len() == BULK_SIZE => messages += 1,
+                Ok(TMessage::Pong(_)) => pongs += 1,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+        }
+        let _ = ws.send(TMessage::text(format!("{messages} {pongs}")));
+        while ws.read().is_ok() {}
+    })
+}
+
+/// Runs the writer and the reader in tasks of their own; returns the server's report.
+async fn writer_and_reader_tasks<W, R>(mut writer: W, mut reader: R) -> String
+where
+    W: futures_util::Sink<ws_proto_tokio::Message, Error = ws_proto_tokio::Error>
+        + Unpin
+        + Send
+        + 'static,
+    R: futures_util::Stream<Item = Result<ws_proto_tokio::Event, ws_proto_tokio::Error>>
+        + Unpin
+        + Send
+        + 'static,
+{
+    use futures_util::{SinkExt, StreamExt};
+    use ws_proto_tokio::{Event, Message};
+    let writing = tokio::spawn(async move {
+        for _ in 0..BULK {
+            // `send` waits for the write to finish: a flush that no readiness wakes hangs here.
+            writer.send(Message::binary(vec![7; BULK_SIZE])).await?;
+        }
+        Ok::<_, ws_proto_tokio::Error>(writer)
+    });
+    let reading = tokio::spawn(async move {
+        while let Some(event) = reader.next().await {
+            if let Event::Message(Message::Text(report)) = event.map_err(|e| e.to_string())? {
+                return Ok(report.to_string());
+            }
+        }
+        Err("the stream ended before the report".to_string())
+    });
+    let limit = Duration::from_secs(20);
+    let mut writer = tokio::time::timeout(limit, writing)
+        .await
+        .expect("the writer was never woken")
+        .unwrap()
+        .unwrap();
+    let report = tokio::time::timeout(limit, reading)
+        .await
+        .expect("the reader was never woken")
+        .unwrap()
+        .unwrap();
+    writer.close().await.unwrap();
+    report
+}
+
+#[test]
+fn split_halves_in_two_tasks_both_wake_when_both_wait_to_write() {
+    let server = late_reader();
+    let url = format!("ws://{}/", server.addr());
+    let expected = format!("{BULK} {PINGS}");
+    block_on(async {
+        let (ws, _) = ws_proto_tokio::connect(url.as_str()).await.unwrap();
+        let (writer, reader) = ws.split();
+        assert_eq!(writer_and_reader_tasks(writer, reader).await, expected);
+        // The habit of tokio-tungstenite's users: the halves of `StreamExt::split`.
+        let (ws, _) = ws_proto_tokio::connect(url.as_str()).await.unwrap();
+        let (writer, reader) = futures_util::StreamExt::split(ws);
+        assert_eq!(writer_and_reader_tasks(writer, reader).await, expected);
+    });
+}

@@ -9,8 +9,7 @@
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{ready, Context, Poll, Waker};
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use bytes::{Buf, Bytes};
@@ -21,7 +20,7 @@ use ws_proto::{
     SendError, StreamReset, Transmit,
 };
 
-use crate::wake::{Side, Wakers};
+use crate::wake::{Side, Waiting};
 use crate::Error;
 
 /// What the core reported, with the end of the connection in the adapter's terms.
@@ -88,8 +87,7 @@ pub(crate) struct Conn<T> {
     /// registered (the handshake's, once open) would bound every wait for I/O, wake the task
     /// for nothing when it expires, and hold its memory while the connection idles.
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
-    wakers: Arc<Wakers>,
-    proxy: Waker,
+    waiting: Waiting,
     /// A transport failure, reported in place of the core's end-of-stream.
     io_error: Option<io::Error>,
     finishing: Option<Finishing>,
@@ -104,15 +102,13 @@ pub(crate) struct Conn<T> {
 impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// Runs `core` over `io`; nothing is written until the first poll.
     pub(crate) fn new(io: T, core: ClientState) -> Self {
-        let wakers = Arc::new(Wakers::default());
         Conn {
             io,
             core,
             out: Transmit::default(),
             needs_flush: false,
             timer: None,
-            proxy: Waker::from(wakers.clone()),
-            wakers,
+            waiting: Waiting::None,
             io_error: None,
             finishing: None,
             shut: false,
@@ -167,12 +163,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         self.poll_incoming_io(cx)
     }
 
-    /// [`poll_incoming`](Self::poll_incoming) once no decoded event is waiting: the core's
-    /// drain, with the transport's readiness in between.
+    /// [`poll_incoming`](Self::poll_incoming) once no decoded event is waiting.
     fn poll_incoming_io(&mut self, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
-        self.wakers.register(Side::Read, cx.waker());
-        let proxy = self.proxy.clone();
-        let cx = &mut Context::from_waker(&proxy);
+        self.with_waker(Side::Read, cx, Self::poll_drain)
+    }
+
+    /// Polls with the waker the transport and the timer should get for a poll of `side` from
+    /// `cx`'s task (see `wake.rs`), noting whether the task waits.
+    #[inline]
+    fn with_waker<R>(
+        &mut self,
+        side: Side,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(&mut Self, &mut Context<'_>) -> Poll<R>,
+    ) -> Poll<R> {
+        let waker = self.waiting.waker_for(side, cx.waker());
+        let result = poll(self, &mut Context::from_waker(&waker));
+        self.waiting.polled(side, result.is_ready());
+        result
+    }
+
+    /// The core's drain, with the transport's readiness in between.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<Option<Incoming>> {
         loop {
             if self.done {
                 return Poll::Ready(None);
@@ -250,7 +262,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         match event {
             Event::Open(response) => {
                 // Sends queued before the handshake can go now.
-                self.wakers.wake_side(Side::Write);
+                self.waiting.wake_side(Side::Write);
                 // The handshake's timer is not needed by an open connection without keepalive,
                 // which may not be polled again for a long while: it would hold its memory and
                 // wake the task for nothing.
@@ -282,12 +294,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                     }),
                     deadline,
                 });
-                self.wakers.wake_side(Side::Write);
+                self.waiting.wake_side(Side::Write);
                 None
             }
             Event::Drained => {
                 // A writer waiting in `poll_ready` may proceed.
-                self.wakers.wake_side(Side::Write);
+                self.waiting.wake_side(Side::Write);
                 self.report_drained.then_some(Incoming::Drained)
             }
             // Whatever later versions of the core add.
@@ -301,20 +313,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         if self.accepts_sends() {
             return Poll::Ready(Ok(()));
         }
-        self.wakers.register(Side::Write, cx.waker());
-        let proxy = self.proxy.clone();
-        let cx = &mut Context::from_waker(&proxy);
-        loop {
-            if self.accepts_sends() {
+        self.with_waker(Side::Write, cx, |c, cx| loop {
+            if c.accepts_sends() {
                 return Poll::Ready(Ok(()));
             }
-            ready!(self.poll_write_out(cx)).map_err(|e| self.fail_copy(e))?;
-            if !self.accepts_sends() {
+            ready!(c.poll_write_out(cx)).map_err(|e| c.fail_copy(e))?;
+            if !c.accepts_sends() {
                 // Queued before the handshake: only the stream's `Open` releases the queue, and
                 // it wakes this side when it does.
                 return Poll::Pending;
             }
-        }
+        })
     }
 
     /// Whether a send would not have to wait: it is accepted, or refused for good.
@@ -330,11 +339,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// Writes everything the core has to write now. Before the handshake completes, queued
     /// messages stay queued: the core releases them on the 101.
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        self.wakers.register(Side::Write, cx.waker());
-        let proxy = self.proxy.clone();
-        let cx = &mut Context::from_waker(&proxy);
-        ready!(self.poll_write_out(cx)).map_err(|e| self.fail_copy(e))?;
-        Poll::Ready(Ok(()))
+        self.with_waker(Side::Write, cx, |c, cx| {
+            ready!(c.poll_write_out(cx)).map_err(|e| c.fail_copy(e))?;
+            Poll::Ready(Ok(()))
+        })
     }
 
     /// Starts the closing handshake with 1000 unless one is under way, and flushes.
@@ -348,7 +356,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// reads again, as the handshake needs the server's Close.
     pub(crate) fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         self.core.close(code, reason, now())?;
-        self.wakers.wake_side(Side::Read);
+        self.waiting.wake_side(Side::Read);
         Ok(())
     }
 
@@ -360,7 +368,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// Reads again, waking the reader.
     pub(crate) fn resume_recv(&mut self) {
         self.core.resume_recv(now());
-        self.wakers.wake_side(Side::Read);
+        self.waiting.wake_side(Side::Read);
     }
 
     /// Writes the core's transmits, a frame's header and its uncopied payload in one vectored
@@ -451,7 +459,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                 let _ = self.core.handle_eof();
             }
         }
-        self.wakers.wake_side(Side::Read);
+        self.waiting.wake_side(Side::Read);
     }
 
     /// Like [`fail`](Self::fail) for the sink, which reports the error too: both halves get it.

@@ -1,9 +1,10 @@
 //! The reader and writer halves of a [`WebSocket`](crate::WebSocket), for separate tasks.
 //!
 //! Both share the connection behind a mutex that is held only inside a poll, never across an
-//! await, so neither half can block the other. The transport is polled with a waker that wakes
-//! both halves (see `wake.rs`): the reader writes pongs and close echoes, the writer's
-//! backpressure is released by the reader's progress, and neither misses the other's readiness.
+//! await, so neither half can block the other. Once the halves are polled from two tasks, the
+//! transport is polled with a waker that wakes both (see `wake.rs`): the reader writes pongs
+//! and close echoes, the writer's backpressure is released by the reader's progress, and
+//! neither misses the other's readiness.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
