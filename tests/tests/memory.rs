@@ -1,6 +1,7 @@
 //! Heap held by one connection, measured with a counting allocator: an idle connection holds
 //! close to nothing, permessage-deflate's zlib state exists only while it is needed, and a
-//! stream of small messages the application drops reuses one receive buffer.
+//! stream of small messages the application drops reuses one receive buffer, and so does a
+//! request-response exchange.
 //!
 //! One test function: the counter is global, so measurements must not run in parallel.
 #![allow(unsafe_code)]
@@ -143,6 +144,21 @@ fn heap_held_by_a_connection() {
         "allocations in 50 reads of dropped messages"
     );
     drop(client);
+    let (mut client, _) = open(None, "");
+    let allocations = allocations_per_round_trip(&mut client, 100, 20);
+    assert_eq!(allocations, 0, "allocations in 80 round trips");
+    drop(client);
+    // The first empty read gives back the large first buffer; the next keep the least room.
+    let (mut client, _) = open(None, "");
+    let before = live();
+    let allocations = allocations_while_polled_empty(&mut client, 50, 2);
+    assert_eq!(allocations, 0, "allocations in 48 polls that found nothing");
+    let kept = live() - before;
+    assert!(
+        kept <= 1024,
+        "kept after polls that found nothing: {kept} bytes"
+    );
+    drop(client);
 
     let payload = compressed_message();
 
@@ -179,4 +195,52 @@ fn heap_held_by_a_connection() {
     println!(
         "idle {idle} B, with takeover {with_takeover} B, without takeover {without_takeover} B"
     );
+}
+
+/// A request-response exchange as an adapter drives it: the client sends 16 B, a read brings
+/// the 16 B answer alone, the message is handed out and dropped, the next read would block.
+/// Returns the allocations made by the last `trips - warm_up` round trips.
+fn allocations_per_round_trip(client: &mut ClientState, trips: usize, warm_up: usize) -> isize {
+    let frame = raw_frame(0x82, &[7; 16]);
+    let mut allocations = 0;
+    for trip in 0..trips {
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        client.send_binary(&[9; 16]).unwrap();
+        while let Some(transmit) = client.poll_transmit() {
+            drop(transmit);
+        }
+        let mut lease = client.lease_read().unwrap();
+        lease.buf_mut().put_slice(&frame);
+        client.handle_lease(lease, Instant::now()).unwrap();
+        while let Some(event) = client.poll_event() {
+            assert!(
+                matches!(&event, Event::Message(m) if m.len() == 16),
+                "{event:?}"
+            );
+        }
+        // The read that finds nothing more.
+        let lease = client.lease_read().unwrap();
+        client.handle_lease(lease, Instant::now()).unwrap();
+        assert!(client.poll_event().is_none());
+        if trip >= warm_up {
+            allocations += ALLOCATIONS.load(Ordering::SeqCst) - before;
+        }
+    }
+    allocations
+}
+
+/// Leases handed back empty, as an adapter does when it is polled before data arrives (or is
+/// woken for nothing). Returns the allocations made by the last `polls - warm_up`.
+fn allocations_while_polled_empty(client: &mut ClientState, polls: usize, warm_up: usize) -> isize {
+    let mut allocations = 0;
+    for poll in 0..polls {
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let lease = client.lease_read().unwrap();
+        client.handle_lease(lease, Instant::now()).unwrap();
+        assert!(client.poll_event().is_none());
+        if poll >= warm_up {
+            allocations += ALLOCATIONS.load(Ordering::SeqCst) - before;
+        }
+    }
+    allocations
 }

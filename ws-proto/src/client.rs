@@ -114,6 +114,8 @@ pub struct ClientState {
     rx: BytesMut,
     /// The room `lease_read` offers.
     read_size: ReadSize,
+    /// The last lease came back empty: the read would have blocked.
+    read_was_empty: bool,
     /// This connection's number, which its leases carry.
     number: u32,
     /// A lease is out. At most one is, and handing it back consumes it, so the number alone
@@ -217,6 +219,7 @@ impl ClientState {
             phase: Phase::Connecting,
             rx: BytesMut::new(),
             read_size: ReadSize::default(),
+            read_was_empty: false,
             number: next_connection_number(),
             leased: false,
             input_at: now,
@@ -261,7 +264,14 @@ impl ClientState {
     #[inline]
     pub fn lease_read(&mut self) -> Result<ReadLease, InputError> {
         self.check_no_lease()?;
-        let wanted = self.read_size.get();
+        // After a read that found nothing, an empty buffer is offered the least room: a socket
+        // polled before its data arrives (or woken for nothing) is not lent a large buffer
+        // that it hands back unread, to be freed as idle and allocated again at the next poll.
+        let wanted = if self.read_was_empty && self.rx.is_empty() {
+            MIN_READ_ROOM
+        } else {
+            self.read_size.get()
+        };
         if self.rx.capacity() - self.rx.len() < wanted / 4 {
             self.rx.reserve(wanted);
         }
@@ -293,6 +303,7 @@ impl ClientState {
         self.leased = false;
         let read = lease.buf.len();
         self.read_size.record(read, lease.room);
+        self.read_was_empty = read == 0;
         if !self.accepts_input() {
             // The connection ended, or the server's Close arrived, while the lease was out.
             return Ok(());
