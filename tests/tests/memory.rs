@@ -48,6 +48,16 @@ fn live() -> isize {
 
 /// Opens a client (answering with `extension` if given) and returns it with the heap it holds.
 fn open(deflate: Option<DeflateConfig>, extension: &str) -> (ClientState, isize) {
+    open_reading(deflate, extension, false)
+}
+
+/// [`open`], the response read as an adapter reads it when `leases`: into a lease, after a read
+/// that found nothing (the adapter polled before the response arrived).
+fn open_reading(
+    deflate: Option<DeflateConfig>,
+    extension: &str,
+    leases: bool,
+) -> (ClientState, isize) {
     let before = live();
     let mut config = Config::default();
     config.permessage_deflate(deflate);
@@ -64,9 +74,17 @@ fn open(deflate: Option<DeflateConfig>, extension: &str) -> (ClientState, isize)
         accept_key(&request_key(request.head()))
     );
     drop(request);
-    client
-        .handle_input(response.as_bytes(), Instant::now())
-        .unwrap();
+    if leases {
+        let lease = client.lease_read().unwrap();
+        client.handle_lease(lease, Instant::now()).unwrap();
+        let mut lease = client.lease_read().unwrap();
+        lease.buf_mut().put_slice(response.as_bytes());
+        client.handle_lease(lease, Instant::now()).unwrap();
+    } else {
+        client
+            .handle_input(response.as_bytes(), Instant::now())
+            .unwrap();
+    }
     let opened: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
     assert!(matches!(opened[..], [Event::Open(_)]), "{opened:?}");
     drop(opened);
@@ -164,6 +182,13 @@ fn heap_held_by_a_connection() {
 
     let (client, idle) = open(None, "");
     assert!(idle < 2048, "idle, no compression: {idle} bytes");
+    drop(client);
+    // The buffer the response was read into goes at the open, whatever its size.
+    let (client, idle_after_leases) = open_reading(None, "", true);
+    assert_eq!(
+        idle_after_leases, idle,
+        "idle, the response read into a lease"
+    );
     drop(client);
 
     let deflate = "Sec-WebSocket-Extensions: permessage-deflate\r\n";

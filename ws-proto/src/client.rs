@@ -861,6 +861,11 @@ impl ClientState {
         self.timers.stop(Timer::Handshake);
         // Its work is done; the key it expected need not be held for the connection's life.
         self.reader = None;
+        // So is the buffer the response was read into, unless frames followed it: a
+        // connection that opens and idles holds none.
+        if self.rx.is_empty() {
+            self.rx = BytesMut::new();
+        }
         if let Some(interval) = self.config.ping_interval {
             self.timers.set(Timer::Ping, now + interval);
         }
