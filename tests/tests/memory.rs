@@ -178,6 +178,12 @@ fn heap_held_by_a_connection() {
     );
     drop(client);
 
+    // The receive buffer grown for a large message goes with the message's event.
+    let (mut client, _) = open(None, "");
+    let held = held_after_a_large_message(&mut client);
+    assert!(held <= 1024, "held after a large message: {held} bytes");
+    drop(client);
+
     let payload = compressed_message();
 
     let (client, idle) = open(None, "");
@@ -268,4 +274,25 @@ fn allocations_while_polled_empty(client: &mut ClientState, polls: usize, warm_u
         }
     }
     allocations
+}
+
+/// A 200 KB message read through leases, each read filling its room (so the room grows), the
+/// last one bringing the message's end. Returns the heap added once the message is handed out
+/// and dropped, with no poll after it.
+fn held_after_a_large_message(client: &mut ClientState) -> isize {
+    let frame = raw_frame(0x82, &[3; 200_000]);
+    let before = live();
+    let mut rest = &frame[..];
+    while !rest.is_empty() {
+        let mut lease = client.lease_read().unwrap();
+        let n = lease.room().min(rest.len());
+        lease.buf_mut().put_slice(&rest[..n]);
+        rest = &rest[n..];
+        client.handle_lease(lease, Instant::now()).unwrap();
+    }
+    match client.poll_event() {
+        Some(Event::Message(m)) => assert_eq!(m.len(), 200_000),
+        other => panic!("{other:?}"),
+    }
+    live() - before
 }

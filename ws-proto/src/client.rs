@@ -703,10 +703,11 @@ impl ClientState {
         if !self.receiver.has_ready() && self.rx.is_empty() && !self.closing.is_eof() {
             self.release_idle_rx();
         } else if let Some(event) = self.decode_event() {
-            // The last of what was received: an inflate stream kept for a burst goes now, as
-            // the next poll may be long in coming.
+            // The last of what was received: an inflate stream kept for a burst and a large
+            // receive buffer go now, as the next poll may be long in coming.
             if self.rx.is_empty() && !self.receiver.has_ready() {
                 self.receiver.release_idle();
+                self.release_idle_rx();
             }
             return Some(event);
         }
