@@ -24,11 +24,11 @@ pub(crate) enum Side {
 /// The tasks polling one connection.
 #[derive(Debug)]
 pub(crate) enum Waiting {
-    /// Not polled yet by anything that may wait.
+    /// No task waits.
     None,
-    /// One task polls it: `owner`, which may be waiting on either side (`waiting`, by
-    /// [`Side`] index). Another task takes its place when it waits on neither (a socket
-    /// connected in one task and used in another), and joins it otherwise.
+    /// One task polls it: `owner`, waiting on one side or both (`waiting`, by [`Side`]
+    /// index). Once it waits on neither, it is forgotten, and the next task to poll (it or
+    /// another: a socket connected in one task and used in another) takes its place.
     One { owner: Waker, waiting: [bool; 2] },
     /// Two tasks poll it: the transport gets `proxy`, which wakes both.
     Two(Box<Proxy>),
@@ -56,8 +56,8 @@ impl Waiting {
                 waiting[side as usize] = true;
                 return Cow::Borrowed(waker);
             }
+            // A poll of the side the owner waits on supersedes it (see above).
             Waiting::One { waiting, .. } if !waiting[side.other() as usize] => {
-                // A task that left the socket to another, or a half whose last poll ended.
                 *self = Waiting::one(side, waker);
                 return Cow::Borrowed(waker);
             }
@@ -95,6 +95,11 @@ impl Waiting {
     pub(crate) fn polled(&mut self, side: Side, ready: bool) {
         if let Waiting::One { waiting, .. } = self {
             waiting[side as usize] = !ready;
+            if waiting == &[false; 2] {
+                // A waker kept while its task waits on nothing would keep the task's memory
+                // (a finished task's, even) for as long as the connection lives.
+                *self = Waiting::None;
+            }
         }
     }
 
@@ -218,6 +223,9 @@ mod tests {
         // The handshake, polled to its end by the task that connects.
         assert!(is_own(waiting.waker_for(Side::Read, &connecting)));
         waiting.polled(Side::Read, true);
+        drop(connecting);
+        // Nothing waits: the connection keeps no reference to the task.
+        assert_eq!(Arc::strong_count(&a), 1);
         for side in [Side::Write, Side::Read] {
             assert!(is_own(waiting.waker_for(side, &using)));
             waiting.polled(side, false);
