@@ -250,9 +250,7 @@ fn allocations_per_round_trip(client: &mut ClientState, trips: usize, warm_up: u
             );
         }
         // The read that finds nothing more.
-        let lease = client.lease_read().unwrap();
-        client.handle_lease(lease, Instant::now()).unwrap();
-        assert!(client.poll_event().is_none());
+        poll_empty(client);
         if trip >= warm_up {
             allocations += ALLOCATIONS.load(Ordering::SeqCst) - before;
         }
@@ -266,14 +264,19 @@ fn allocations_while_polled_empty(client: &mut ClientState, polls: usize, warm_u
     let mut allocations = 0;
     for poll in 0..polls {
         let before = ALLOCATIONS.load(Ordering::SeqCst);
-        let lease = client.lease_read().unwrap();
-        client.handle_lease(lease, Instant::now()).unwrap();
-        assert!(client.poll_event().is_none());
+        poll_empty(client);
         if poll >= warm_up {
             allocations += ALLOCATIONS.load(Ordering::SeqCst) - before;
         }
     }
     allocations
+}
+
+/// A read that finds nothing: the lease handed back empty, and no event.
+fn poll_empty(client: &mut ClientState) {
+    let lease = client.lease_read().unwrap();
+    client.handle_lease(lease, Instant::now()).unwrap();
+    assert!(client.poll_event().is_none());
 }
 
 /// A 200 KB message read through leases, each read filling its room (so the room grows), the
