@@ -346,8 +346,6 @@ impl ClientState {
         self.pong_owed = false;
         self.input_at = now;
         self.read_handshake(now);
-        // The read that brought the 101 may have brought nothing after it.
-        self.release_idle_rx();
     }
 
     /// Gives back a large, empty receive buffer, so an idle connection holds little.
