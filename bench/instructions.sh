@@ -9,7 +9,7 @@ cargo build --release -q --bin core_ops
 bin="$CARGO_TARGET_DIR/release/core_ops"
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2>&1 | sed -n 's/.*Collected : //p'; }
 printf '| operation | payload | instructions per message |\n|---|---:|---:|\n'
-for case in "recv 16" "recvtext 16" "recv 1024" "recvtext 1024" "send 16" "send 1024"; do
+for case in "recv 16" "lend 16" "recvtext 16" "recv 1024" "recvtext 1024" "send 16" "send 1024"; do
   set -- $case
   n=$(( $2 > 1000 ? 20000 : 100000 ))
   a=$(count "$1" "$n" "$2")

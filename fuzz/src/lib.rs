@@ -29,6 +29,9 @@ pub struct Checked {
     pub wire: Vec<u8>,
     /// The length of the handshake request at the start of `wire`.
     pub request_len: usize,
+    /// Whether `drain` first offers each message to be lent (`poll_message_with`), recording
+    /// a copy of the lent ones in `events`.
+    pub lend: bool,
     /// `wire.len()` when `Closed` was emitted.
     closed_at: Option<usize>,
     limits: usize,
@@ -67,6 +70,7 @@ impl Checked {
             events: Vec::new(),
             wire: Vec::new(),
             request_len: 0,
+            lend: false,
             closed_at: None,
             limits,
         };
@@ -101,6 +105,22 @@ impl Checked {
                 self.wire.extend_from_slice(&transmit.to_vec());
             }
             let before = self.client.buffered_amount();
+            if self.lend {
+                let stats = self.client.stats();
+                if let Some(message) = self.client.poll_message_with(|m| m.to_message()) {
+                    assert!(self.closed_at.is_none() && !closed_now, "lent after Closed");
+                    // Lending decodes: it queues no bytes and counts the message.
+                    assert_eq!(self.client.buffered_amount(), before);
+                    let after = self.client.stats();
+                    assert_eq!(after.messages_received, stats.messages_received + 1);
+                    assert_eq!(
+                        after.payload_received,
+                        stats.payload_received + message.len() as u64
+                    );
+                    self.events.push(Event::Message(message));
+                    continue;
+                }
+            }
             match self.client.poll_output() {
                 Output::Transmit(transmit) => {
                     // Nothing was queued, so these are bytes that decoding queued in this very
@@ -234,8 +254,9 @@ pub enum Start {
     OpenDeflate,
 }
 
-/// Feeds `input` (after the start given) in one piece and byte by byte, then the end of stream
-/// when `eof`; asserts both runs give the same events and output, and returns the first.
+/// Feeds `input` (after the start given) in one piece, byte by byte, through leases, and in
+/// pieces to a client that lends messages, then the end of stream when `eof`; asserts all the
+/// runs give the same events and output, and returns the first.
 pub fn same_events_however_split(start: Start, input: &[u8], eof: bool) -> Checked {
     same_events_however_split_with(config(), start, input, eof)
 }
@@ -256,6 +277,8 @@ pub fn same_events_however_split_with(
     let mut whole = Checked::with_config(config.clone());
     let mut bytewise = Checked::with_config(config.clone());
     let mut in_place = Checked::with_config(config.clone());
+    let mut lending = Checked::with_config(config.clone());
+    lending.lend = true;
     let mut all = match start {
         Start::Raw => Vec::new(),
         Start::Open => whole.accept(),
@@ -280,15 +303,21 @@ pub fn same_events_however_split_with(
             in_place.read_lent(piece);
         }
     }
+    for piece in all.chunks(61) {
+        lending.input(piece);
+    }
     if eof {
         whole.eof();
         bytewise.eof();
         in_place.eof();
+        lending.eof();
     }
     assert_eq!(same(&whole.events), same(&bytewise.events));
     assert_eq!(whole.wire, bytewise.wire);
     assert_eq!(same(&whole.events), same(&in_place.events));
     assert_eq!(whole.wire, in_place.wire);
+    assert_eq!(same(&whole.events), same(&lending.events));
+    assert_eq!(whole.wire, lending.wire);
     // Before a 101, the client writes nothing but its request.
     if !whole.events.iter().any(|e| matches!(e, Event::Open(_))) {
         assert_eq!(whole.wire.len(), whole.request_len);

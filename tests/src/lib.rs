@@ -161,6 +161,11 @@ pub struct Pair {
     pub events: Vec<Event>,
     /// The handshake request bytes.
     pub request: Vec<u8>,
+    /// Whether `drain` first offers each message to be lent
+    /// ([`ClientState::poll_message_with`]), copying the lent ones into `events`.
+    pub lend: bool,
+    /// How many messages came lent.
+    pub lent: usize,
 }
 
 impl Pair {
@@ -179,6 +184,8 @@ impl Pair {
             to_server: BytesMut::new(),
             events: Vec::new(),
             request: Vec::new(),
+            lend: false,
+            lent: 0,
         };
         pair.drain();
         let end = pair
@@ -270,6 +277,13 @@ impl Pair {
     /// Collects the client's outputs, bytes and events, until it reports its deadline.
     pub fn drain(&mut self) {
         loop {
+            if self.lend {
+                if let Some(message) = self.client.poll_message_with(|m| m.to_message()) {
+                    self.events.push(Event::Message(message));
+                    self.lent += 1;
+                    continue;
+                }
+            }
             match self.client.poll_output() {
                 Output::Transmit(transmit) => self.to_server.put(transmit),
                 Output::Event(event) => self.events.push(event),

@@ -1,6 +1,6 @@
 //! Heap held by one connection, measured with a counting allocator: an idle connection holds
 //! close to nothing, permessage-deflate's zlib state exists only while it is needed, and a
-//! stream of small messages the application drops reuses one receive buffer, and so does a
+//! stream of small messages the application drops (or reads lent) reuses one receive buffer, and so does a
 //! request-response exchange.
 //!
 //! One test function: the counter is global, so measurements must not run in parallel.
@@ -126,7 +126,12 @@ fn compressed_message() -> Vec<u8> {
 /// Reads of nearly a whole room of 16-byte messages, each read ending inside a frame, with every
 /// message handed out and dropped before the next read. Returns the allocations made by the
 /// last `reads - warm_up` reads.
-fn allocations_while_streaming(client: &mut ClientState, reads: usize, warm_up: usize) -> isize {
+fn allocations_while_streaming(
+    client: &mut ClientState,
+    reads: usize,
+    warm_up: usize,
+    lend: bool,
+) -> isize {
     let frame = raw_frame(0x82, &[7; 16]);
     let mut stream = frame.iter().copied().cycle();
     let mut allocations = 0;
@@ -140,12 +145,25 @@ fn allocations_while_streaming(client: &mut ClientState, reads: usize, warm_up: 
             lease.buf_mut().put_u8(b);
         }
         client.handle_lease(lease, Instant::now()).unwrap();
-        while let Some(event) = client.poll_event() {
+        let mut lent = 0;
+        loop {
+            if lend
+                && client
+                    .poll_message_with(|m| assert_eq!(m.len(), 16))
+                    .is_some()
+            {
+                lent += 1;
+                continue;
+            }
+            let Some(event) = client.poll_event() else {
+                break;
+            };
             assert!(
                 matches!(&event, Event::Message(m) if m.len() == 16),
                 "{event:?}"
             );
         }
+        assert_eq!(lend, lent > 0);
         if read >= warm_up {
             allocations += ALLOCATIONS.load(Ordering::SeqCst) - before;
         }
@@ -156,11 +174,15 @@ fn allocations_while_streaming(client: &mut ClientState, reads: usize, warm_up: 
 #[test]
 fn heap_held_by_a_connection() {
     let (mut client, _) = open(None, "");
-    let allocations = allocations_while_streaming(&mut client, 60, 10);
+    let allocations = allocations_while_streaming(&mut client, 60, 10, false);
     assert_eq!(
         allocations, 0,
         "allocations in 50 reads of dropped messages"
     );
+    drop(client);
+    let (mut client, _) = open(None, "");
+    let allocations = allocations_while_streaming(&mut client, 60, 10, true);
+    assert_eq!(allocations, 0, "allocations in 50 reads of lent messages");
     drop(client);
     let (mut client, _) = open(None, "");
     let allocations = allocations_per_round_trip(&mut client, 100, 20);

@@ -1,9 +1,10 @@
-//! Receiving messages: single frames, fragmentation, control frames between fragments, auto-pong.
+//! Receiving messages: single frames, fragmentation, control frames between fragments, auto-pong,
+//! and messages lent where they were received.
 
 use std::time::Duration;
 
 use bytes::BufMut;
-use ws_proto::{Event, InputError, Message, Pong};
+use ws_proto::{Event, InputError, Message, MessageRef, Pong};
 use ws_proto_tests::{bytes, frame, raw_frame, Pair};
 
 #[test]
@@ -353,4 +354,109 @@ fn a_lease_that_comes_back_empty_or_after_the_end_delivers_nothing() {
     pair.drain();
     assert_eq!(pair.client.received_buffered(), 0);
     assert!(pair.take_events().is_empty());
+}
+
+/// What a loop that lends first sees, in order: lent messages as `Lent(type, payload)`, the
+/// others as their events.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Lent(String),
+    Event(Event),
+}
+
+fn lend_all(pair: &mut Pair) -> Vec<Seen> {
+    let mut seen = Vec::new();
+    loop {
+        let lent = pair.client.poll_message_with(|m| match m {
+            MessageRef::Text(t) => format!("text {t}"),
+            MessageRef::Binary(b) => format!("binary {}", b.len()),
+        });
+        if let Some(lent) = lent {
+            seen.push(Seen::Lent(lent));
+            continue;
+        }
+        match pair.client.poll_event() {
+            Some(event) => seen.push(Seen::Event(event)),
+            None => return seen,
+        }
+    }
+}
+
+#[test]
+fn small_whole_messages_are_lent_the_others_handed_out_in_order() {
+    let mut pair = Pair::open();
+    let long = vec![5u8; 70_000];
+    let mut input = frame(0x1, "héllo".as_bytes());
+    input.extend(frame(0x2, &[1, 2, 3]));
+    input.extend(frame(0x9, b"p"));
+    // A 16-bit length is lent; a 64-bit one (over 64 KiB) and a fragmented message are not.
+    input.extend(frame(0x2, &[4; 300]));
+    input.extend(frame(0x2, &long));
+    input.extend(raw_frame(0x01, b"fr"));
+    input.extend(raw_frame(0x80, b"ag"));
+    input.extend(frame(0x1, b""));
+    pair.client.handle_input(&input, pair.now).unwrap();
+    assert_eq!(
+        lend_all(&mut pair),
+        [
+            Seen::Lent("text héllo".into()),
+            Seen::Lent("binary 3".into()),
+            Seen::Event(Event::Ping(bytes("p"))),
+            Seen::Lent("binary 300".into()),
+            Seen::Event(Event::Message(Message::binary(long))),
+            Seen::Event(Event::Message(Message::text("frag"))),
+            Seen::Lent("text ".into()),
+        ]
+    );
+    let stats = pair.client.stats();
+    assert_eq!(
+        (stats.messages_received, stats.payload_received),
+        (6, 6 + 3 + 300 + 70_000 + 4)
+    );
+    // The pong queued for the ping goes out as before.
+    pair.drain();
+    let frames = pair.server_frames();
+    assert_eq!((frames.len(), frames[0].opcode), (1, 0xA));
+}
+
+#[test]
+fn nothing_is_lent_before_the_events_ahead_of_it_or_while_paused() {
+    let mut pair = ws_proto_tests::Pair::new(ws_proto::Config::default());
+    // The 101 and two messages in one read: `Open` comes first.
+    let mut input = ws_proto_tests::accept_response(&pair.key(), "").into_bytes();
+    input.extend(frame(0x2, b"one"));
+    input.extend(frame(0x2, b"two"));
+    pair.client.handle_input(&input, pair.now).unwrap();
+    assert_eq!(pair.client.poll_message_with(|_| ()), None);
+    assert!(matches!(pair.client.poll_event(), Some(Event::Open(_))));
+    assert_eq!(
+        pair.client.poll_message_with(|m| m.to_message()),
+        Some(Message::binary(&b"one"[..]))
+    );
+    pair.client.pause_recv();
+    assert_eq!(pair.client.poll_message_with(|_| ()), None);
+    assert_eq!(pair.client.poll_event(), None);
+    pair.client.resume_recv(pair.now);
+    assert_eq!(
+        pair.client.poll_message_with(|m| m.to_message()),
+        Some(Message::binary(&b"two"[..]))
+    );
+    assert_eq!(pair.client.poll_message_with(|_| ()), None);
+}
+
+#[test]
+fn a_violation_after_lent_messages_fails_the_connection_as_before() {
+    let mut pair = Pair::open();
+    let mut input = frame(0x2, b"ok");
+    // Invalid UTF-8 in a small text frame ends the run; it is reported, not lent.
+    input.extend(frame(0x1, &[0xff, 0xfe]));
+    pair.client.handle_input(&input, pair.now).unwrap();
+    let seen = lend_all(&mut pair);
+    assert_eq!(seen[0], Seen::Lent("binary 2".into()));
+    match &seen[1..] {
+        [Seen::Event(Event::Closed(closed))] => {
+            assert_eq!(closed.code, ws_proto::CloseCode::INVALID_PAYLOAD)
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -1,4 +1,5 @@
-//! Property tests over whole connections: the same events come out however the input is split,
+//! Property tests over whole connections: the same events come out however the input is split
+//! and whether messages are lent or handed out,
 //! arbitrary input never panics and ends with at most one `Closed`, and what the client sends
 //! parses back to what was sent.
 
@@ -59,18 +60,21 @@ fn encode(pieces: &[Piece]) -> Vec<u8> {
 /// Runs a connection fed `stream` (after the 101) in the given chunk sizes; returns the events
 /// and every byte the client wrote after the request.
 fn run(stream: &[u8], with_101: bool, chunks: &[usize], eof: bool) -> (Vec<Event>, Vec<u8>) {
-    run_with(stream, with_101, chunks, eof, Pair::server_send)
+    run_with(stream, with_101, chunks, eof, Pair::server_send, false)
 }
 
-/// [`run`] with the reads delivered by `send` (a copy, or straight into the receive buffer).
+/// [`run`] with the reads delivered by `send` (a copy, or straight into the receive buffer),
+/// and messages lent where they can be (`lend`).
 fn run_with(
     stream: &[u8],
     with_101: bool,
     chunks: &[usize],
     eof: bool,
     send: fn(&mut Pair, &[u8]),
+    lend: bool,
 ) -> (Vec<Event>, Vec<u8>) {
     let mut pair = Pair::new(Config::default());
+    pair.lend = lend;
     let mut input = if with_101 {
         accept_response(&pair.key(), "").into_bytes()
     } else {
@@ -118,10 +122,14 @@ proptest! {
         let whole = run(&stream, true, &[usize::MAX], eof);
         let split = run(&stream, true, &chunks, eof);
         let bytewise = run(&stream, true, &[1], eof);
-        let in_place = run_with(&stream, true, &chunks, eof, Pair::server_send_in_place);
+        let in_place = run_with(&stream, true, &chunks, eof, Pair::server_send_in_place, false);
+        let lent = run_with(&stream, true, &chunks, eof, Pair::server_send_in_place, true);
+        let lent_whole = run_with(&stream, true, &[usize::MAX], eof, Pair::server_send, true);
         prop_assert_eq!(&whole, &split);
         prop_assert_eq!(&whole, &bytewise);
         prop_assert_eq!(&whole, &in_place);
+        prop_assert_eq!(&whole, &lent);
+        prop_assert_eq!(&whole, &lent_whole);
         check_closed_once_and_last(&whole.0)?;
     }
 

@@ -172,7 +172,7 @@ pub use http2::{ExtendedConnect, Http2Error, HttpVersion, StreamReset, ALPN_H2, 
 pub use into_request::IntoClientRequest;
 pub use lease::ReadLease;
 pub use mask::apply_mask;
-pub use message::{Message, MessageType};
+pub use message::{Message, MessageRef, MessageType};
 pub use options::ClientOptions;
 pub use outbox::Outbox;
 pub use output::Output;
@@ -210,9 +210,9 @@ macro_rules! adapter_exports {
         pub use $crate::ClientEvent as Event;
         pub use $crate::{
             Bytes, ClientOptions, CloseCode, CloseFrame, Config, HandshakeError, IntoClientRequest,
-            Message, MessageType, Pong, ProtocolError, Proxy, ProxyError, ProxyKind, ProxyStage,
-            ReadyState, ReconnectPolicy, RedirectError, Rejection, Request, RequestError, Response,
-            SendError, Stats, Timeout, Utf8Bytes,
+            Message, MessageRef, MessageType, Pong, ProtocolError, Proxy, ProxyError, ProxyKind,
+            ProxyStage, ReadyState, ReconnectPolicy, RedirectError, Rejection, Request,
+            RequestError, Response, SendError, Stats, Timeout, Utf8Bytes,
         };
     };
 }

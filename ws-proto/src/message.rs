@@ -115,6 +115,71 @@ impl Message {
     }
 }
 
+/// A complete data message lent where it was received, for the duration of a call: see
+/// [`ClientState::poll_message_with`](crate::ClientState::poll_message_with). Reading small
+/// messages this way costs no reference count and no move of an owned [`Message`]; keep what
+/// outlives the call with [`to_message`](Self::to_message), a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageRef<'a> {
+    /// A text message, validated as UTF-8.
+    Text(&'a str),
+    /// A binary message.
+    Binary(&'a [u8]),
+}
+
+impl<'a> MessageRef<'a> {
+    /// The payload bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        match *self {
+            MessageRef::Text(t) => t.as_bytes(),
+            MessageRef::Binary(b) => b,
+        }
+    }
+
+    /// The text: a text message's, or a binary message's payload if it is valid UTF-8.
+    pub fn to_text(&self) -> Option<&'a str> {
+        match *self {
+            MessageRef::Text(t) => Some(t),
+            MessageRef::Binary(b) => std::str::from_utf8(b).ok(),
+        }
+    }
+
+    /// The message type.
+    pub fn message_type(&self) -> MessageType {
+        match self {
+            MessageRef::Text(_) => MessageType::Text,
+            MessageRef::Binary(_) => MessageType::Binary,
+        }
+    }
+
+    /// The payload length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An owned copy.
+    pub fn to_message(&self) -> Message {
+        match *self {
+            MessageRef::Text(t) => Message::text(t),
+            MessageRef::Binary(b) => Message::from(b),
+        }
+    }
+}
+
+impl<'a> From<&'a Message> for MessageRef<'a> {
+    fn from(message: &'a Message) -> Self {
+        match message {
+            Message::Text(t) => MessageRef::Text(t.as_str()),
+            Message::Binary(b) => MessageRef::Binary(b),
+        }
+    }
+}
+
 /// The type of a data message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]

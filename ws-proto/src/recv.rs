@@ -7,9 +7,9 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::close::{parse_close_body, CloseCode};
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, RSV1};
-use crate::message::{Message, MessageType};
+use crate::message::{Message, MessageRef, MessageType};
 use crate::recv_stream::{Step, Streamed};
-use crate::text::Utf8Bytes;
+use crate::text::{str_from_validated, Utf8Bytes};
 use crate::utf8::Utf8Validator;
 
 /// What a complete frame amounts to.
@@ -228,18 +228,7 @@ impl Receiver {
     /// [`poll`](Self::poll), which reports it once the run is handed out.
     #[inline]
     pub(crate) fn whole_message(&mut self, rx: &mut BytesMut) -> Option<Message> {
-        if self.ready.is_empty() {
-            if self.head.is_some() || self.in_message() {
-                return None;
-            }
-            let run = self.whole_run(rx);
-            if run == 0 {
-                return None;
-            }
-            self.ready = rx.split_to(run).freeze();
-        }
-        let (text, head_len, len) =
-            small_frame(&self.ready).expect("`ready` holds only frames `whole_run` accepted");
+        let (text, head_len, len) = self.next_small(rx)?;
         let payload = if head_len + len == self.ready.len() {
             // The run's last frame takes over its share of the buffer, so once the application
             // drops its messages the buffer is free to be reused for the next read.
@@ -256,6 +245,53 @@ impl Receiver {
         } else {
             Message::Binary(payload)
         })
+    }
+
+    /// [`whole_message`](Self::whole_message)'s message lent to `read` from the run instead of
+    /// handed out: no reference count is taken. Returns `read`'s result and what was read (the
+    /// type and length, for the statistics).
+    #[inline]
+    pub(crate) fn lend_message<R>(
+        &mut self,
+        rx: &mut BytesMut,
+        read: impl FnOnce(MessageRef<'_>) -> R,
+    ) -> Option<(R, MessageType, usize)> {
+        let (text, head_len, len) = self.next_small(rx)?;
+        let payload = &self.ready[head_len..head_len + len];
+        let (message, kind) = if text {
+            (
+                MessageRef::Text(str_from_validated(payload)),
+                MessageType::Text,
+            )
+        } else {
+            (MessageRef::Binary(payload), MessageType::Binary)
+        };
+        let result = read(message);
+        if head_len + len == self.ready.len() {
+            // The run's share of the receive buffer goes back with it, so the buffer is free to
+            // be reused for the next read.
+            self.ready = Bytes::new();
+        } else {
+            self.ready.advance(head_len + len);
+        }
+        Some((result, kind, len))
+    }
+
+    /// The next frame of the run `whole_message` hands out, splitting the run off `rx` first
+    /// if none is left: whether it is text, its header's length and its payload's.
+    #[inline]
+    fn next_small(&mut self, rx: &mut BytesMut) -> Option<(bool, usize, usize)> {
+        if self.ready.is_empty() {
+            if self.head.is_some() || self.in_message() {
+                return None;
+            }
+            let run = self.whole_run(rx);
+            if run == 0 {
+                return None;
+            }
+            self.ready = rx.split_to(run).freeze();
+        }
+        Some(small_frame(&self.ready).expect("`ready` holds only frames `whole_run` accepted"))
     }
 
     /// The length of the run of frames at the front of `rx` that `whole_message` hands out.

@@ -2,8 +2,8 @@
 //!
 //! This is the crate's one `unsafe` module. Received text is validated incrementally as it
 //! arrives (see `utf8.rs`); re-validating it to hand out a `&str` would scan every text message
-//! twice. The invariant that makes `as_str` sound is that every constructor either validates or is
-//! `pub(crate)` and called only on bytes the receiver has validated.
+//! twice. The invariant that makes `as_str` and `str_from_validated` sound is that every constructor
+//! either validates or is `pub(crate)` and called only on bytes the receiver has validated.
 #![allow(unsafe_code)]
 
 use std::fmt;
@@ -14,6 +14,13 @@ use bytes::Bytes;
 /// An immutable UTF-8 string backed by [`Bytes`]: cheap to clone and slice-free to receive.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Utf8Bytes(Bytes);
+
+/// A slice of bytes the receiver has validated as UTF-8, as text.
+pub(crate) fn str_from_validated(bytes: &[u8]) -> &str {
+    debug_assert!(std::str::from_utf8(bytes).is_ok());
+    // SAFETY: only called on bytes the receiver validated, as `from_validated` below.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
+}
 
 impl Utf8Bytes {
     /// Wraps bytes that the caller has already validated as UTF-8.

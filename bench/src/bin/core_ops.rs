@@ -1,5 +1,6 @@
 //! Drives the sans-IO core from memory for `instructions.sh`: `core_ops MODE N SIZE` receives
-//! (`recv`, `recvtext`: N frames fed in 64 KiB inputs, all events drained) or sends (`send`:
+//! (`recv`, `recvtext`: N frames fed in 64 KiB inputs, all events drained; `lend`: binary, each
+//! message offered to `poll_message_with` first) or sends (`send`:
 //! N binary messages, output taken every 1000) messages of SIZE bytes, with no I/O at all.
 
 use std::time::Instant;
@@ -13,8 +14,8 @@ fn main() {
     let now = Instant::now();
     let mut c = open_core(Config::default(), None);
     match mode.as_str() {
-        "recv" | "recvtext" => {
-            let op = if mode == "recv" { 2 } else { 1 };
+        "recv" | "recvtext" | "lend" => {
+            let op = if mode == "recvtext" { 1 } else { 2 };
             let mut frame = Vec::new();
             ws_proto_bench::header(op, size, None, &mut frame);
             // ASCII: text validation at its fastest, as for most text protocols.
@@ -30,6 +31,12 @@ fn main() {
             let mut count = 0;
             while count < n {
                 c.handle_input(&chunk, now).unwrap();
+                if mode == "lend" {
+                    while let Some(len) = c.poll_message_with(|m| m.len()) {
+                        got += len;
+                        count += 1;
+                    }
+                }
                 drain(&mut c, drop, |e| {
                     if let Event::Message(m) = e {
                         got += m.len();
