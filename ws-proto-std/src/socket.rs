@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Buf;
 use ws_proto::{
-    ClientState, CloseCode, Event as CoreEvent, Message, ReadSize, ReadyState, Response, SendError,
-    Transmit,
+    ClientState, CloseCode, Event as CoreEvent, Message, MessageRef, ReadSize, ReadyState,
+    Response, SendError, Transmit,
 };
 
 use crate::tls::Tls;
@@ -103,11 +103,8 @@ impl State {
 
     /// A data message the core has decoded, taken directly: unlike other events, it needs no
     /// bookkeeping and no write (decoding one queues no bytes). Another event is held for
-    /// `next_event`.
+    /// `next_event`. Called when none is held and the end is not reported.
     fn next_message(&mut self) -> Option<Message> {
-        if self.held.is_some() || self.reported {
-            return None;
-        }
         match self.core.poll_event()? {
             CoreEvent::Message(message) => Some(message),
             event => {
@@ -141,6 +138,15 @@ impl State {
                 .map(Outgoing::Tls),
         }
     }
+}
+
+/// Where a reader of data messages takes the next one from.
+enum Taken<'a> {
+    /// What the core has decoded (nothing is held for `next_event`, and the end is not
+    /// reported).
+    Decoded(&'a mut State),
+    /// A message `read_events` returned.
+    Read(Message),
 }
 
 /// Bytes for the transport: the core's own, or TLS records.
@@ -341,17 +347,57 @@ impl WebSocket {
     /// connection is an `Err`: [`Error::Closed`] with the code and reason after a clean close,
     /// otherwise the failure. Use [`read_event`](Self::read_event) to see every event.
     pub fn read(&self) -> Result<Message, Error> {
+        self.read_data(|taken| match taken {
+            Taken::Decoded(st) => st.next_message(),
+            Taken::Read(message) => Some(message),
+        })
+    }
+
+    /// The next data message, lent to `read` where it was received: as [`read`](Self::read),
+    /// but small messages that arrived together cost no reference count and no owned
+    /// [`Message`] (about half of such a message's cost); the others are lent from their owned
+    /// copy. Returns what `read` returned;
+    /// keep what must outlive the call with [`MessageRef::to_message`], a copy.
+    ///
+    /// `read` is called once per call, with the connection locked: other threads' sends wait
+    /// for it, and it must not use this socket (that would deadlock). Collect what to send, and
+    /// send it after.
+    ///
+    /// ```no_run
+    /// # fn run(ws: &ws_proto_std::WebSocket) -> Result<(), ws_proto_std::Error> {
+    /// let mut total = 0;
+    /// loop {
+    ///     total += ws.read_with(|message| message.len())?;
+    /// }
+    /// # }
+    /// ```
+    pub fn read_with<R>(&self, mut read: impl FnMut(MessageRef<'_>) -> R) -> Result<R, Error> {
+        self.read_data(|taken| match taken {
+            Taken::Decoded(st) => st.core.poll_message_with(&mut read),
+            Taken::Read(message) => Some(read((&message).into())),
+        })
+    }
+
+    /// The next data message as `take` makes it, from what the core has decoded or from a
+    /// message read; the other events are skipped, and the end of the connection is an `Err`.
+    fn read_data<R>(&self, mut take: impl FnMut(Taken<'_>) -> Option<R>) -> Result<R, Error> {
         loop {
             {
                 // One lock per message: the mode is set where the next one is taken.
                 let mut st = self.lock();
                 st.core.set_recv_streaming(false);
-                if let Some(message) = st.next_message() {
-                    return Ok(message);
+                if st.held.is_none() && !st.reported {
+                    if let Some(data) = take(Taken::Decoded(&mut st)) {
+                        return Ok(data);
+                    }
                 }
             }
             match self.read_events(false)? {
-                Event::Message(message) => return Ok(message),
+                Event::Message(message) => {
+                    if let Some(data) = take(Taken::Read(message)) {
+                        return Ok(data);
+                    }
+                }
                 Event::Close(frame) => return Err(frame.into()),
                 // Pings, pongs, and the rest of a message a `read_stream` reader left unread.
                 _ => {}

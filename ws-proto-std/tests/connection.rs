@@ -563,6 +563,61 @@ fn read_answers_pings_between_messages_and_ends_with_the_close() {
     );
 }
 
+#[test]
+fn read_with_lends_every_message_in_order_between_pings_and_ends_with_the_close() {
+    let (listener, url) = server::listen();
+    let server = server::spawn(listener, |l| {
+        let mut ws = server::accept(&l);
+        // Written together, so the client reads runs of them at once.
+        for i in 0u32..1000 {
+            ws.write(tungstenite::Message::binary(i.to_be_bytes().to_vec()))
+                .unwrap();
+        }
+        ws.write(tungstenite::Message::Ping(b"p".to_vec().into()))
+            .unwrap();
+        ws.write(tungstenite::Message::text("héllo")).unwrap();
+        ws.write(tungstenite::Message::binary(vec![9; 70_000]))
+            .unwrap();
+        ws.flush().unwrap();
+        let seen = ws.read().unwrap();
+        ws.close(Some(CloseFrame {
+            code: 4001.into(),
+            reason: "bye".into(),
+        }))
+        .unwrap();
+        while ws.read().is_ok() {}
+        seen
+    });
+    let (ws, _) = Builder::new(&url).connect().unwrap();
+    for i in 0u32..1000 {
+        assert_eq!(
+            ws.read_with(|m| m.to_message()).unwrap(),
+            Message::binary(i.to_be_bytes().to_vec())
+        );
+    }
+    assert_eq!(
+        ws.read_with(|m| m.to_text().map(str::to_owned))
+            .unwrap()
+            .as_deref(),
+        Some("héllo")
+    );
+    assert_eq!(
+        ws.read_with(|m| (m.message_type(), m.len())).unwrap(),
+        (ws_proto_std::MessageType::Binary, 70_000)
+    );
+    ws.send_text("got all").unwrap();
+    assert!(matches!(
+        ws.read_with(|_| ()),
+        Err(Error::Closed { code, reason }) if code == CloseCode::new(4001) && reason == "bye"
+    ));
+    assert!(matches!(ws.read_with(|_| ()), Err(Error::AlreadyClosed)));
+    // The pong came before the text: the server's read after its burst saw it first.
+    assert_eq!(
+        server.join().unwrap(),
+        tungstenite::Message::Pong(b"p".to_vec().into())
+    );
+}
+
 /// Issue 16, item 1: a loop of feeds writes out at the high-water mark and carries on, as
 /// tungstenite's `write` does, where it used to stop with `BufferFull` at message 47,663.
 #[test]

@@ -16,8 +16,8 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{
-    ClientState, CloseCode, Event, InputError, Message, MessageType, Output, Pong, Response,
-    SendError, StreamReset, Transmit,
+    ClientState, CloseCode, Event, InputError, Message, MessageRef, MessageType, Output, Pong,
+    Response, SendError, StreamReset, Transmit,
 };
 
 use crate::wake::{Side, Waiting};
@@ -161,6 +161,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             }
         }
         self.poll_incoming_io(cx)
+    }
+
+    /// The next data message lent to `read` where it was received (see
+    /// [`ClientState::poll_message_with`]), or handed to it from its owned copy; any other
+    /// event comes back as the `Err`.
+    pub(crate) fn poll_message_with<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        read: &mut impl FnMut(MessageRef<'_>) -> R,
+    ) -> Poll<Option<Result<R, Incoming>>> {
+        if !self.done && self.finishing.is_none() {
+            if let Some(result) = self.core.poll_message_with(&mut *read) {
+                return Poll::Ready(Some(Ok(result)));
+            }
+        }
+        Poll::Ready(match ready!(self.poll_incoming(cx)) {
+            Some(Incoming::Message(m)) => Some(Ok(read((&m).into()))),
+            other => other.map(Err),
+        })
     }
 
     /// [`poll_incoming`](Self::poll_incoming) once no decoded event is waiting.

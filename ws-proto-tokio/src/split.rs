@@ -14,9 +14,9 @@ use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::conn::Conn;
-use crate::stream::{poll_item, read_event, read_message, WebSocket};
+use crate::stream::{poll_item, read_data, read_event, read_message, WebSocket};
 use crate::streaming::{read_stream, ConnRef, MessageStream};
-use crate::{Error, Event, Message};
+use crate::{Error, Event, Message, MessageRef};
 
 type Shared<T> = Arc<Mutex<Conn<T>>>;
 
@@ -52,6 +52,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WsReader<T> {
     pub async fn read(&mut self) -> Result<Message, Error> {
         lock(&self.shared).core_mut().set_recv_streaming(false);
         read_message(|cx| lock(&self.shared).poll_incoming(cx)).await
+    }
+
+    /// The next data message, lent to `read`; see [`WebSocket::read_with`].
+    pub async fn read_with<R>(
+        &mut self,
+        mut read: impl FnMut(MessageRef<'_>) -> R,
+    ) -> Result<R, Error> {
+        lock(&self.shared).core_mut().set_recv_streaming(false);
+        read_data(|cx| lock(&self.shared).poll_message_with(cx, &mut read)).await
     }
 
     /// The next data message, read as it arrives; see [`WebSocket::read_stream`].

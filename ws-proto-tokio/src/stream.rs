@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll};
 
 use futures_core::Stream;
 use tokio::io::{AsyncRead, AsyncWrite};
-use ws_proto::{ClientState, CloseFrame, Message, ReadyState};
+use ws_proto::{ClientState, CloseFrame, Message, MessageRef, ReadyState};
 
 use crate::conn::{Conn, Ending, Incoming};
 use crate::split::{self, WsReader, WsWriter};
@@ -27,11 +27,32 @@ pub(crate) async fn read_event(
 pub(crate) async fn read_message(
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<Option<Incoming>>,
 ) -> Result<Message, Error> {
+    read_data(|cx| {
+        poll(cx).map(|incoming| {
+            incoming.map(|incoming| match incoming {
+                Incoming::Message(m) => Ok(m),
+                other => Err(other),
+            })
+        })
+    })
+    .await
+}
+
+/// The next data message as `poll` gives it (`Ok`), skipping the other events it gives (`Err`)
+/// and ending with an `Err` at the end of the connection: [`WebSocket::read`] and
+/// [`WebSocket::read_with`].
+pub(crate) async fn read_data<R>(
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<Option<Result<R, Incoming>>>,
+) -> Result<R, Error> {
     loop {
-        match read_event(&mut poll).await? {
-            Event::Message(message) => return Ok(message),
-            Event::Close(frame) => return Err(frame.into()),
-            _ => {}
+        match poll_fn(&mut poll).await {
+            Some(Ok(data)) => return Ok(data),
+            Some(Err(incoming)) => {
+                if let Event::Close(frame) = incoming.into_result()? {
+                    return Err(frame.into());
+                }
+            }
+            None => return Err(Error::AlreadyClosed),
         }
     }
 }
@@ -127,6 +148,34 @@ impl<T: AsyncRead + AsyncWrite + Unpin> WebSocket<T> {
     pub async fn read(&mut self) -> Result<Message, Error> {
         self.conn.core_mut().set_recv_streaming(false);
         read_message(|cx| self.conn.poll_incoming(cx)).await
+    }
+
+    /// The next data message, lent to `read` where it was received: as [`read`](Self::read),
+    /// but small messages that arrived together cost no reference count and no owned
+    /// [`Message`] (most of such a message's cost); the others are lent from their
+    /// owned copy. Returns what `read` returned; keep what must outlive the call with
+    /// [`MessageRef::to_message`], a copy. `read` is called once per call, with the
+    /// connection's state borrowed: it cannot send (collect what to send, and send it after).
+    ///
+    /// fastwebsockets and wtx lend their frames the same way; a closure, rather than a
+    /// returned borrow, lets the next read reuse the buffer without a guard to drop first.
+    ///
+    /// ```no_run
+    /// # async fn run(mut ws: ws_proto_tokio::WebSocket<tokio::net::TcpStream>) -> Result<(), ws_proto_tokio::Error> {
+    /// let mut total = 0;
+    /// loop {
+    ///     total += ws.read_with(|message| message.len()).await?;
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// Cancel-safe, as [`read_event`](Self::read_event): a dropped call has lent nothing.
+    pub async fn read_with<R>(
+        &mut self,
+        mut read: impl FnMut(MessageRef<'_>) -> R,
+    ) -> Result<R, Error> {
+        self.conn.core_mut().set_recv_streaming(false);
+        read_data(|cx| self.conn.poll_message_with(cx, &mut read)).await
     }
 
     /// The next data message, to be read as it arrives, in constant memory whatever its size:

@@ -94,6 +94,63 @@ async fn server_closes_with_code_and_reason() {
 }
 
 #[tokio::test]
+async fn read_with_lends_every_message_in_order_between_pings_and_ends_with_the_close() {
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move {
+        let mut ws = common::accept(&listener).await;
+        // Fed together, so the client reads runs of them at once.
+        for i in 0u32..1000 {
+            ws.feed(TMessage::binary(i.to_be_bytes().to_vec()))
+                .await
+                .unwrap();
+        }
+        ws.feed(TMessage::Ping(b"p".to_vec().into())).await.unwrap();
+        ws.feed(TMessage::text("héllo")).await.unwrap();
+        ws.feed(TMessage::binary(vec![9; 70_000])).await.unwrap();
+        ws.flush().await.unwrap();
+        let seen = ws.next().await.unwrap().unwrap();
+        ws.close(Some(TCloseFrame {
+            code: TCloseCode::Library(4001),
+            reason: "bye".into(),
+        }))
+        .await
+        .unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+        seen
+    });
+
+    let (ws, _) = ws_proto_tokio::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap();
+    // Half of it through the reader of a split socket, which lends the same way.
+    let (writer, mut reader) = ws.split();
+    for i in 0u32..500 {
+        let read = reader.read_with(|m| m.to_message()).await.unwrap();
+        assert_eq!(read, Message::binary(i.to_be_bytes().to_vec()));
+    }
+    let mut ws = reader.reunite(writer).unwrap();
+    for i in 500u32..1000 {
+        let read = ws.read_with(|m| m.to_message()).await.unwrap();
+        assert_eq!(read, Message::binary(i.to_be_bytes().to_vec()));
+    }
+    let read = ws.read_with(|m| m.to_text().map(str::to_owned)).await;
+    assert_eq!(read.unwrap().as_deref(), Some("héllo"));
+    let read = ws.read_with(|m| (m.message_type(), m.len())).await;
+    assert_eq!(read.unwrap(), (ws_proto_tokio::MessageType::Binary, 70_000));
+    ws.send(text("got all")).await.unwrap();
+    assert!(matches!(
+        ws.read_with(|_| ()).await,
+        Err(Error::Closed { code, reason }) if code == CloseCode::new(4001) && reason == "bye"
+    ));
+    assert!(matches!(
+        ws.read_with(|_| ()).await,
+        Err(Error::AlreadyClosed)
+    ));
+    // The pong came before the text: the server's read after its burst saw it first.
+    assert_eq!(server.await.unwrap(), TMessage::Pong(b"p".to_vec().into()));
+}
+
+#[tokio::test]
 async fn subprotocol_chosen_by_the_server() {
     let (listener, addr) = common::listen().await;
     tokio::spawn(async move {

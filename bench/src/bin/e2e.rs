@@ -114,8 +114,10 @@ impl HeapWatch {
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {
-    /// Receive `n` messages of `size` bytes.
-    Recv { text: bool },
+    /// Receive `n` messages of `size` bytes. With `lent`, ws-proto reads each where it was
+    /// received (`read_with`); the other clients read as in the plain scenario (fastwebsockets'
+    /// and wtx's frames are lent already).
+    Recv { text: bool, lent: bool },
     /// Send `n` messages, all fed then one flush, then wait for the ack. With `values`, every
     /// client is given each message as a value holding a clone of one `Bytes`, the `Sink` way
     /// (`feed(Message::Binary(bytes.clone()))`), ws-proto included, whose own way otherwise is
@@ -152,7 +154,7 @@ struct Scenario {
 impl Scenario {
     fn path(&self) -> String {
         match self.kind {
-            Kind::Recv { text } => format!(
+            Kind::Recv { text, .. } => format!(
                 "/recv?n={}&size={}&op={}",
                 self.n,
                 self.size,
@@ -197,7 +199,14 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
     let start = Stopwatch::start();
     match sc.kind {
         Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
-        Kind::Recv { .. } => {
+        Kind::Recv { lent: true, .. } => {
+            let mut got = 0;
+            for _ in 0..sc.n {
+                got += ws.read_with(|m| m.len()).await?;
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        Kind::Recv { lent: false, .. } => {
             let (mut got, mut count) = (0, 0);
             while count < sc.n {
                 if let Event::Message(m) = ws.next().await.ok_or("eof")?? {
@@ -625,10 +634,14 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
     let start = Stopwatch::start();
     match sc.kind {
         Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
-        Kind::Recv { .. } => {
+        Kind::Recv { lent, .. } => {
             let mut got = 0;
             for _ in 0..sc.n {
-                got += ws.read()?.len();
+                got += if lent {
+                    ws.read_with(|m| m.len())?
+                } else {
+                    ws.read()?.len()
+                };
             }
             check(got, sc.payload_bytes())?;
         }
@@ -1005,13 +1018,37 @@ fn main() {
     let scenarios: Vec<Scenario> = [
         Scenario {
             name: "recv 16 B binary",
-            kind: Kind::Recv { text: false },
+            kind: Kind::Recv {
+                text: false,
+                lent: false,
+            },
+            n: n(1_000_000),
+            size: 16,
+        },
+        Scenario {
+            name: "recv 16 B binary, lent",
+            kind: Kind::Recv {
+                text: false,
+                lent: true,
+            },
             n: n(1_000_000),
             size: 16,
         },
         Scenario {
             name: "recv 1 KiB text",
-            kind: Kind::Recv { text: true },
+            kind: Kind::Recv {
+                text: true,
+                lent: false,
+            },
+            n: n(200_000),
+            size: 1024,
+        },
+        Scenario {
+            name: "recv 1 KiB text, lent",
+            kind: Kind::Recv {
+                text: true,
+                lent: true,
+            },
             n: n(200_000),
             size: 1024,
         },
@@ -1035,7 +1072,10 @@ fn main() {
         },
         Scenario {
             name: "recv 1 MiB binary",
-            kind: Kind::Recv { text: false },
+            kind: Kind::Recv {
+                text: false,
+                lent: false,
+            },
             n: n(1000),
             size: 1 << 20,
         },
