@@ -35,6 +35,9 @@ enum Op {
     SendEnd,
     /// Receive messages streamed or whole, from the next one.
     RecvStreaming(bool),
+    /// From now on, drain as ws-proto-tokio does (messages lent, bytes written where they lie
+    /// in short writes), or with owned events and transmits.
+    Borrow(bool),
 }
 
 /// A data message the user had accepted, with its payload so far and whether it ended.
@@ -133,6 +136,11 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::RecvStreaming(on) => {
                 run.client.set_recv_streaming(on);
+                run.drain();
+                continue;
+            }
+            Op::Borrow(on) => {
+                run.borrow = on;
                 run.drain();
                 continue;
             }

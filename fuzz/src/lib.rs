@@ -29,9 +29,10 @@ pub struct Checked {
     pub wire: Vec<u8>,
     /// The length of the handshake request at the start of `wire`.
     pub request_len: usize,
-    /// Whether `drain` first offers each message to be lent (`poll_message_with`), recording
-    /// a copy of the lent ones in `events`.
-    pub lend: bool,
+    /// Whether `drain` works as ws-proto-tokio does: first offering each message to be lent
+    /// (`poll_message_with`), recording a copy of the lent ones in `events`, and writing the
+    /// bytes where they lie (`peek_transmit`, `advance_transmit`), in short writes.
+    pub borrow: bool,
     /// `wire.len()` when `Closed` was emitted.
     closed_at: Option<usize>,
     limits: usize,
@@ -70,7 +71,7 @@ impl Checked {
             events: Vec::new(),
             wire: Vec::new(),
             request_len: 0,
-            lend: false,
+            borrow: false,
             closed_at: None,
             limits,
         };
@@ -97,6 +98,23 @@ impl Checked {
             // amount is exactly what was accepted and not yet handed out.
             loop {
                 let before = self.client.buffered_amount();
+                if self.borrow {
+                    let Some((head, body)) = self.client.peek_transmit() else {
+                        break;
+                    };
+                    assert!(head.len() + body.len() > 0, "nothing shown to write");
+                    assert!(
+                        head.len() + body.len() <= before,
+                        "shown more than buffered"
+                    );
+                    // Short writes, some ending inside a frame.
+                    let shown = [head, body].concat();
+                    let n = shown.len().min(13);
+                    self.wire.extend_from_slice(&shown[..n]);
+                    self.client.advance_transmit(n);
+                    assert_eq!(self.client.buffered_amount(), before - n);
+                    continue;
+                }
                 let Some(transmit) = self.client.poll_transmit() else {
                     break;
                 };
@@ -105,7 +123,7 @@ impl Checked {
                 self.wire.extend_from_slice(&transmit.to_vec());
             }
             let before = self.client.buffered_amount();
-            if self.lend {
+            if self.borrow {
                 let stats = self.client.stats();
                 if let Some(message) = self.client.poll_message_with(|m| m.to_message()) {
                     assert!(self.closed_at.is_none() && !closed_now, "lent after Closed");
@@ -255,8 +273,8 @@ pub enum Start {
 }
 
 /// Feeds `input` (after the start given) in one piece, byte by byte, through leases, and in
-/// pieces to a client that lends messages, then the end of stream when `eof`; asserts all the
-/// runs give the same events and output, and returns the first.
+/// pieces to a client that lends messages and is written in place, then the end of stream when
+/// `eof`; asserts all the runs give the same events and output, and returns the first.
 pub fn same_events_however_split(start: Start, input: &[u8], eof: bool) -> Checked {
     same_events_however_split_with(config(), start, input, eof)
 }
@@ -277,8 +295,8 @@ pub fn same_events_however_split_with(
     let mut whole = Checked::with_config(config.clone());
     let mut bytewise = Checked::with_config(config.clone());
     let mut in_place = Checked::with_config(config.clone());
-    let mut lending = Checked::with_config(config.clone());
-    lending.lend = true;
+    let mut borrowing = Checked::with_config(config.clone());
+    borrowing.borrow = true;
     let mut all = match start {
         Start::Raw => Vec::new(),
         Start::Open => whole.accept(),
@@ -304,20 +322,20 @@ pub fn same_events_however_split_with(
         }
     }
     for piece in all.chunks(61) {
-        lending.input(piece);
+        borrowing.input(piece);
     }
     if eof {
         whole.eof();
         bytewise.eof();
         in_place.eof();
-        lending.eof();
+        borrowing.eof();
     }
     assert_eq!(same(&whole.events), same(&bytewise.events));
     assert_eq!(whole.wire, bytewise.wire);
     assert_eq!(same(&whole.events), same(&in_place.events));
     assert_eq!(whole.wire, in_place.wire);
-    assert_eq!(same(&whole.events), same(&lending.events));
-    assert_eq!(whole.wire, lending.wire);
+    assert_eq!(same(&whole.events), same(&borrowing.events));
+    assert_eq!(whole.wire, borrowing.wire);
     // Before a 101, the client writes nothing but its request.
     if !whole.events.iter().any(|e| matches!(e, Event::Open(_))) {
         assert_eq!(whole.wire.len(), whole.request_len);

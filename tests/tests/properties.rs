@@ -180,4 +180,61 @@ proptest! {
         }).collect();
         prop_assert_eq!(got, messages);
     }
+
+    #[test]
+    fn bytes_written_in_place_in_short_writes_are_the_bytes_handed_out(
+        messages in proptest::collection::vec(
+            (any::<bool>(), prop_oneof![
+                4 => proptest::collection::vec(any::<u8>(), 0..300),
+                // Owned, these are masked in place and leave as a transmit's body.
+                1 => proptest::collection::vec(any::<u8>(), 65_536..70_000),
+            ]),
+            0..8,
+        ),
+        writes in proptest::collection::vec(1usize..3000, 1..8),
+        take_every in 1usize..5,
+    ) {
+        // The same seed: both clients mask alike. `handed` takes transmits; `in_place` writes
+        // from the connection's buffer in short writes between the sends, now and then taking
+        // a transmit instead.
+        let mut handed = Pair::open();
+        let mut in_place = Pair::open();
+        let mut wire = Vec::new();
+        let mut sizes = writes.iter().cycle();
+        let mut write = |client: &mut ws_proto::ClientState, step: usize| -> Result<bool, TestCaseError> {
+            let before = client.buffered_amount();
+            if step.is_multiple_of(take_every) {
+                let Some(transmit) = client.poll_transmit() else { return Ok(false) };
+                wire.extend_from_slice(&transmit.to_vec());
+                prop_assert_eq!(client.buffered_amount(), before - transmit.len());
+                return Ok(true);
+            }
+            let Some((head, body)) = client.peek_transmit() else { return Ok(false) };
+            let shown = [head, body].concat();
+            prop_assert!(!shown.is_empty());
+            let n = (*sizes.next().unwrap()).min(shown.len());
+            wire.extend_from_slice(&shown[..n]);
+            client.advance_transmit(n);
+            prop_assert_eq!(client.buffered_amount(), before - n);
+            Ok(true)
+        };
+        for (step, (owned, payload)) in messages.iter().enumerate() {
+            for pair in [&mut handed, &mut in_place] {
+                if *owned {
+                    // Large owned payloads are masked where they lie: a transmit's body.
+                    pair.client.send_message(ws_proto::Message::binary(payload.clone())).unwrap();
+                } else {
+                    pair.client.send_binary(payload).unwrap();
+                }
+            }
+            write(&mut in_place.client, step + 1)?;
+        }
+        let mut step = 1;
+        while write(&mut in_place.client, step)? {
+            step += 1;
+        }
+        handed.drain();
+        prop_assert_eq!(&wire[..], &handed.to_server[..]);
+        prop_assert_eq!(in_place.client.stats().bytes_sent, handed.client.stats().bytes_sent);
+    }
 }

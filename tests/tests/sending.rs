@@ -287,3 +287,81 @@ fn an_owned_payload_counts_toward_the_high_water_mark() {
     assert_eq!(pair.take_events(), [Event::Drained]);
     assert_eq!(pair.server_frames().len(), 1);
 }
+
+#[test]
+fn written_in_place_the_buffer_drains_as_the_transport_takes_it() {
+    let mut config = Config::default();
+    config.send_high_water_mark(100);
+    let mut pair = Pair::open_with(config);
+    pair.client.send_binary(&[1; 60]).unwrap();
+    pair.client.send_binary(&[2; 60]).unwrap();
+    assert!(!pair.client.is_writable());
+    let sent_before = pair.client.stats().bytes_sent;
+    // Both frames in the buffer, shown in place; a short write leaves the rest shown.
+    let (head, body) = pair.client.peek_transmit().unwrap();
+    assert_eq!((head.len(), body.len()), (132, 0));
+    let whole = head.to_vec();
+    pair.client.advance_transmit(40);
+    assert_eq!(pair.client.peek_transmit().unwrap().0, &whole[40..]);
+    assert_eq!(pair.client.buffered_amount(), 92);
+    // Below the mark: sends are accepted again, and `Drained` says so once.
+    assert_eq!(pair.client.poll_event(), Some(Event::Drained));
+    assert!(pair.client.is_writable());
+    // A send meanwhile goes after what is left (reaching the mark again), and a transmit
+    // taken now starts there.
+    pair.client.send_binary(&[3; 4]).unwrap();
+    assert!(!pair.client.is_writable());
+    let rest = pair.client.poll_transmit().unwrap().to_vec();
+    assert_eq!(rest.len(), 92 + 10);
+    assert_eq!(&rest[..92], &whole[40..]);
+    assert_eq!(pair.client.peek_transmit(), None);
+    assert_eq!(pair.client.stats().bytes_sent, sent_before + 132 + 10);
+    let mut wire = bytes::BytesMut::from(&whole[..40]);
+    wire.extend_from_slice(&rest);
+    let frames = ws_proto_tests::parse_client_frames(&mut wire);
+    let payloads: Vec<Vec<u8>> = frames.into_iter().map(|f| f.payload).collect();
+    assert_eq!(payloads, [vec![1; 60], vec![2; 60], vec![3; 4]]);
+    assert_eq!(pair.client.poll_event(), Some(Event::Drained));
+    assert_eq!(pair.client.poll_event(), None);
+}
+
+#[test]
+fn an_owned_payload_written_in_place_shows_its_header_then_its_body() {
+    // Twins with the same seed: one hands out transmits, the other is written in place.
+    let (mut handed, mut in_place) = (Pair::open(), Pair::open());
+    for pair in [&mut handed, &mut in_place] {
+        pair.client.send_text("first").unwrap();
+        pair.client
+            .send_message(Message::binary(pattern(100_000, 251)))
+            .unwrap();
+    }
+    let expected: Vec<u8> = transmits(&mut handed.client)
+        .iter()
+        .flat_map(Transmit::to_vec)
+        .collect();
+    let client = &mut in_place.client;
+    let mut wire = Vec::new();
+    // The text frame (11 bytes) and the binary frame's 14-byte header, then the payload masked
+    // in place; a write that ends inside the header, then one that crosses into the body.
+    for (n, shown) in [
+        (12, (25, 100_000)),
+        (30_013, (13, 100_000)),
+        (70_000, (0, 70_000)),
+    ] {
+        let (head, body) = client.peek_transmit().unwrap();
+        assert_eq!((head.len(), body.len()), shown);
+        wire.extend_from_slice(&[head, body].concat()[..n]);
+        client.advance_transmit(n);
+    }
+    assert_eq!(client.peek_transmit(), None);
+    assert_eq!(client.buffered_amount(), 0);
+    assert_eq!(wire, expected);
+}
+
+#[test]
+#[should_panic(expected = "advanced past the bytes to write")]
+fn advancing_past_what_was_shown_panics() {
+    let mut pair = Pair::open();
+    pair.client.send_binary(&[0; 4]).unwrap();
+    pair.client.advance_transmit(11);
+}

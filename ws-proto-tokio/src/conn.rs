@@ -12,12 +12,12 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::Sleep;
 use ws_proto::{
-    ClientState, CloseCode, Event, InputError, Message, MessageRef, MessageType, Output, Pong,
-    Response, SendError, StreamReset, Transmit,
+    ClientState, CloseCode, Event, InputError, Message, MessageRef, MessageType, Pong, Response,
+    SendError, StreamReset,
 };
 
 use crate::wake::{Side, Waiting};
@@ -80,8 +80,6 @@ pub(crate) fn seed() -> Result<[u8; 32], Error> {
 pub(crate) struct Conn<T> {
     io: T,
     core: ClientState,
-    /// The transmit taken from the core, minus what has been written.
-    out: Transmit,
     needs_flush: bool,
     /// The core's deadline and its tokio timer; `None` while the core has none. A timer left
     /// registered (the handshake's, once open) would bound every wait for I/O, wake the task
@@ -105,7 +103,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         Conn {
             io,
             core,
-            out: Transmit::default(),
             needs_flush: false,
             timer: None,
             waiting: Waiting::None,
@@ -213,26 +210,27 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             }
             // While a write is blocked, events are still taken and reads still made: two peers
             // that each wait for the other to read before reading would never move again.
-            let output = match self.poll_write_out(cx) {
-                Poll::Ready(Ok(())) => self.core.poll_output(),
+            let event = match self.poll_write_out(cx) {
+                Poll::Ready(Ok(())) => match self.core.poll_event() {
+                    // Decoding can queue bytes without an event (the answer to a Close): they
+                    // are written at the top of the loop.
+                    None if self.core.peek_transmit().is_some() => continue,
+                    event => event,
+                },
                 Poll::Ready(Err(e)) => {
                     self.fail(e);
                     continue;
                 }
-                Poll::Pending => match self.core.poll_event() {
-                    Some(event) => Output::Event(event),
-                    None => Output::Timeout(self.core.poll_timeout()),
-                },
+                Poll::Pending => self.core.poll_event(),
             };
-            match output {
-                // Written at the top of the loop.
-                Output::Transmit(transmit) => self.out = transmit,
-                Output::Event(event) => {
+            match event {
+                Some(event) => {
                     if let Some(incoming) = self.on_event(event) {
                         return Poll::Ready(Some(incoming));
                     }
                 }
-                Output::Timeout(deadline) => {
+                None => {
+                    let deadline = self.core.poll_timeout();
                     if self.poll_deadline(deadline, cx).is_ready() {
                         self.core.handle_timeout(now());
                         continue;
@@ -390,33 +388,26 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         self.waiting.wake_side(Side::Read);
     }
 
-    /// Writes the core's transmits, a frame's header and its uncopied payload in one vectored
-    /// write, then flushes the transport.
+    /// Writes what the core has to write from where it lies, a frame's header and its
+    /// uncopied payload in one vectored write, then flushes the transport.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.shut {
             return Poll::Ready(Ok(()));
         }
-        loop {
-            if self.out.is_empty() {
-                match self.core.poll_transmit() {
-                    Some(transmit) => self.out = transmit,
-                    None => break,
+        while let Some((head, body)) = self.core.peek_transmit() {
+            let io = Pin::new(&mut self.io);
+            let n = match (head.is_empty(), body.is_empty()) {
+                (false, false) => {
+                    let slices = [IoSlice::new(head), IoSlice::new(body)];
+                    ready!(io.poll_write_vectored(cx, &slices))?
                 }
-            }
-            let mut slices = [IoSlice::new(&[]); 2];
-            let n = match self.out.chunks_vectored(&mut slices) {
-                1 => ready!(Pin::new(&mut self.io).poll_write(cx, &slices[0]))?,
-                count => ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?,
+                (false, true) => ready!(io.poll_write(cx, head))?,
+                (true, _) => ready!(io.poll_write(cx, body))?,
             };
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.out.advance(n);
-            if self.out.is_empty() {
-                // Let go of the written transmit now: the core then owns its output buffer
-                // alone and appends the next frames in place, instead of allocating a new one.
-                self.out = Transmit::default();
-            }
+            self.core.advance_transmit(n);
             self.needs_flush = true;
         }
         if self.needs_flush {

@@ -666,12 +666,54 @@ impl ClientState {
         }
         let (transmit, drained) = self.sender.take(self.config.send_high_water_mark);
         if let Some(transmit) = &transmit {
-            self.stats.bytes_sent += transmit.len() as u64;
+            self.count_written(transmit.len(), drained);
         }
+        transmit
+    }
+
+    /// The bytes [`poll_transmit`](Self::poll_transmit) would hand out next, left where they
+    /// are: encoded frames, and the uncopied payload that follows them (see
+    /// [`Transmit`]), either possibly empty; `None` when nothing waits. For a writer that owns
+    /// the state while it writes (one task driving the connection): it writes from the
+    /// connection's own buffer and reports what the transport took with
+    /// [`advance_transmit`](Self::advance_transmit), so no `Transmit` is split off, counted and
+    /// dropped per write. A writer that writes apart from the state (another thread, with the
+    /// state's lock released) takes a [`Transmit`] with `poll_transmit` instead; the two mix
+    /// freely, and the bytes come out the same.
+    #[must_use]
+    #[inline]
+    pub fn peek_transmit(&self) -> Option<(&[u8], &[u8])> {
+        if self.sender.is_empty() {
+            return None;
+        }
+        Some(self.sender.peek())
+    }
+
+    /// Marks the first `n` bytes [`peek_transmit`](Self::peek_transmit) showed as written (the
+    /// head's first, then the body's). The buffered amount falls by `n`, and `Drained` follows
+    /// when it falls below the high-water mark after having reached it.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is more than `peek_transmit` showed, as [`Buf::advance`](bytes::Buf::advance)
+    /// does: the transport cannot have written bytes it was not given.
+    #[inline]
+    pub fn advance_transmit(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let drained = self.sender.advance(n, self.config.send_high_water_mark);
+        self.count_written(n, drained);
+    }
+
+    /// After `n` bytes left for the transport; `drained`: the send buffer fell below its
+    /// high-water mark after having reached it.
+    #[inline]
+    fn count_written(&mut self, n: usize, drained: bool) {
+        self.stats.bytes_sent += n as u64;
         if drained && !matches!(self.phase, Phase::Closed) {
             self.events.push_back(Event::Drained);
         }
-        transmit
     }
 
     /// Only the next event [`poll_output`](Self::poll_output) would yield, leaving bytes queued:

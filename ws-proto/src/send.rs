@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::SendError;
 #[cfg(feature = "deflate")]
@@ -35,12 +35,15 @@ struct Output {
     sealed_len: usize,
     /// Frames written since the last sealed transmit.
     open: BytesMut,
+    /// The bytes at the front of `open` already written through `advance`; zero while `sealed`
+    /// holds any (they would go first).
+    sent: usize,
 }
 
 impl Output {
     #[inline]
     fn len(&self) -> usize {
-        self.sealed_len + self.open.len()
+        self.sealed_len + self.open.len() - self.sent
     }
 
     #[inline]
@@ -48,9 +51,16 @@ impl Output {
         self.len() == 0
     }
 
+    /// The frames gathered so far, minus what `advance` wrote of them.
+    fn split_open(&mut self) -> Bytes {
+        let mut frames = self.open.split();
+        frames.advance(std::mem::take(&mut self.sent));
+        frames.freeze()
+    }
+
     /// Seals the frames gathered so far, with `body` (the payload of the last of them) after.
     fn seal(&mut self, body: Bytes) {
-        let transmit = Transmit::new(self.open.split().freeze(), body);
+        let transmit = Transmit::new(self.split_open(), body);
         if !transmit.is_empty() {
             self.sealed_len += transmit.len();
             self.sealed.push_back(transmit);
@@ -85,14 +95,56 @@ impl Output {
             self.sealed_len -= transmit.len();
             return Some(transmit);
         }
-        if self.open.is_empty() {
+        if self.open.len() == self.sent {
             return None;
         }
-        let frames = self.open.split().freeze();
-        if self.open.capacity() > KEEP_CAPACITY {
+        let frames = self.split_open();
+        self.release_spare();
+        Some(Transmit::new(frames, Bytes::new()))
+    }
+
+    /// The next bytes to write, left in place: the oldest transmit's two segments, or the
+    /// gathered frames.
+    #[inline]
+    fn peek(&self) -> (&[u8], &[u8]) {
+        match self.sealed.front() {
+            Some(transmit) => (transmit.head(), transmit.body()),
+            None => (&self.open[self.sent..], &[]),
+        }
+    }
+
+    /// Steps past `n` bytes of what `peek` showed.
+    #[inline]
+    fn advance(&mut self, n: usize) {
+        let (head, body) = self.peek();
+        assert!(
+            n <= head.len() + body.len(),
+            "advanced past the bytes to write: {n} > {}",
+            head.len() + body.len()
+        );
+        if let Some(transmit) = self.sealed.front_mut() {
+            transmit.advance(n);
+            self.sealed_len -= n;
+            if transmit.is_empty() {
+                self.sealed.pop_front();
+            }
+            return;
+        }
+        self.sent += n;
+        if self.sent == self.open.len() {
+            // Written in full: the buffer is reused from its start, in place.
+            self.sent = 0;
+            self.release_spare();
+            self.open.clear();
+        }
+    }
+
+    /// Gives back the gathering buffer's memory past what it holds if a burst grew it.
+    #[inline]
+    fn release_spare(&mut self) {
+        if self.open.capacity() - self.open.len() > KEEP_CAPACITY {
             self.open = BytesMut::new();
         }
-        Some(Transmit::new(frames, Bytes::new()))
     }
 }
 
@@ -307,6 +359,26 @@ impl Sender {
         let Some(transmit) = self.out.take() else {
             return (None, false);
         };
+        (Some(transmit), self.taken(limit))
+    }
+
+    /// The next bytes to write, left in place (both empty when there are none).
+    #[inline]
+    pub(crate) fn peek(&self) -> (&[u8], &[u8]) {
+        self.out.peek()
+    }
+
+    /// Steps past `n` bytes of what `peek` showed. Returns whether the buffer drained below
+    /// `limit` after having been full.
+    #[inline]
+    pub(crate) fn advance(&mut self, n: usize, limit: usize) -> bool {
+        self.out.advance(n);
+        self.taken(limit)
+    }
+
+    /// After bytes left the buffer: whether it drained below `limit` after having been full.
+    #[inline]
+    fn taken(&mut self, limit: usize) -> bool {
         // The burst is out: a stream kept for its messages is not needed while none are sent.
         #[cfg(feature = "deflate")]
         if self.out.is_empty() && self.stream.is_none() {
@@ -318,7 +390,7 @@ impl Sender {
         if drained {
             self.full = false;
         }
-        (Some(transmit), drained)
+        drained
     }
 }
 
