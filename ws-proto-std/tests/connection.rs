@@ -522,6 +522,16 @@ fn an_owned_large_payload_goes_out_with_its_header_in_one_write() {
     server.join().unwrap();
 }
 
+/// The server closes with 4001 "bye" and reads until the client's answer.
+fn close_with_bye(ws: &mut tungstenite::WebSocket<std::net::TcpStream>) {
+    ws.close(Some(CloseFrame {
+        code: 4001.into(),
+        reason: "bye".into(),
+    }))
+    .unwrap();
+    while ws.read().is_ok() {}
+}
+
 #[test]
 fn read_answers_pings_between_messages_and_ends_with_the_close() {
     let (listener, url) = server::listen();
@@ -540,12 +550,7 @@ fn read_answers_pings_between_messages_and_ends_with_the_close() {
                 other => seen.push(other),
             }
         }
-        ws.close(Some(CloseFrame {
-            code: 4001.into(),
-            reason: "bye".into(),
-        }))
-        .unwrap();
-        while ws.read().is_ok() {}
+        close_with_bye(&mut ws);
         seen
     });
     let (ws, _) = Builder::new(&url).connect().unwrap();
@@ -580,12 +585,7 @@ fn read_with_lends_every_message_in_order_between_pings_and_ends_with_the_close(
             .unwrap();
         ws.flush().unwrap();
         let seen = ws.read().unwrap();
-        ws.close(Some(CloseFrame {
-            code: 4001.into(),
-            reason: "bye".into(),
-        }))
-        .unwrap();
-        while ws.read().is_ok() {}
+        close_with_bye(&mut ws);
         seen
     });
     let (ws, _) = Builder::new(&url).connect().unwrap();
