@@ -92,6 +92,10 @@ enum Phase {
 ///   Two partial polls serve loops that read and write apart: [`poll_transmit`](Self::poll_transmit)
 ///   takes only bytes (for a writer) and [`poll_event`](Self::poll_event) only events (for a
 ///   reader whose transport cannot take bytes right now); what one leaves, `poll_output` yields.
+///   Two borrowing forms save a reference count per message or per write:
+///   [`poll_message_with`](Self::poll_message_with) lends a small message where it was received,
+///   and [`peek_transmit`](Self::peek_transmit) / [`advance_transmit`](Self::advance_transmit)
+///   write the bytes where they lie.
 /// - **getters**: [`ready_state`](Self::ready_state), [`buffered_amount`](Self::buffered_amount),
 ///   [`is_writable`](Self::is_writable), [`check_send`](Self::check_send),
 ///   [`subprotocol`](Self::subprotocol), [`poll_timeout`](Self::poll_timeout),
