@@ -33,17 +33,14 @@ struct Output {
     sealed: VecDeque<Transmit>,
     /// The total length of `sealed`.
     sealed_len: usize,
-    /// Frames written since the last sealed transmit.
+    /// Frames written since the last sealed transmit (minus what `advance` wrote of them).
     open: BytesMut,
-    /// The bytes at the front of `open` already written through `advance`; zero while `sealed`
-    /// holds any (they would go first).
-    sent: usize,
 }
 
 impl Output {
     #[inline]
     fn len(&self) -> usize {
-        self.sealed_len + self.open.len() - self.sent
+        self.sealed_len + self.open.len()
     }
 
     #[inline]
@@ -51,16 +48,9 @@ impl Output {
         self.len() == 0
     }
 
-    /// The frames gathered so far, minus what `advance` wrote of them.
-    fn split_open(&mut self) -> Bytes {
-        let mut frames = self.open.split();
-        frames.advance(std::mem::take(&mut self.sent));
-        frames.freeze()
-    }
-
     /// Seals the frames gathered so far, with `body` (the payload of the last of them) after.
     fn seal(&mut self, body: Bytes) {
-        let transmit = Transmit::new(self.split_open(), body);
+        let transmit = Transmit::new(self.open.split().freeze(), body);
         if !transmit.is_empty() {
             self.sealed_len += transmit.len();
             self.sealed.push_back(transmit);
@@ -95,10 +85,10 @@ impl Output {
             self.sealed_len -= transmit.len();
             return Some(transmit);
         }
-        if self.open.len() == self.sent {
+        if self.open.is_empty() {
             return None;
         }
-        let frames = self.split_open();
+        let frames = self.open.split().freeze();
         self.release_spare();
         Some(Transmit::new(frames, Bytes::new()))
     }
@@ -109,7 +99,7 @@ impl Output {
     fn peek(&self) -> (&[u8], &[u8]) {
         match self.sealed.front() {
             Some(transmit) => (transmit.head(), transmit.body()),
-            None => (&self.open[self.sent..], &[]),
+            None => (&self.open, &[]),
         }
     }
 
@@ -130,19 +120,18 @@ impl Output {
             }
             return;
         }
-        self.sent += n;
-        if self.sent == self.open.len() {
-            // Written in full: the buffer is reused from its start, in place.
-            self.sent = 0;
+        // The written bytes stay in the allocation until the next frames need their room:
+        // `reserve` then moves what is left to the front, in place.
+        self.open.advance(n);
+        if self.open.is_empty() {
             self.release_spare();
-            self.open.clear();
         }
     }
 
-    /// Gives back the gathering buffer's memory past what it holds if a burst grew it.
+    /// Gives back the emptied gathering buffer's room if a burst grew it.
     #[inline]
     fn release_spare(&mut self) {
-        if self.open.capacity() - self.open.len() > KEEP_CAPACITY {
+        if self.open.capacity() > KEEP_CAPACITY {
             self.open = BytesMut::new();
         }
     }
