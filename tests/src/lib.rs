@@ -164,8 +164,6 @@ pub struct Pair {
     /// Whether `drain` first offers each message to be lent
     /// ([`ClientState::poll_message_with`]), copying the lent ones into `events`.
     pub lend: bool,
-    /// How many messages came lent.
-    pub lent: usize,
 }
 
 impl Pair {
@@ -185,7 +183,6 @@ impl Pair {
             events: Vec::new(),
             request: Vec::new(),
             lend: false,
-            lent: 0,
         };
         pair.drain();
         let end = pair
@@ -280,7 +277,6 @@ impl Pair {
             if self.lend {
                 if let Some(message) = self.client.poll_message_with(|m| m.to_message()) {
                     self.events.push(Event::Message(message));
-                    self.lent += 1;
                     continue;
                 }
             }

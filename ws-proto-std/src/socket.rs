@@ -356,8 +356,8 @@ impl WebSocket {
     /// The next data message, lent to `read` where it was received: as [`read`](Self::read),
     /// but small messages that arrived together cost no reference count and no owned
     /// [`Message`] (about half of such a message's cost); the others are lent from their owned
-    /// copy. Returns what `read` returned;
-    /// keep what must outlive the call with [`MessageRef::to_message`], a copy.
+    /// copy. Returns what `read` returned; keep what must outlive the call with
+    /// [`MessageRef::to_message`], a copy.
     ///
     /// `read` is called once per call, with the connection locked: other threads' sends wait
     /// for it, and it must not use this socket (that would deadlock). Collect what to send, and

@@ -65,10 +65,7 @@ impl Message {
 
     /// The text: a text message's, or a binary message's payload if it is valid UTF-8.
     pub fn to_text(&self) -> Option<&str> {
-        match self {
-            Message::Text(t) => Some(t.as_str()),
-            Message::Binary(b) => std::str::from_utf8(b).ok(),
-        }
+        MessageRef::from(self).to_text()
     }
 
     /// The payload as text: a text message's, or a binary message's if it is valid UTF-8
@@ -90,18 +87,12 @@ impl Message {
 
     /// The message type.
     pub fn message_type(&self) -> MessageType {
-        match self {
-            Message::Text(_) => MessageType::Text,
-            Message::Binary(_) => MessageType::Binary,
-        }
+        MessageRef::from(self).message_type()
     }
 
     /// The payload bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        match self {
-            Message::Text(t) => t.as_bytes(),
-            Message::Binary(b) => b,
-        }
+        MessageRef::from(self).as_bytes()
     }
 
     /// The payload length in bytes.

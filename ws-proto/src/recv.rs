@@ -258,14 +258,12 @@ impl Receiver {
     ) -> Option<(R, MessageType, usize)> {
         let (text, head_len, len) = self.next_small(rx)?;
         let payload = &self.ready[head_len..head_len + len];
-        let (message, kind) = if text {
-            (
-                MessageRef::Text(str_from_validated(payload)),
-                MessageType::Text,
-            )
+        let message = if text {
+            MessageRef::Text(str_from_validated(payload))
         } else {
-            (MessageRef::Binary(payload), MessageType::Binary)
+            MessageRef::Binary(payload)
         };
+        let kind = message.message_type();
         let result = read(message);
         if head_len + len == self.ready.len() {
             // The run's share of the receive buffer goes back with it, so the buffer is free to
