@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use ws_proto::{CloseCode, Config, Error, Event, Timeout};
+use ws_proto::{CloseCode, Config, Error, Event, Pong, Timeout};
 use ws_proto_tests::{frame, Pair};
 
 fn keepalive(interval: u64, pong: u64) -> Config {
@@ -177,4 +177,37 @@ fn the_handshake_is_read_while_paused() {
     assert!(pair.client.is_recv_paused());
     let events = pair.take_events();
     assert!(matches!(events.as_slice(), [Event::Open(_)]), "{events:?}");
+}
+
+#[test]
+fn an_empty_lease_reads_no_time() {
+    let mut pair = Pair::open_with(keepalive(30, 10));
+    let opened = pair.now;
+    pair.advance(Duration::from_secs(30));
+    assert_eq!(pair.server_frames().len(), 1, "the keepalive ping");
+    let pong_due = pair.client.poll_timeout();
+    assert_eq!(pong_due, Some(pair.now + Duration::from_secs(10)));
+    // Reads that find nothing, handed back with an instant from before the ping (an adapter
+    // need not read the clock for them): no deadline moves, nothing counts as input.
+    for _ in 0..3 {
+        let lease = pair.client.lease_read().unwrap();
+        pair.client.handle_lease(lease, opened).unwrap();
+    }
+    pair.drain();
+    assert_eq!(pair.client.poll_timeout(), pong_due);
+    assert_eq!(pair.take_events(), []);
+    // The pong's round trip runs from the ping to the read that brings it.
+    pair.now += Duration::from_secs(2);
+    pair.server_send_in_place(&frame(0xA, b""));
+    assert_eq!(
+        pair.take_events(),
+        [Event::Pong(Pong {
+            payload: Default::default(),
+            rtt: Some(Duration::from_secs(2)),
+        })]
+    );
+    assert_eq!(
+        pair.client.poll_timeout(),
+        Some(pair.now - Duration::from_secs(2) + Duration::from_secs(30))
+    );
 }

@@ -298,7 +298,9 @@ impl ClientState {
     /// Takes back the lease from [`lease_read`](Self::lease_read) with what was read into it.
     ///
     /// When nothing was read (the read would block) and no input is pending, the receive buffer
-    /// gives its memory back, so an idle connection holds none.
+    /// gives its memory back, so an idle connection holds none. `now` is read only when the
+    /// lease holds bytes: a reader polled before its data arrives may hand back an empty lease
+    /// with any earlier instant instead of reading the clock.
     #[inline]
     pub fn handle_lease(&mut self, lease: ReadLease, now: Instant) -> Result<(), InputError> {
         if lease.owner != self.number || !self.leased {
@@ -353,6 +355,7 @@ impl ClientState {
     }
 
     /// Gives back a large, empty receive buffer, so an idle connection holds little.
+    #[inline]
     fn release_idle_rx(&mut self) {
         if self.rx.is_empty() && self.rx.capacity() > KEEP_RX_CAPACITY {
             self.rx = BytesMut::new();
@@ -731,26 +734,46 @@ impl ClientState {
     #[must_use]
     #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.events.pop_front() {
-            // Its events (`Open`, `Drained`, `Closed`) are few: the emptied queue gives its
-            // memory back, so an idle connection holds none.
-            if self.events.is_empty() {
-                self.events = VecDeque::new();
-            }
-            return Some(event);
+        if !self.events.is_empty() {
+            return self.pop_event();
         }
-        // Nothing to decode, the common case between reads: the decoders are skipped. While
-        // receiving is paused, what was received waits too.
+        // While receiving is paused, what was received waits too.
         if self.is_recv_paused() {
             return None;
         }
-        if !self.receiver.has_ready() && self.rx.is_empty() && !self.closing.is_eof() {
+        // Nothing to decode, the common case between reads (and of every poll a busy runtime
+        // makes before the data is in): the decoders are skipped, without a call.
+        if self.is_input_idle() {
             self.release_idle_rx();
-        } else if let Some(event) = self.decode_event() {
-            self.release_after_last();
-            return Some(event);
+            return None;
         }
-        None
+        self.decode_next()
+    }
+
+    /// Whether nothing received waits to be decoded and the transport has not ended.
+    #[inline]
+    fn is_input_idle(&self) -> bool {
+        !self.receiver.has_ready() && self.rx.is_empty() && !self.closing.is_eof()
+    }
+
+    /// The oldest queued event.
+    fn pop_event(&mut self) -> Option<Event> {
+        let event = self.events.pop_front();
+        // Its events (`Open`, `Drained`, `Closed`) are few: the emptied queue gives its memory
+        // back, so an idle connection holds none.
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        event
+    }
+
+    /// The next event decoded from what was received.
+    fn decode_next(&mut self) -> Option<Event> {
+        let event = self.decode_event();
+        if event.is_some() {
+            self.release_after_last();
+        }
+        event
     }
 
     /// The next event if it is a whole data message that can be read where it was received:

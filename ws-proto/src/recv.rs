@@ -129,6 +129,7 @@ impl Receiver {
     /// Whether decoding may have something to give without new input: frames split off the
     /// receive buffer waiting to be handed out, or a streamed frame whose end (or inflated
     /// output) comes after the chunk just handed out.
+    #[inline]
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.is_empty() || (self.streamed.is_some() && self.head.is_some())
     }
