@@ -95,6 +95,10 @@ pub(crate) struct Conn<T> {
     done: bool,
     /// `Drained` is reported (a session's lifecycle has it; a socket's sink waits by itself).
     report_drained: bool,
+    /// When the connection was made: the instant an empty read lease goes back with, as the
+    /// core reads no time from one and the clock need not be read for a read that found
+    /// nothing (most reads of a busy runtime's polls).
+    epoch: Instant,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
@@ -111,6 +115,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
             shut: false,
             done: false,
             report_drained: false,
+            epoch: now(),
         }
     }
 
@@ -195,7 +200,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     ) -> Poll<R> {
         let waker = self.waiting.waker_for(side, cx.waker());
         let result = poll(self, &mut Context::from_waker(&waker));
-        self.waiting.polled(side, result.is_ready());
+        self.waiting.polled(side, cx.waker(), result.is_ready());
         result
     }
 
@@ -261,7 +266,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         // `read_buf` fills the lease's spare room (tokio handles the uninitialized memory), and
         // dropping the future after one poll is cancel-safe: the lease goes back either way.
         let read = std::pin::pin!(self.io.read_buf(&mut lease.buf_mut())).poll(cx);
-        self.core.handle_lease(lease, now())?;
+        let at = if lease.is_empty() { self.epoch } else { now() };
+        self.core.handle_lease(lease, at)?;
         match ready!(read) {
             Ok(0) => self.core.handle_eof()?,
             Ok(_) => {}
@@ -390,10 +396,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
 
     /// Writes what the core has to write from where it lies, a frame's header and its
     /// uncopied payload in one vectored write, then flushes the transport.
+    #[inline]
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.shut {
+        // Most calls (each turn of the drain) find nothing to write: they cost a test, not a
+        // call that saves and restores the writer's registers.
+        if self.shut || (!self.needs_flush && self.core.peek_transmit().is_none()) {
             return Poll::Ready(Ok(()));
         }
+        self.poll_write_queued(cx)
+    }
+
+    /// [`poll_write_out`](Self::poll_write_out) with something to write or flush.
+    fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while let Some((head, body)) = self.core.peek_transmit() {
             let io = Pin::new(&mut self.io);
             let n = match (head.is_empty(), body.is_empty()) {

@@ -13,29 +13,60 @@ macro_rules! sending {
             /// Cancel-safe: if the call is dropped while waiting for buffer space, the message
             /// was not queued; if dropped while writing, the message is queued whole and goes
             /// out with the next flush, send or read. Either way no frame is ever cut.
-            pub async fn send(&mut self, message: ws_proto::Message) -> Result<(), crate::Error> {
-                self.feed(message).await?;
-                self.flush().await
+            pub fn send(
+                &mut self,
+                message: ws_proto::Message,
+            ) -> impl std::future::Future<Output = Result<(), crate::Error>> + '_ {
+                self.send_with(move |core| core.send_message(message))
             }
 
             /// Sends a text message; see [`send`](Self::send).
-            pub async fn send_text(&mut self, text: &str) -> Result<(), crate::Error> {
-                self.feed_text(text).await?;
-                self.flush().await
+            pub fn send_text<'a>(
+                &'a mut self,
+                text: &'a str,
+            ) -> impl std::future::Future<Output = Result<(), crate::Error>> + 'a {
+                self.send_with(move |core| core.send_text(text))
             }
 
             /// Sends a binary message; see [`send`](Self::send).
-            pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), crate::Error> {
-                self.feed_binary(data).await?;
-                self.flush().await
+            pub fn send_binary<'a>(
+                &'a mut self,
+                data: &'a [u8],
+            ) -> impl std::future::Future<Output = Result<(), crate::Error>> + 'a {
+                self.send_with(move |core| core.send_binary(data))
             }
 
             /// Sends `data` as the configured default type
             /// ([`Builder::default_message_type`](crate::Builder::default_message_type),
             /// Workerman's `websocketType`): with text, the default, `data` must be UTF-8.
-            pub async fn send_default_type(&mut self, data: &[u8]) -> Result<(), crate::Error> {
-                self.feed_default_type(data).await?;
-                self.flush().await
+            pub fn send_default_type<'a>(
+                &'a mut self,
+                data: &'a [u8],
+            ) -> impl std::future::Future<Output = Result<(), crate::Error>> + 'a {
+                self.send_with(move |core| core.send_default_type(data))
+            }
+
+            /// Queues with `queue` once the buffer has room, then writes everything out: the
+            /// `send_*` methods as one future. An `async` body awaiting a feed and then a flush
+            /// would resume through three nested states on every poll, and a loaded runtime
+            /// polls a send many times (each time tokio's budget for the task runs out).
+            fn send_with<'a>(
+                &'a mut self,
+                queue: impl FnOnce(&mut ws_proto::ClientState) -> Result<(), ws_proto::SendError>
+                    + 'a,
+            ) -> impl std::future::Future<Output = Result<(), crate::Error>> + 'a {
+                let mut queue = Some(queue);
+                std::future::poll_fn(move |cx| {
+                    self.with_conn(|c| {
+                        if queue.is_some() {
+                            std::task::ready!(c.poll_ready(cx))?;
+                        }
+                        if let Some(queue) = queue.take() {
+                            queue(c.core_mut())?;
+                        }
+                        c.poll_flush(cx)
+                    })
+                })
             }
 
             /// Queues a message without writing it, waiting first for buffer space. Several
@@ -97,8 +128,10 @@ macro_rules! sending {
             /// Writes everything queued.
             ///
             /// Cancel-safe: what a dropped call did not write stays queued, in order.
-            pub async fn flush(&mut self) -> Result<(), crate::Error> {
-                std::future::poll_fn(|cx| self.with_conn(|c| c.poll_flush(cx))).await
+            pub fn flush(
+                &mut self,
+            ) -> impl std::future::Future<Output = Result<(), crate::Error>> + '_ {
+                std::future::poll_fn(|cx| self.with_conn(|c| c.poll_flush(cx)))
             }
 
             /// Starts a message sent in parts, of any size, waiting first for buffer space:
@@ -127,12 +160,11 @@ macro_rules! sending {
             ///
             /// Cancel-safe as [`send`](Self::send): a dropped call has queued the part whole, or
             /// not at all.
-            pub async fn send_message_chunk(&mut self, data: &[u8]) -> Result<(), crate::Error> {
-                if !self.with_conn(|c| c.accepts_sends()) {
-                    self.ready().await?;
-                }
-                self.with_conn(|c| c.core_mut().send_message_chunk(data))?;
-                self.flush().await
+            pub fn send_message_chunk<'a>(
+                &'a mut self,
+                data: &'a [u8],
+            ) -> impl std::future::Future<Output = Result<(), crate::Error>> + 'a {
+                self.send_with(move |core| core.send_message_chunk(data))
             }
 
             /// Ends the message started and writes out its last frame.
@@ -227,8 +259,10 @@ macro_rules! sending {
             /// buffered meanwhile: the `Sink`'s `poll_ready`, as a method.
             ///
             /// Cancel-safe: a dropped call has only written.
-            pub async fn ready(&mut self) -> Result<(), crate::Error> {
-                std::future::poll_fn(|cx| self.with_conn(|c| c.poll_ready(cx))).await
+            pub fn ready(
+                &mut self,
+            ) -> impl std::future::Future<Output = Result<(), crate::Error>> + '_ {
+                std::future::poll_fn(|cx| self.with_conn(|c| c.poll_ready(cx)))
             }
         }
 

@@ -52,20 +52,14 @@ impl Waiting {
     #[inline]
     pub(crate) fn waker_for<'a>(&mut self, side: Side, waker: &'a Waker) -> Cow<'a, Waker> {
         match self {
-            Waiting::One { owner, waiting } if owner.will_wake(waker) => {
-                waiting[side as usize] = true;
-                return Cow::Borrowed(waker);
-            }
-            // A poll of the side the owner waits on supersedes it (see above).
-            Waiting::One { waiting, .. } if !waiting[side.other() as usize] => {
-                *self = Waiting::one(side, waker);
-                return Cow::Borrowed(waker);
-            }
-            Waiting::None => {
-                *self = Waiting::one(side, waker);
-                return Cow::Borrowed(waker);
-            }
-            Waiting::One { owner, .. } => {
+            // The task is noted by `polled` only if it ends up waiting: most polls end ready
+            // (a write that goes through), and noting it would clone its waker (an atomic
+            // increment) for a decrement right after.
+            Waiting::None => return Cow::Borrowed(waker),
+            Waiting::One { owner, waiting } => {
+                if owner.will_wake(waker) || !waiting[side.other() as usize] {
+                    return Cow::Borrowed(waker);
+                }
                 let wakers = Arc::new(Wakers::default());
                 wakers.register(side.other(), owner);
                 let proxy = Waker::from(wakers.clone());
@@ -80,26 +74,37 @@ impl Waiting {
         Cow::Owned(two.proxy.clone())
     }
 
+    /// The poll of `side` by the task of `waker` that [`waker_for`](Self::waker_for) began
+    /// ended: `Ready`, its task waits on that side no more; `Pending`, it waits.
+    #[inline]
+    pub(crate) fn polled(&mut self, side: Side, waker: &Waker, ready: bool) {
+        let waiting = match self {
+            Waiting::Two(_) => return,
+            Waiting::One { owner, waiting } if owner.will_wake(waker) => waiting,
+            // No task, or one superseded (see `waker_for`): this one takes its place if it waits.
+            _ => {
+                *self = if ready {
+                    Waiting::None
+                } else {
+                    Waiting::one(side, waker)
+                };
+                return;
+            }
+        };
+        waiting[side as usize] = !ready;
+        if waiting == &[false; 2] {
+            // A waker kept while its task waits on nothing would keep the task's memory (a
+            // finished task's, even) for as long as the connection lives.
+            *self = Waiting::None;
+        }
+    }
+
     fn one(side: Side, waker: &Waker) -> Waiting {
         let mut waiting = [false; 2];
         waiting[side as usize] = true;
         Waiting::One {
             owner: waker.clone(),
             waiting,
-        }
-    }
-
-    /// The poll of `side` that [`waker_for`](Self::waker_for) began ended: `Ready`, its task
-    /// waits on that side no more.
-    #[inline]
-    pub(crate) fn polled(&mut self, side: Side, ready: bool) {
-        if let Waiting::One { waiting, .. } = self {
-            waiting[side as usize] = !ready;
-            if waiting == &[false; 2] {
-                // A waker kept while its task waits on nothing would keep the task's memory
-                // (a finished task's, even) for as long as the connection lives.
-                *self = Waiting::None;
-            }
         }
     }
 
@@ -208,7 +213,7 @@ mod tests {
         let mut waiting = Waiting::None;
         for side in [Side::Read, Side::Write, Side::Read] {
             assert!(is_own(waiting.waker_for(side, &waker)));
-            waiting.polled(side, false);
+            waiting.polled(side, &waker, false);
         }
         waiting.wake_side(Side::Write);
         waiting.wake_side(Side::Read);
@@ -222,13 +227,13 @@ mod tests {
         let mut waiting = Waiting::None;
         // The handshake, polled to its end by the task that connects.
         assert!(is_own(waiting.waker_for(Side::Read, &connecting)));
-        waiting.polled(Side::Read, true);
+        waiting.polled(Side::Read, &connecting, true);
         drop(connecting);
         // Nothing waits: the connection keeps no reference to the task.
         assert_eq!(Arc::strong_count(&a), 1);
         for side in [Side::Write, Side::Read] {
             assert!(is_own(waiting.waker_for(side, &using)));
-            waiting.polled(side, false);
+            waiting.polled(side, &using, false);
         }
         waiting.wake_side(Side::Read);
         assert_eq!((wakes(&a), wakes(&b)), (0, 1));
@@ -240,9 +245,9 @@ mod tests {
         let (writer, writing) = task();
         let mut waiting = Waiting::None;
         assert!(is_own(waiting.waker_for(Side::Read, &reading)));
-        waiting.polled(Side::Read, false);
+        waiting.polled(Side::Read, &reading, false);
         let proxy = waiting.waker_for(Side::Write, &writing).into_owned();
-        waiting.polled(Side::Write, false);
+        waiting.polled(Side::Write, &writing, false);
         // The transport keeps only this one, registered last: it must wake the reader too.
         proxy.wake_by_ref();
         assert_eq!((wakes(&reader), wakes(&writer)), (1, 1));
@@ -250,5 +255,45 @@ mod tests {
         assert!(!is_own(waiting.waker_for(Side::Read, &reading)));
         waiting.wake_side(Side::Read);
         assert_eq!((wakes(&reader), wakes(&writer)), (2, 1));
+    }
+
+    #[test]
+    fn a_poll_that_ends_ready_keeps_no_reference() {
+        let (a, waker) = task();
+        let mut waiting = Waiting::None;
+        for side in [Side::Write, Side::Read] {
+            assert!(is_own(waiting.waker_for(side, &waker)));
+            waiting.polled(side, &waker, true);
+            // The test's handle and the waker: no clone taken, none kept.
+            assert_eq!(Arc::strong_count(&a), 2);
+        }
+        // A wait keeps one, and the same side ending ready lets it go.
+        assert!(is_own(waiting.waker_for(Side::Read, &waker)));
+        waiting.polled(Side::Read, &waker, false);
+        assert_eq!(Arc::strong_count(&a), 3);
+        assert!(is_own(waiting.waker_for(Side::Read, &waker)));
+        waiting.polled(Side::Read, &waker, true);
+        assert_eq!(Arc::strong_count(&a), 2);
+        waiting.wake_side(Side::Read);
+        assert_eq!(wakes(&a), 0);
+    }
+
+    #[test]
+    fn a_new_poll_of_the_side_waited_on_supersedes_the_old_task() {
+        let (old, first) = task();
+        let (new, second) = task();
+        let mut waiting = Waiting::None;
+        waiting.waker_for(Side::Read, &first);
+        waiting.polled(Side::Read, &first, false);
+        // The first task's read was dropped; another task reads and waits.
+        assert!(is_own(waiting.waker_for(Side::Read, &second)));
+        waiting.polled(Side::Read, &second, false);
+        assert_eq!(Arc::strong_count(&old), 2);
+        waiting.wake_side(Side::Read);
+        assert_eq!((wakes(&old), wakes(&new)), (0, 1));
+        // Ending ready, it leaves nothing behind.
+        waiting.waker_for(Side::Read, &second);
+        waiting.polled(Side::Read, &second, true);
+        assert_eq!(Arc::strong_count(&new), 2);
     }
 }
