@@ -235,6 +235,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                     }
                 }
                 None => {
+                    // A task out of tokio's budget has every poll of the timer and the
+                    // transport refused (they yield for it): yielding first skips leasing and
+                    // handing back a read buffer for nothing, which a runtime polling many
+                    // connections in one task does for most of its polls. Only a check: the
+                    // budget taken is restored as the guard drops.
+                    drop(ready!(tokio::task::coop::poll_proceed(cx)));
                     let deadline = self.core.poll_timeout();
                     if self.poll_deadline(deadline, cx).is_ready() {
                         self.core.handle_timeout(now());
@@ -408,6 +414,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
 
     /// [`poll_write_out`](Self::poll_write_out) with something to write or flush.
     fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Out of budget, the transport would refuse the write: see `poll_drain`.
+        drop(ready!(tokio::task::coop::poll_proceed(cx)));
         while let Some((head, body)) = self.core.peek_transmit() {
             let io = Pin::new(&mut self.io);
             let n = match (head.is_empty(), body.is_empty()) {

@@ -150,6 +150,74 @@ async fn read_with_lends_every_message_in_order_between_pings_and_ends_with_the_
     assert_eq!(server.await.unwrap(), TMessage::Pong(b"p".to_vec().into()));
 }
 
+/// A waker that counts its wakes.
+#[derive(Default)]
+struct Wakes(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for Wakes {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Polls `future` once with the task's tokio budget spent, as a task polling a thousand
+/// sockets in one `join_all` does before it yields; also whether the poll's waker was woken
+/// once the task yielded.
+async fn poll_out_of_budget<F>(future: &mut F) -> (std::task::Poll<F::Output>, bool)
+where
+    F: std::future::Future + Unpin,
+{
+    use std::task::{Context, Poll, Waker};
+    let mut spend = Context::from_waker(Waker::noop());
+    while let Poll::Ready(progress) = tokio::task::coop::poll_proceed(&mut spend) {
+        progress.made_progress();
+    }
+    let wakes = std::sync::Arc::new(Wakes::default());
+    let waker = Waker::from(wakes.clone());
+    let polled = std::pin::Pin::new(future).poll(&mut Context::from_waker(&waker));
+    tokio::task::yield_now().await;
+    (
+        polled,
+        wakes.0.load(std::sync::atomic::Ordering::SeqCst) > 0,
+    )
+}
+
+#[tokio::test]
+async fn a_task_out_of_budget_yields_its_writes_and_reads_and_is_woken_to_go_on() {
+    let (listener, addr) = common::listen().await;
+    let server = tokio::spawn(async move { common::echo(common::accept(&listener).await).await });
+    let (mut ws, _) = ws_proto_tokio::connect(&format!("ws://{addr}/"))
+        .await
+        .unwrap();
+
+    ws.feed(text("queued")).await.unwrap();
+    let mut send = Box::pin(ws.send(text("sent")));
+    let (polled, woken) = poll_out_of_budget(&mut send).await;
+    assert!(
+        polled.is_pending() && woken,
+        "the write waits for the next poll"
+    );
+    send.await.unwrap();
+    // Both echoes wait in the socket: out of budget, the reader does not read them.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut next = ws.next();
+    let (polled, woken) = poll_out_of_budget(&mut next).await;
+    assert!(
+        polled.is_pending() && woken,
+        "the read waits for the next poll"
+    );
+    assert_eq!(next.await.unwrap().unwrap(), Event::Message(text("queued")));
+    // A message already read is handed out whatever the budget.
+    let (polled, _) = poll_out_of_budget(&mut ws.next()).await;
+    assert!(matches!(
+        polled,
+        std::task::Poll::Ready(Some(Ok(Event::Message(m)))) if m == text("sent")
+    ));
+    ws.close(CloseCode::NORMAL, "").await.unwrap();
+    while ws.next().await.is_some() {}
+    assert_eq!(server.await.unwrap(), Some((1000, String::new())));
+}
+
 #[tokio::test]
 async fn subprotocol_chosen_by_the_server() {
     let (listener, addr) = common::listen().await;
