@@ -254,7 +254,11 @@ impl Inflater {
             if start >= cap {
                 return Ok((consumed, true));
             }
-            let room = step.min(cap - start);
+            // Room the buffer has already goes first: the message's last call (its 4-byte tail,
+            // which rarely makes output) would otherwise grow a buffer of the right size by a
+            // whole step, a reallocation and a memset for nothing.
+            let spare = out.capacity() - start;
+            let room = if spare > 0 { spare } else { step }.min(cap - start);
             out.resize(start + room, 0);
             let (in_before, out_before) = (decompress.total_in(), decompress.total_out());
             let status = decompress
