@@ -65,6 +65,17 @@ pub(crate) fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// Pending, with the task's wake registered as tokio's own I/O would, when the task has spent
+/// tokio's budget: its transport and timer would refuse every poll (they yield for it), so the
+/// drain yields before leasing a read buffer or starting a write it would only undo. A runtime
+/// polling many connections in one task (one `join_all`) meets this on most of its polls. Only
+/// a check: the budget taken is restored as the guard drops.
+#[inline]
+fn poll_budget(cx: &mut Context<'_>) -> Poll<()> {
+    drop(ready!(tokio::task::coop::poll_proceed(cx)));
+    Poll::Ready(())
+}
+
 /// A 32-byte seed from the OS for the core's key generator.
 pub(crate) fn seed() -> Result<[u8; 32], Error> {
     let mut seed = [0u8; 32];
@@ -235,12 +246,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
                     }
                 }
                 None => {
-                    // A task out of tokio's budget has every poll of the timer and the
-                    // transport refused (they yield for it): yielding first skips leasing and
-                    // handing back a read buffer for nothing, which a runtime polling many
-                    // connections in one task does for most of its polls. Only a check: the
-                    // budget taken is restored as the guard drops.
-                    drop(ready!(tokio::task::coop::poll_proceed(cx)));
+                    // The timer and the read would be refused: no lease handed back unread.
+                    ready!(poll_budget(cx));
                     let deadline = self.core.poll_timeout();
                     if self.poll_deadline(deadline, cx).is_ready() {
                         self.core.handle_timeout(now());
@@ -360,6 +367,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         !matches!(self.core.check_send(), Err(SendError::BufferFull { .. }))
     }
 
+    /// Queues with `queue`, taken as it runs, once a send would not have to wait: the first
+    /// step of `feed` and of each `send_*`. Ready at once when it ran already.
+    #[inline]
+    pub(crate) fn poll_queue<Q>(
+        &mut self,
+        cx: &mut Context<'_>,
+        queue: &mut Option<Q>,
+    ) -> Poll<Result<(), Error>>
+    where
+        Q: FnOnce(&mut Self) -> Result<(), Error>,
+    {
+        if queue.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.poll_ready(cx))?;
+        let queue = queue.take().expect("checked above");
+        Poll::Ready(queue(self))
+    }
+
     /// Queues `message`; a large payload nothing else shares is sent without a copy.
     pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
         self.core.send_message(message).map_err(Error::Send)
@@ -414,8 +440,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
 
     /// [`poll_write_out`](Self::poll_write_out) with something to write or flush.
     fn poll_write_queued(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Out of budget, the transport would refuse the write: see `poll_drain`.
-        drop(ready!(tokio::task::coop::poll_proceed(cx)));
+        ready!(poll_budget(cx));
         while let Some((head, body)) = self.core.peek_transmit() {
             let io = Pin::new(&mut self.io);
             let n = match (head.is_empty(), body.is_empty()) {
