@@ -2,9 +2,10 @@
 //! inflated size.
 
 use bytes::BytesMut;
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use zlib_rs::{Deflate, DeflateFlush, Inflate, Status};
 
 use crate::deflate::Negotiated;
+use crate::zlib;
 
 /// §7.2.1: the sender removes these four octets (the empty stored block of a sync flush) from
 /// the end of every compressed message; the receiver appends them before inflating the end.
@@ -24,7 +25,7 @@ const MIN_ROOM: usize = 1 << 10;
 /// connection holds no DEFLATE state.
 pub(crate) struct Deflater {
     /// The stream and its window bits.
-    compress: Option<(Compress, u8)>,
+    compress: Option<(Deflate, u8)>,
     level: u32,
     window_bits: u8,
     no_context_takeover: bool,
@@ -113,30 +114,26 @@ impl Deflater {
         emit: impl FnOnce(&[u8]) -> R,
     ) -> R {
         if self.compress.as_ref().is_none_or(|(_, kept)| *kept < bits) {
-            let fresh = Compress::new_with_window_bits(Compression::new(self.level), false, bits);
+            let fresh = Deflate::new(self.level as i32, false, bits);
             self.compress = Some((fresh, bits));
         }
         let (compress, _) = self.compress.as_mut().expect("created above");
         let flush = if last {
-            FlushCompress::Sync
+            DeflateFlush::SyncFlush
         } else {
-            FlushCompress::None
+            DeflateFlush::NoFlush
         };
         self.scratch.clear();
         // Room for the worst case (stored blocks, or 9-bit literals at level 1, plus the flush),
         // so one call does it: a call that fills the output exactly and is repeated to finish
         // the flush emits a second, empty, flush block (zlib's manual warns of this).
         self.scratch.reserve(payload.len() + payload.len() / 4 + 64);
-        let start = compress.total_in();
+        let mut consumed = 0;
         loop {
-            let consumed = (compress.total_in() - start) as usize;
             if self.scratch.capacity() - self.scratch.len() < 64 {
                 self.scratch.reserve(self.scratch.capacity().max(1024));
             }
-            compress
-                .compress_vec(&payload[consumed..], &mut self.scratch, flush)
-                .expect("deflate cannot fail on a valid stream");
-            let consumed = (compress.total_in() - start) as usize;
+            consumed += zlib::deflate(compress, &payload[consumed..], &mut self.scratch, flush);
             // The part is in once all input is consumed and the output was not filled.
             if consumed == payload.len() && self.scratch.len() < self.scratch.capacity() {
                 break;
@@ -184,7 +181,7 @@ pub(crate) enum InflateError {
 /// context takeover it is reset at the end of each message, kept while more input waits to be
 /// decoded, and freed once the receive buffer is drained ([`release`](Self::release)).
 pub(crate) struct Inflater {
-    decompress: Option<Decompress>,
+    decompress: Option<Inflate>,
     window_bits: u8,
     no_context_takeover: bool,
 }
@@ -243,11 +240,11 @@ impl Inflater {
         let bits = self.window_bits;
         let decompress = self
             .decompress
-            .get_or_insert_with(|| Decompress::new_with_window_bits(false, bits));
+            .get_or_insert_with(|| Inflate::new(false, bits));
         let mut consumed = 0;
-        // The output is zeroed before zlib writes it, so a room of the whole step would cost a
-        // 32 KiB memset per call for a message of 1 KiB: start near what the input can make
-        // and double while zlib fills it.
+        // The room is left in the message's buffer, so a room of the whole step would make a
+        // message of 1 KiB hold 32 KiB: start near what the input can make and double while
+        // zlib fills it.
         let mut step = input.len().saturating_mul(4).clamp(MIN_ROOM, STEP);
         loop {
             let start = out.len();
@@ -256,18 +253,12 @@ impl Inflater {
             }
             // Room the buffer has already goes first: the message's last call (its 4-byte tail,
             // which rarely makes output) would otherwise grow a buffer of the right size by a
-            // whole step, a reallocation and a memset for nothing.
+            // whole step, a reallocation for nothing.
             let spare = out.capacity() - start;
             let room = if spare > 0 { spare } else { step }.min(cap - start);
-            out.resize(start + room, 0);
-            let (in_before, out_before) = (decompress.total_in(), decompress.total_out());
-            let status = decompress
-                .decompress(&input[consumed..], &mut out[start..], FlushDecompress::None)
-                .map_err(|_| InflateError::Corrupt);
-            let produced = (decompress.total_out() - out_before) as usize;
-            consumed += (decompress.total_in() - in_before) as usize;
-            out.truncate(start + produced);
-            let status = status?;
+            let (status, used, produced) = zlib::inflate(decompress, &input[consumed..], out, room);
+            consumed += used;
+            let status = status.map_err(|_| InflateError::Corrupt)?;
             if status == Status::StreamEnd {
                 // A final block ends the DEFLATE stream; what follows starts a new one.
                 decompress.reset(false);
@@ -432,9 +423,10 @@ mod tests {
         ) {
             let mut deflater = Deflater::new(&Negotiated { level, ..Negotiated::symmetric(window, true) });
             let fitted = deflater.compress(&message, <[u8]>::to_vec);
-            let mut whole = Compress::new_with_window_bits(Compression::new(level), false, window);
-            let mut expected = Vec::with_capacity(message.len() * 2 + 1024);
-            whole.compress_vec(&message, &mut expected, FlushCompress::Sync).unwrap();
+            let mut whole = Deflate::new(level as i32, false, window);
+            let mut expected = vec![0; message.len() * 2 + 1024];
+            whole.compress(&message, &mut expected, DeflateFlush::SyncFlush).unwrap();
+            expected.truncate(whole.total_out() as usize);
             if expected.ends_with(&TAIL) {
                 expected.truncate(expected.len() - TAIL.len());
             }

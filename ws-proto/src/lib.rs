@@ -96,7 +96,7 @@
 //! the ones they use.
 //!
 //! - `deflate`: permessage-deflate (RFC 7692): [`DeflateConfig`], compressed messages both ways
-//!   (flate2 over zlib-rs, pure Rust).
+//!   (zlib-rs, pure Rust).
 //! - `http`: [`IntoClientRequest`] for `http::Uri` and `http::Request<()>`, and
 //!   [`Response::to_http`]: the types tokio-tungstenite users already have.
 //! - `rustls`: `TlsOptions`, the trust roots of `wss://` connections (the webpki roots, plus
@@ -155,6 +155,8 @@ mod tls;
 pub mod trace;
 mod transmit;
 mod utf8;
+#[cfg(feature = "deflate")]
+mod zlib;
 
 pub use client::{ClientState, ReadyState};
 pub use client_error::ClientError;
