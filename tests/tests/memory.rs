@@ -248,6 +248,36 @@ fn heap_held_by_a_connection() {
     println!(
         "idle {idle} B, with takeover {with_takeover} B, without takeover {without_takeover} B"
     );
+
+    // A message assembled in the core holds its own size: the room its buffer grew by (by
+    // doubling, or inflating into generous room) goes before it is handed out.
+    let (mut client, _) = open(Some(DeflateConfig::default()), no_takeover);
+    let inflated = held_by_a_message(&mut client, &[raw_frame(0xC1, &payload)]);
+    assert_eq!(inflated, (64 << 10, 64 << 10), "an inflated 64 KiB message");
+    drop(client);
+    let (mut client, _) = open(None, "");
+    let parts = [
+        raw_frame(0x02, &[1; 30_000]),
+        raw_frame(0x00, &[2; 30_000]),
+        raw_frame(0x80, &[3; 30_001]),
+    ];
+    let fragmented = held_by_a_message(&mut client, &parts);
+    assert_eq!(fragmented, (90_001, 90_001), "a message of three fragments");
+}
+
+/// Reads `frames` and returns the length of the message they make and the heap it holds.
+fn held_by_a_message(client: &mut ClientState, frames: &[Vec<u8>]) -> (usize, isize) {
+    for frame in frames {
+        client.handle_input(frame, Instant::now()).unwrap();
+    }
+    let message = match client.poll_event() {
+        Some(Event::Message(m)) => m,
+        other => panic!("{other:?}"),
+    };
+    let with = live();
+    let len = message.len();
+    drop(message);
+    (len, with - live())
 }
 
 /// A request-response exchange as an adapter drives it: the client sends 16 B, a read brings

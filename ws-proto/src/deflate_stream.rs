@@ -11,8 +11,8 @@ use crate::zlib;
 /// the end of every compressed message; the receiver appends them before inflating the end.
 pub(crate) const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// How much inflated output is produced per step; the cap is checked after each.
-const STEP: usize = 32 << 10;
+/// The most inflated output one call produces; the cap is checked after each.
+const STEP: usize = 256 << 10;
 /// The least room an inflate call is given.
 const MIN_ROOM: usize = 1 << 10;
 
@@ -242,10 +242,11 @@ impl Inflater {
             .decompress
             .get_or_insert_with(|| Inflate::new(false, bits));
         let mut consumed = 0;
-        // The room is left in the message's buffer, so a room of the whole step would make a
-        // message of 1 KiB hold 32 KiB: start near what the input can make and double while
-        // zlib fills it.
-        let mut step = input.len().saturating_mul(4).clamp(MIN_ROOM, STEP);
+        // Room costs nothing until zlib writes it, and a finished message gives back what it
+        // did not use. Start with room for 8 times the input, a ratio text and JSON rarely
+        // pass, so that one call mostly inflates all there is (each call also copies its output
+        // into zlib's window, and each growth may copy the buffer); double while zlib fills it.
+        let mut step = input.len().saturating_mul(8).clamp(MIN_ROOM, STEP);
         loop {
             let start = out.len();
             if start >= cap {

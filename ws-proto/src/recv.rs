@@ -519,7 +519,7 @@ impl Receiver {
             inflated.map_err(|e| inflate_error(e, self.max_message))?;
         }
         let partial = self.partial.take().expect("present");
-        let data = partial.data.freeze();
+        let data = trimmed(partial.data);
         let message = if partial.text {
             self.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
             Message::Text(Utf8Bytes::from_validated(data))
@@ -528,6 +528,16 @@ impl Receiver {
         };
         Ok(Some(Received::Message(message)))
     }
+}
+
+/// An assembled message's bytes, without the room its buffer has beyond them: growing by
+/// doubling (and inflating into generous room) leaves up to half of it unused, which the message
+/// would hold for as long as the user keeps it. Shrinking in place costs no copy, and a buffer
+/// of the message's exact size becomes `Bytes` without a separate reference count.
+fn trimmed(data: BytesMut) -> Bytes {
+    let mut data = Vec::from(data);
+    data.shrink_to_fit();
+    Bytes::from(data)
 }
 
 /// The header of a frame `whole_message` can take: FIN set, RSV clear, Text or Binary, MASK
