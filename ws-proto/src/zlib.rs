@@ -11,61 +11,27 @@
 
 use std::mem::MaybeUninit;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush, Status};
 
-/// A growable byte buffer whose spare capacity zlib can write into.
-trait Spare {
-    fn reserve_room(&mut self, room: usize);
-    fn spare(&mut self) -> &mut [MaybeUninit<u8>];
-    /// # Safety
-    /// The `added` bytes after the current length are initialised, and within the capacity.
-    unsafe fn add_len(&mut self, added: usize);
-}
-
-impl Spare for BytesMut {
-    fn reserve_room(&mut self, room: usize) {
-        self.reserve(room);
-    }
-    fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
-        self.spare_capacity_mut()
-    }
-    unsafe fn add_len(&mut self, added: usize) {
-        // SAFETY: as the caller promises.
-        unsafe { self.set_len(self.len() + added) }
-    }
-}
-
-impl Spare for Vec<u8> {
-    fn reserve_room(&mut self, room: usize) {
-        self.reserve(room);
-    }
-    fn spare(&mut self) -> &mut [MaybeUninit<u8>] {
-        self.spare_capacity_mut()
-    }
-    unsafe fn add_len(&mut self, added: usize) {
-        // SAFETY: as the caller promises.
-        unsafe { self.set_len(self.len() + added) }
-    }
-}
-
-/// Runs one zlib call on at most `room` bytes of `out`'s spare capacity (reserved first) and
-/// appends what it wrote. `call` gets the room and returns its result and the bytes written
-/// as zlib counts them.
-fn append<B: Spare, R>(
-    out: &mut B,
+/// Runs one zlib call on the first `room` bytes of `out`'s spare capacity (which the caller
+/// reserved) and appends what it wrote. `call` gets the room and returns its result and the
+/// bytes written as zlib counts them.
+fn append<R>(
+    out: &mut impl BufMut,
     room: usize,
     call: impl FnOnce(&mut [MaybeUninit<u8>]) -> (R, u64),
 ) -> R {
-    out.reserve_room(room);
-    let (result, written) = call(&mut out.spare()[..room]);
+    // SAFETY: zlib neither reads the room nor writes uninitialised bytes into it.
+    let spare = unsafe { out.chunk_mut().as_uninit_slice_mut() };
+    let (result, written) = call(&mut spare[..room]);
     // zlib never reports more than it was given; a violation would be a bug there, and must
     // not become a length covering memory nobody wrote.
     let written = usize::try_from(written).ok().filter(|&n| n <= room);
     let written = written.expect("zlib wrote no more than its room");
-    // SAFETY: zlib initialised the `written` bytes at the start of the room it was given, which
-    // starts at the buffer's length and lies within its capacity.
-    unsafe { out.add_len(written) };
+    // SAFETY: zlib initialised the `written` bytes at the start of the room, which starts at
+    // the buffer's length and lies within its capacity.
+    unsafe { out.advance_mut(written) };
     result
 }
 
@@ -78,6 +44,7 @@ pub(crate) fn inflate(
     room: usize,
 ) -> (Result<Status, zlib_rs::InflateError>, usize, usize) {
     let (in_before, out_before) = (stream.total_in(), stream.total_out());
+    out.reserve(room);
     let status = append(out, room, |spare| {
         let status = stream.decompress_uninit(input, spare, InflateFlush::NoFlush);
         (status, stream.total_out() - out_before)
