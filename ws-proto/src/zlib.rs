@@ -16,12 +16,12 @@ use zlib_rs::{Deflate, DeflateFlush, Inflate, InflateFlush, Status};
 
 /// Runs one zlib call on the first `room` bytes of `out`'s spare capacity (which the caller
 /// reserved) and appends what it wrote. `call` gets the room and returns its result and the
-/// bytes written as zlib counts them.
+/// bytes written as zlib counts them; both are returned.
 fn append<R>(
     out: &mut impl BufMut,
     room: usize,
     call: impl FnOnce(&mut [MaybeUninit<u8>]) -> (R, u64),
-) -> R {
+) -> (R, usize) {
     // SAFETY: zlib neither reads the room nor writes uninitialised bytes into it.
     let spare = unsafe { out.chunk_mut().as_uninit_slice_mut() };
     let (result, written) = call(&mut spare[..room]);
@@ -32,7 +32,7 @@ fn append<R>(
     // SAFETY: zlib initialised the `written` bytes at the start of the room, which starts at
     // the buffer's length and lies within its capacity.
     unsafe { out.advance_mut(written) };
-    result
+    (result, written)
 }
 
 /// Inflates from `input` into at most `room` new bytes at the end of `out`. Returns zlib's
@@ -45,12 +45,11 @@ pub(crate) fn inflate(
 ) -> (Result<Status, zlib_rs::InflateError>, usize, usize) {
     let (in_before, out_before) = (stream.total_in(), stream.total_out());
     out.reserve(room);
-    let status = append(out, room, |spare| {
+    let (status, produced) = append(out, room, |spare| {
         let status = stream.decompress_uninit(input, spare, InflateFlush::NoFlush);
         (status, stream.total_out() - out_before)
     });
     let consumed = (stream.total_in() - in_before) as usize;
-    let produced = (stream.total_out() - out_before) as usize;
     (status, consumed, produced)
 }
 
