@@ -80,10 +80,18 @@ pub fn env_f64(name: &str, default: f64) -> f64 {
         .unwrap_or(default)
 }
 
-/// Whether `name` is selected by `var`, a comma-separated list of substrings (all when unset).
+/// Whether `name` is selected by `var`, a comma-separated list of substrings, or of exact
+/// names after `=` (all when unset).
 pub fn selected(var: &str, name: &str) -> bool {
     match std::env::var(var) {
-        Ok(list) if !list.is_empty() => list.split(',').any(|p| name.contains(p.trim())),
+        Ok(list) if !list.is_empty() => {
+            list.split(',')
+                .map(str::trim)
+                .any(|p| match p.strip_prefix('=') {
+                    Some(exact) => name == exact,
+                    None => name.contains(p),
+                })
+        }
         _ => true,
     }
 }

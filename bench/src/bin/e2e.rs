@@ -6,7 +6,8 @@
 //! - `BENCH_ROUNDS` (default 5): interleaved rounds; each round runs every client once per
 //!   scenario, in a rotated order. The table shows the median.
 //! - `BENCH_SCALE` (default 1.0): multiplies every scenario's message count (0.05 for a quick run).
-//! - `BENCH_CLIENTS`, `BENCH_SCENARIOS`: comma-separated substrings to select clients/scenarios.
+//! - `BENCH_CLIENTS`, `BENCH_SCENARIOS`: comma-separated substrings (or `=` and an
+//!   exact name) to select clients/scenarios.
 //!
 //! "vs best other crate" is the time relative to the fastest of the other crates
 //! (tokio-tungstenite, tokio-websockets, fastwebsockets, sockudo-ws, wtx, yawc): 0.67x means 1.5
