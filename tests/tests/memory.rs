@@ -249,6 +249,24 @@ fn heap_held_by_a_connection() {
         "idle {idle} B, with takeover {with_takeover} B, without takeover {without_takeover} B"
     );
 
+    // A short message compressed on its own gets a zlib stream fitted to it (window and
+    // memLevel), kept while the message waits to be sent: zlib's 128 KiB hash table and 22 KiB
+    // of buffers (154 KiB in all). The negotiated window alone would take 368 KiB, the fitted
+    // window at the default memLevel 252 KiB. All of it goes once the message is sent.
+    let (mut client, _) = open(Some(DeflateConfig::default()), no_takeover);
+    let before = live();
+    client.send_text(&"abcdefghijklmnop".repeat(64)).unwrap();
+    let waiting = live() - before;
+    assert!(
+        waiting < 160 << 10,
+        "a 1 KiB compressed message waiting: {waiting} bytes"
+    );
+    while let Some(bytes) = client.poll_transmit() {
+        drop(bytes);
+    }
+    assert_eq!(live() - before, 0, "the 1 KiB compressed message sent");
+    drop(client);
+
     // A message assembled in the core holds its own size: the room its buffer grew by (by
     // doubling, or inflating into generous room) goes before it is handed out.
     let (mut client, _) = open(Some(DeflateConfig::default()), no_takeover);

@@ -2,7 +2,7 @@
 //! inflated size.
 
 use bytes::BytesMut;
-use zlib_rs::{Deflate, DeflateFlush, Inflate, Status};
+use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Inflate, Status};
 
 use crate::deflate::Negotiated;
 use crate::zlib;
@@ -18,19 +18,38 @@ const MIN_ROOM: usize = 1 << 10;
 
 /// Compresses outgoing messages.
 ///
-/// The zlib stream (about 256 KiB at 15 window bits) is created by the first message that is
-/// compressed, not at the handshake. Without context takeover it is reset after each message
-/// and kept while the send buffer holds anything, so a burst of messages sets up one stream,
-/// and freed when the buffer drains ([`release`](Self::release)): an idle compressed
-/// connection holds no DEFLATE state.
+/// The zlib stream (368 KiB at 15 window bits; 154 KiB fitted to a 1 KiB message sent without
+/// context takeover) is created by the first message that is compressed, not at the handshake.
+/// Without context takeover it is reset after each message and kept while the send buffer
+/// holds anything, so a burst of messages sets up one stream, and freed when the buffer drains
+/// ([`release`](Self::release)): an idle compressed connection holds no DEFLATE state.
 pub(crate) struct Deflater {
-    /// The stream and its window bits.
-    compress: Option<(Deflate, u8)>,
+    /// The stream and what it was created with.
+    compress: Option<(Deflate, Sizes)>,
     level: u32,
     window_bits: u8,
     no_context_takeover: bool,
     threshold: usize,
     scratch: Vec<u8>,
+}
+
+/// The sizes a zlib stream is created with.
+#[derive(Clone, Copy)]
+struct Sizes {
+    window_bits: u8,
+    mem_level: u8,
+}
+
+impl Sizes {
+    /// zlib's default memLevel, which every peer's deflater is created with: blocks of up to
+    /// 16 K symbols.
+    const MEM_LEVEL: u8 = 8;
+
+    /// Whether a stream created with these sizes compresses a message to the same bytes as one
+    /// created with `needed`: for the messages `needed` was fitted to, larger sizes change none.
+    fn cover(self, needed: Sizes) -> bool {
+        self.window_bits >= needed.window_bits && self.mem_level >= needed.mem_level
+    }
 }
 
 /// The least window that loses no match in a message of `len` bytes compressed on its own
@@ -42,6 +61,18 @@ pub(crate) struct Deflater {
 fn window_bits_for(len: usize) -> u8 {
     let needed = (len + 262).next_power_of_two().trailing_zeros();
     needed.clamp(9, 15) as u8
+}
+
+/// The least memLevel at which a message of `len` bytes compressed on its own is one block, as
+/// it is at the default unless it is longer than a default block: zlib ends a block once
+/// 2^(memLevel + 6) - 1 symbols wait, and `len` bytes make at most `len`. zlib clears the
+/// symbol buffer (3 bytes per symbol) at the start of each block and at each reset, twice per
+/// message without context takeover: 48 KiB each time at the default, 6 KiB for a 1 KiB
+/// message at memLevel 5.
+fn mem_level_for(len: usize) -> u8 {
+    (1..Sizes::MEM_LEVEL)
+        .find(|m| len < (1 << (m + 6)) - 1)
+        .unwrap_or(Sizes::MEM_LEVEL)
 }
 
 impl std::fmt::Debug for Deflater {
@@ -73,12 +104,15 @@ impl Deflater {
     /// Compresses one whole message and hands the result (without the sync-flush tail) to
     /// `emit`; without context takeover, all memory is released afterwards.
     pub(crate) fn compress<R>(&mut self, payload: &[u8], emit: impl FnOnce(&[u8]) -> R) -> R {
-        let bits = if self.no_context_takeover {
-            window_bits_for(payload.len()).min(self.window_bits)
+        let sizes = if self.no_context_takeover {
+            Sizes {
+                window_bits: window_bits_for(payload.len()).min(self.window_bits),
+                mem_level: mem_level_for(payload.len()),
+            }
         } else {
-            self.window_bits
+            self.negotiated()
         };
-        self.compress_in(bits, payload, true, emit)
+        self.compress_in(sizes, payload, true, emit)
     }
 
     /// Frees the stream between messages without context takeover (nothing carries over), once
@@ -99,23 +133,41 @@ impl Deflater {
         last: bool,
         emit: impl FnOnce(&[u8]) -> R,
     ) -> R {
-        // A message sent in parts may grow to any size: the negotiated window.
-        self.compress_in(self.window_bits, payload, last, emit)
+        // A message sent in parts may grow to any size: the negotiated sizes.
+        self.compress_in(self.negotiated(), payload, last, emit)
     }
 
-    /// [`compress_part`](Self::compress_part) in a stream of at least `bits` window bits: a
-    /// stream kept from the message before is used if its window is as large (it was reset, and
-    /// a larger window than a message needs changes none of its bytes).
+    /// The negotiated window and zlib's default memLevel.
+    fn negotiated(&self) -> Sizes {
+        Sizes {
+            window_bits: self.window_bits,
+            mem_level: Sizes::MEM_LEVEL,
+        }
+    }
+
+    /// [`compress_part`](Self::compress_part) in a stream created with at least `sizes`: a
+    /// stream kept from the message before is used if it [covers](Sizes::cover) them (it was
+    /// reset).
     fn compress_in<R>(
         &mut self,
-        bits: u8,
+        sizes: Sizes,
         payload: &[u8],
         last: bool,
         emit: impl FnOnce(&[u8]) -> R,
     ) -> R {
-        if self.compress.as_ref().is_none_or(|(_, kept)| *kept < bits) {
-            let fresh = Deflate::new(self.level as i32, false, bits);
-            self.compress = Some((fresh, bits));
+        if self
+            .compress
+            .as_ref()
+            .is_none_or(|(_, kept)| !kept.cover(sizes))
+        {
+            let fresh = Deflate::new_with_config(DeflateConfig {
+                level: self.level as i32,
+                // Negative: raw DEFLATE, no zlib header.
+                window_bits: -i32::from(sizes.window_bits),
+                mem_level: i32::from(sizes.mem_level),
+                ..DeflateConfig::default()
+            });
+            self.compress = Some((fresh, sizes));
         }
         let (compress, _) = self.compress.as_mut().expect("created above");
         let flush = if last {
@@ -409,18 +461,29 @@ mod tests {
     }
 
     proptest! {
-        /// A message compressed on its own in the smallest window that fits it comes out byte
-        /// for byte as in the negotiated window, at every level.
+        /// A message compressed on its own in the smallest window and memLevel that fit it comes
+        /// out byte for byte as in the negotiated window at the default memLevel, at every
+        /// level. Random bytes are all literals, one symbol a byte: the most a block holds,
+        /// tried at every block size's edge.
         #[test]
-        fn a_fitted_window_changes_no_byte(
+        fn fitted_sizes_change_no_byte(
             message in prop_oneof![
                 proptest::collection::vec(any::<u8>(), 0..3000),
+                (7u32..=15, 0usize..6, any::<u64>()).prop_map(|(k, d, seed)| {
+                    let mut x = seed | 1;
+                    (0..(1usize << k) - 4 + d).map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        x as u8
+                    }).collect()
+                }),
                 (proptest::collection::vec(any::<u8>(), 1..40), 0usize..40_000)
                     .prop_map(|(unit, n)| unit.iter().copied().cycle().take(n).collect()),
                 (any::<u64>(), 0usize..40_000).prop_map(|(seed, n)| json_like(seed, n)),
             ],
             window in 9u8..=15,
-            level in 1u32..=9,
+            level in 0u32..=9,
         ) {
             let mut deflater = Deflater::new(&Negotiated { level, ..Negotiated::symmetric(window, true) });
             let fitted = deflater.compress(&message, <[u8]>::to_vec);
@@ -463,6 +526,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_block_at_the_fitted_mem_level_holds_the_whole_message() {
+        // 2^(memLevel + 6) - 1 symbols end a block: memLevel 1 holds 127, 2 holds 255.
+        assert_eq!(mem_level_for(0), 1);
+        assert_eq!(mem_level_for(126), 1);
+        assert_eq!(mem_level_for(127), 2);
+        assert_eq!(mem_level_for(1024), 5);
+        assert_eq!(mem_level_for(16_382), 8);
+        // Longer messages take several blocks at the default, and keep it.
+        assert_eq!(mem_level_for(16_383), 8);
+        assert_eq!(mem_level_for(usize::MAX), 8);
+        assert_eq!(
+            i32::from(Sizes::MEM_LEVEL),
+            DeflateConfig::default().mem_level
+        );
     }
 
     /// Text with the repetition of JSON: keys that recur at varying distances.
