@@ -250,9 +250,10 @@ fn heap_held_by_a_connection() {
     );
 
     // A short message compressed on its own gets a zlib stream fitted to it (window and
-    // memLevel), kept while the message waits to be sent: zlib's 128 KiB hash table and 22 KiB
-    // of buffers (154 KiB in all). The negotiated window alone would take 368 KiB, the fitted
-    // window at the default memLevel 252 KiB. All of it goes once the message is sent.
+    // memLevel), kept while the message waits to be sent: zlib's 128 KiB hash table, 22 KiB of
+    // zlib buffers and the rest came to 154 KiB, where the fitted window at the default
+    // memLevel came to 252 KiB (zlib's state alone is 368 KiB at the negotiated sizes). All of
+    // it goes once the message is sent.
     let (mut client, _) = open(Some(DeflateConfig::default()), no_takeover);
     let before = live();
     client.send_text(&"abcdefghijklmnop".repeat(64)).unwrap();
