@@ -102,7 +102,8 @@ impl Deflater {
     }
 
     /// Compresses one whole message and hands the result (without the sync-flush tail) to
-    /// `emit`; without context takeover, all memory is released afterwards.
+    /// `emit`; without context takeover, the stream is reset afterwards (and freed by
+    /// [`release`](Self::release)).
     pub(crate) fn compress<R>(&mut self, payload: &[u8], emit: impl FnOnce(&[u8]) -> R) -> R {
         let sizes = if self.no_context_takeover {
             Sizes {
