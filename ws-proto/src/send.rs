@@ -10,7 +10,7 @@ use crate::error::SendError;
 #[cfg(feature = "deflate")]
 use crate::frame::RSV1;
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
-use crate::mask::{apply_mask, mask_into};
+use crate::mask::{apply_mask, put_masked};
 use crate::rng::Rng;
 use crate::send_stream::OutStream;
 use crate::transmit::Transmit;
@@ -22,9 +22,6 @@ const KEEP_CAPACITY: usize = 1 << 10;
 /// Owned payloads of at least this size are masked in place and sent as a transmit's body,
 /// after their header: the copy saved is worth the second segment of the write.
 const OWN_CHUNK: usize = 64 << 10;
-
-/// The largest payload with a 2-byte header (§5.2: a 7-bit length), framed on the stack.
-const SMALL_PAYLOAD: usize = 125;
 
 /// Encoded bytes in order: sealed transmits, then the buffer that gathers frames.
 #[derive(Debug, Default)]
@@ -414,27 +411,9 @@ fn write_frame(
         mask: Some(key),
         payload_len: payload.len() as u64,
     };
-    if payload.len() <= SMALL_PAYLOAD {
-        // Header, key and masked payload put together on the stack, then one copy into the
-        // output: for small frames the output's capacity checks cost more than the bytes.
-        let mut frame = [0u8; MAX_HEADER_LEN + SMALL_PAYLOAD];
-        let head = (&mut frame[..MAX_HEADER_LEN]).try_into();
-        let head_len = header.write_to(head.expect("a MAX_HEADER_LEN slice"));
-        let end = head_len + payload.len();
-        mask_into(&mut frame[head_len..end], payload, key);
-        dst.extend_from_slice(&frame[..end]);
-        return;
-    }
     let mut head = [0u8; MAX_HEADER_LEN];
     let head_len = header.write_to(&mut head);
-    dst.reserve(head_len + payload.len());
-    dst.extend_from_slice(&head[..head_len]);
-    // Zeroed, then written masked in one pass, rather than copied and masked: the C library's
-    // memcpy moves large blocks with `rep movsb`, which on AMD Zen runs several times slower
-    // when source and destination lie at unlucky distances modulo 4 KiB.
-    let start = dst.len();
-    dst.resize(start + payload.len(), 0);
-    mask_into(&mut dst[start..], payload, key);
+    put_masked(dst, &head, head_len, payload, key);
 }
 
 #[cfg(all(test, feature = "deflate"))]

@@ -1,9 +1,9 @@
 //! `Utf8Bytes`: a text payload held as `Bytes`, validated once.
 //!
-//! One of the crate's two `unsafe` modules (with `zlib.rs`). Received text is validated
-//! incrementally as it arrives (see `utf8.rs`); re-validating it to hand out a `&str` would scan
-//! every text message twice. The invariant that makes `as_str` and `str_from_validated` sound
-//! is that every constructor either validates or is `pub(crate)` and called only on bytes the
+//! One of the crate's three `unsafe` modules (with `zlib.rs` and `mask.rs`). Received text is
+//! validated incrementally as it arrives (see `utf8.rs`); re-validating it to hand out a `&str`
+//! would scan every text message twice. The invariant that makes `as_str` and `str_from_validated`
+//! sound is that every constructor either validates or is `pub(crate)` and called only on bytes the
 //! receiver has validated.
 #![allow(unsafe_code)]
 

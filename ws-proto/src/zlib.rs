@@ -1,12 +1,12 @@
 //! The zlib-rs calls of permessage-deflate, writing into a buffer's spare capacity.
 //!
-//! This is the crate's second `unsafe` module, beside `text.rs`. zlib writes its output into
-//! memory it is given; handing it initialised memory means zeroing every byte first, which
-//! flate2 does on each call over zlib-rs (its `*_uninit` and `*_vec` methods fall back to
-//! zeroing), and which cost as much as a copy of every received compressed message. Here zlib
-//! writes into the spare capacity of the output, and the output's length is then set to cover
-//! exactly the bytes zlib reports having written: `total_out` counts them from its output
-//! pointer, which only moves past bytes it has stored.
+//! One of the crate's three `unsafe` modules (with `text.rs` and `mask.rs`). zlib writes its output
+//! into memory it is given; handing it initialised memory means zeroing every byte first, which
+//! flate2 does on each call over zlib-rs (its `*_uninit` and `*_vec` methods fall back to zeroing),
+//! and which cost as much as a copy of every received compressed message. Here zlib writes into the
+//! spare capacity of the output, and the output's length is then set to cover exactly the bytes
+//! zlib reports having written: `total_out` counts them from its output pointer, which only moves
+//! past bytes it has stored.
 #![allow(unsafe_code)]
 
 use std::mem::MaybeUninit;
