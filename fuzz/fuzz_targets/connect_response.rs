@@ -10,7 +10,7 @@ use ws_proto::{Error, Event, Headers, StreamReset};
 use ws_proto_fuzz::Checked;
 
 #[derive(Arbitrary, Debug)]
-enum End {
+enum Ending {
     Open,
     EndStream,
     Reset(u32),
@@ -22,7 +22,7 @@ struct Input {
     status: u16,
     headers: Vec<(String, Vec<u8>)>,
     data: Vec<u8>,
-    end: End,
+    end: Ending,
 }
 
 /// What a handshake came to: opened, or the handshake error it failed with, or something else.
@@ -98,11 +98,11 @@ fuzz_target!(|input: Input| {
     }
     h2.input(&input.data);
     match input.end {
-        End::Open => {}
-        End::EndStream => h2.eof(),
-        End::Reset(code) | End::GoAway(code) => {
+        Ending::Open => {}
+        Ending::EndStream => h2.eof(),
+        Ending::Reset(code) | Ending::GoAway(code) => {
             let reset = match input.end {
-                End::Reset(_) => StreamReset::reset(code),
+                Ending::Reset(_) => StreamReset::reset(code),
                 _ => StreamReset::goaway(code),
             };
             h2.client

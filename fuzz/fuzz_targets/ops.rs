@@ -1,11 +1,13 @@
 //! The whole state machine driven by an arbitrary sequence of inputs and commands, messages sent
-//! in parts and received streamed among them.
+//! in parts and received streamed among them, compressed when the server accepts
+//! permessage-deflate.
 #![no_main]
 
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use bytes::Bytes;
+use flate2::{Decompress, FlushDecompress, Status};
 use libfuzzer_sys::fuzz_target;
 use ws_proto::{CloseCode, Message, MessageType, SendError};
 use ws_proto_fuzz::{reassemble_streamed, Checked};
@@ -14,6 +16,12 @@ use ws_proto_fuzz::{reassemble_streamed, Checked};
 enum Op {
     /// The valid 101 for this client.
     Accept,
+    /// The valid 101 accepting permessage-deflate, with `client_max_window_bits` of 8 + (its
+    /// value mod 8) if any, and `client_no_context_takeover` if set.
+    AcceptDeflate {
+        window_bits: Option<u8>,
+        no_context_takeover: bool,
+    },
     Input(Vec<u8>),
     Eof,
     Advance(u16),
@@ -60,6 +68,21 @@ fuzz_target!(|ops: Vec<Op>| {
         let result = match op {
             Op::Accept => {
                 let accept = run.accept();
+                run.input(&accept);
+                continue;
+            }
+            Op::AcceptDeflate {
+                window_bits,
+                no_context_takeover,
+            } => {
+                let mut agreed = "Sec-WebSocket-Extensions: permessage-deflate".to_owned();
+                if let Some(bits) = window_bits {
+                    agreed += &format!("; client_max_window_bits={}", 8 + bits % 8);
+                }
+                if no_context_takeover {
+                    agreed += "; client_no_context_takeover";
+                }
+                let accept = run.accept_with(&format!("{agreed}\r\n"));
                 run.input(&accept);
                 continue;
             }
@@ -193,6 +216,7 @@ fuzz_target!(|ops: Vec<Op>| {
     // fragments never interleaved, unless the connection ended before the handshake released
     // the queue.
     let mut wire: Vec<Sent> = Vec::new();
+    let mut compressed: Vec<bool> = Vec::new();
     let mut wire_pings: Vec<Vec<u8>> = Vec::new();
     for f in run.frames() {
         match f.opcode {
@@ -202,6 +226,7 @@ fuzz_target!(|ops: Vec<Op>| {
                     wire.last().is_none_or(|m| m.complete),
                     "a message started inside another"
                 );
+                compressed.push(f.rsv != 0);
                 wire.push(Sent {
                     opcode: f.opcode,
                     payload: f.payload,
@@ -216,6 +241,32 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             _ => {}
         }
+    }
+    // Compressed messages inflate to what was accepted, never reaching back further than the
+    // agreed window nor, without context takeover, into an earlier message (RFC 7692 §7.1.1.1,
+    // §7.1.2.2). flate2 inflates here: zlib-rs's inflate, which ws-proto does not use.
+    let deflate = run.deflate();
+    if let Some(agreed) = deflate {
+        // zlib cannot make a raw stream with a 256-byte window: the client uses 512 bytes,
+        // whose back-references reach at most 250 bytes (zlib keeps 262 bytes of lookahead).
+        let fresh = || Decompress::new_with_window_bits(false, agreed.window_bits.max(9));
+        let mut inflater = fresh();
+        for (message, &compressed) in wire.iter_mut().zip(&compressed) {
+            if !compressed {
+                continue;
+            }
+            if agreed.no_context_takeover {
+                inflater = fresh();
+            }
+            let mut data = std::mem::take(&mut message.payload);
+            if message.complete {
+                // §7.2.2: the sender removed this sync-flush tail.
+                data.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
+            }
+            message.payload = inflate(&mut inflater, &data);
+        }
+    } else {
+        assert!(!compressed.contains(&true), "compressed, not agreed");
     }
     assert!(
         pings.starts_with(&wire_pings),
@@ -237,17 +288,20 @@ fuzz_target!(|ops: Vec<Op>| {
         }
     }
     // Whatever did not go out is still counted, never silently dropped, but for the start of
-    // a code point a text message in parts holds back (at most three bytes).
+    // a code point a text message in parts holds back (at most three bytes). Compressed, a
+    // message's bytes out and queued are fewer than its own, and a part may wait inside the
+    // compressor: a whole message left is at least one byte queued.
     let mut unsent: usize = sent
         .iter()
         .enumerate()
         .map(|(i, accepted)| {
             let out = wire.get(i).map_or(0, |m| m.payload.len());
             let left = accepted.payload.len() - out;
-            if accepted.complete {
-                left
-            } else {
-                left.saturating_sub(3)
+            match (accepted.complete, deflate.is_some()) {
+                (true, false) => left,
+                (true, true) => left.min(1),
+                (false, false) => left.saturating_sub(3),
+                (false, true) => 0,
             }
         })
         .sum();
@@ -257,3 +311,28 @@ fuzz_target!(|ops: Vec<Op>| {
         .sum::<usize>();
     assert!(run.client.buffered_amount() >= unsent);
 });
+
+/// Inflates all of `data`, which must be a valid (possibly unfinished) raw DEFLATE stream
+/// continuing what `inflater` saw before.
+fn inflate(inflater: &mut Decompress, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 * data.len() + 64);
+    let mut used = 0;
+    loop {
+        let before = inflater.total_in();
+        let status = inflater
+            .decompress_vec(&data[used..], &mut out, FlushDecompress::Sync)
+            .expect("the client's DEFLATE stream inflates");
+        used += (inflater.total_in() - before) as usize;
+        // Done when all input is taken and the output had room to spare, so nothing is left
+        // inside the inflater.
+        if status == Status::StreamEnd || (used == data.len() && out.len() < out.capacity()) {
+            assert_eq!(
+                used,
+                data.len(),
+                "bytes after the end of the DEFLATE stream"
+            );
+            return out;
+        }
+        out.reserve(out.capacity());
+    }
+}

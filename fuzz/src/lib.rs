@@ -247,12 +247,53 @@ impl Checked {
         let mut buf = BytesMut::from(&self.wire[self.request_len..]);
         let frames = parse_client_frames(&mut buf);
         assert!(buf.is_empty(), "the client wrote a partial frame");
+        let deflate = self.deflate().is_some();
         for f in &frames {
-            // Fragments (FIN clear) only from messages sent in parts; no extension here.
-            assert!(f.mask.is_some() && f.minimal_length && f.rsv == 0, "{f:?}");
+            // RFC 7692 §6: RSV1 marks a compressed message, on its first frame only, and only
+            // once permessage-deflate was agreed; no other extension is ever agreed here.
+            let rsv = f.rsv == 0 || (deflate && f.rsv == 0b100 && matches!(f.opcode, 0x1 | 0x2));
+            assert!(f.mask.is_some() && f.minimal_length && rsv, "{f:?}");
         }
         frames
     }
+
+    /// What permessage-deflate agreed for the client's messages, read from the 101 that opened
+    /// the connection; `None` when the server did not accept the extension.
+    pub fn deflate(&self) -> Option<ClientDeflate> {
+        let response = self.events.iter().find_map(|e| match e {
+            Event::Open(response) => Some(response),
+            _ => None,
+        })?;
+        let extension = response
+            .extensions()
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case("permessage-deflate"))?;
+        let mut agreed = ClientDeflate {
+            window_bits: 15,
+            no_context_takeover: false,
+        };
+        for (name, value) in &extension.params {
+            match name.to_ascii_lowercase().as_str() {
+                "client_max_window_bits" => {
+                    if let Some(bits) = value {
+                        agreed.window_bits = bits.trim_matches('"').parse().expect("accepted");
+                    }
+                }
+                "client_no_context_takeover" => agreed.no_context_takeover = true,
+                _ => {}
+            }
+        }
+        Some(agreed)
+    }
+}
+
+/// The permessage-deflate parameters that bind the client's compressor (RFC 7692 §7.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientDeflate {
+    /// `client_max_window_bits`: the largest back-reference is under 2^window_bits bytes.
+    pub window_bits: u8,
+    /// `client_no_context_takeover`: each message is compressed on its own.
+    pub no_context_takeover: bool,
 }
 
 impl Default for Checked {
