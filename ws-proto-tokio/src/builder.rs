@@ -93,7 +93,7 @@ impl Builder {
     /// Connects: DNS (trying every address), TCP, TLS for `wss://`, then the opening
     /// handshake, following redirects. Returns the open socket and the server's response.
     /// With the `http2` feature, a `wss://` WebSocket may run over HTTP/2: see
-    /// [`http_version`](Self::http_version).
+    /// `Builder::http_version`.
     ///
     /// Cancel-safe in the sense that dropping it abandons the attempt and closes the transport;
     /// there is no connection to lose yet.

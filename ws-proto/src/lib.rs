@@ -95,10 +95,10 @@
 //! All off by default, so the core has no dependency it does not need; the adapters turn on
 //! the ones they use.
 //!
-//! - `deflate`: permessage-deflate (RFC 7692): [`DeflateConfig`], compressed messages both ways
+//! - `deflate`: permessage-deflate (RFC 7692): `DeflateConfig`, compressed messages both ways
 //!   (zlib-rs, pure Rust).
 //! - `http`: [`IntoClientRequest`] for `http::Uri` and `http::Request<()>`, and
-//!   [`Response::to_http`]: the types tokio-tungstenite users already have.
+//!   `Response::to_http`: the types tokio-tungstenite users already have.
 //! - `rustls`: `TlsOptions`, the trust roots of `wss://` connections (the webpki roots, plus
 //!   extra certificates or a whole rustls `ClientConfig`), shared by the adapters.
 //! - `native-roots`: `TlsOptions::set_native_roots`, the operating system's trust store
