@@ -63,6 +63,8 @@ pub(crate) fn put_masked(
     payload: &[u8],
     key: [u8; 4],
 ) {
+    // The length set below covers `head_len` bytes of the header: no more than were written.
+    assert!(head_len <= MAX_HEADER_LEN);
     let len = head_len + payload.len();
     out.reserve(MAX_HEADER_LEN.max(len));
     let spare = out.spare_capacity_mut();
@@ -76,7 +78,8 @@ pub(crate) fn put_masked(
     unsafe { out.set_len(out.len() + len) };
 }
 
-/// Writes `src` masked with `key` into `dst`, which has the same length.
+/// Writes `src` masked with `key` into `dst`, which has the same length: every byte of `dst`
+/// is written, which `put_masked`'s `set_len` relies on.
 #[inline]
 fn mask_into(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) {
     assert_eq!(dst.len(), src.len());
