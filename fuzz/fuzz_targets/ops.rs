@@ -243,7 +243,7 @@ fuzz_target!(|ops: Vec<Op>| {
         }
     }
     // Compressed messages inflate to what was accepted, never reaching back further than the
-    // agreed window nor, without context takeover, into an earlier message (RFC 7692 §7.1.1.1,
+    // agreed window nor, without context takeover, into an earlier message (RFC 7692 §7.1.1.2,
     // §7.1.2.2). flate2 inflates here: zlib-rs's inflate, which ws-proto does not use.
     let deflate = run.deflate();
     if let Some(agreed) = deflate {
@@ -260,7 +260,7 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             let mut data = std::mem::take(&mut message.payload);
             if message.complete {
-                // §7.2.2: the sender removed this sync-flush tail.
+                // §7.2.2: put back the sync-flush tail the sender removed (§7.2.1).
                 data.extend_from_slice(&[0x00, 0x00, 0xff, 0xff]);
             }
             message.payload = inflate(&mut inflater, &data);
