@@ -184,39 +184,44 @@ impl FrameHeader {
     /// The payload length must be below 2^63 and `rsv` must fit in three bits.
     #[inline]
     pub fn encode(&self, out: &mut impl BufMut) {
-        let mut bytes = [0u8; MAX_HEADER_LEN];
-        let len = self.write_to(&mut bytes);
+        let (bytes, len) = self.to_bytes();
         out.put_slice(&bytes[..len]);
     }
 
-    /// Writes the encoded header at the start of `bytes` and returns its length: one copy into
-    /// the output afterwards instead of a capacity check per field.
+    /// The encoded header at the start of 16 bytes (the rest zero), and its length.
+    ///
+    /// It is put together in two integers in registers, each field shifted into place, rather
+    /// than field by field in memory: a header stored a byte and a key at a time and then
+    /// copied out is read back with loads wider than those stores, which cannot be forwarded
+    /// from them and stall (44% of `write_frame`'s samples sat on the load after that in a
+    /// profile of batched 16 B sends on an AMD Zen 5 VM). Two whole words are written instead.
     #[inline]
-    pub(crate) fn write_to(self, bytes: &mut [u8; MAX_HEADER_LEN]) -> usize {
+    pub(crate) fn to_bytes(self) -> ([u8; 16], usize) {
         debug_assert!(self.payload_len >> 63 == 0 && self.rsv <= 0x07);
-        bytes[0] = (self.fin as u8) << 7 | (self.rsv & 0x07) << 4 | self.opcode.as_u8();
+        let first = (self.fin as u8) << 7 | (self.rsv & 0x07) << 4 | self.opcode.as_u8();
         let mask_bit = (self.mask.is_some() as u8) << 7;
-        let mut len = match self.payload_len {
-            n @ 0..=125 => {
-                bytes[1] = mask_bit | n as u8;
-                2
-            }
+        let key = self
+            .mask
+            .map_or(0, |key| u64::from(u32::from_le_bytes(key)));
+        let key_len = if self.mask.is_some() { 4 } else { 0 };
+        // Byte i of the header is bits 8i..8i+8 of `low` (i < 8) or of `high` (i >= 8): the
+        // extended length's big-endian bytes are reordered so they land in that order.
+        let (second, low, high, len) = match self.payload_len {
+            n @ 0..=125 => (mask_bit | n as u8, key << 16, 0, 2),
             n @ 126..=0xFFFF => {
-                bytes[1] = mask_bit | 126;
-                bytes[2..4].copy_from_slice(&(n as u16).to_be_bytes());
-                4
+                let n = u64::from(u16::from_le_bytes((n as u16).to_be_bytes()));
+                (mask_bit | 126, n << 16 | key << 32, 0, 4)
             }
             n => {
-                bytes[1] = mask_bit | 127;
-                bytes[2..10].copy_from_slice(&n.to_be_bytes());
-                10
+                let n = u64::from_le_bytes(n.to_be_bytes());
+                (mask_bit | 127, n << 16, n >> 48 | key << 16, 10)
             }
         };
-        if let Some(key) = self.mask {
-            bytes[len..len + 4].copy_from_slice(&key);
-            len += 4;
-        }
-        len
+        let low = low | u64::from(second) << 8 | u64::from(first);
+        let mut bytes = [0; 16];
+        bytes[..8].copy_from_slice(&low.to_le_bytes());
+        bytes[8..].copy_from_slice(&high.to_le_bytes());
+        (bytes, len + key_len)
     }
 }
 
@@ -327,6 +332,10 @@ mod tests {
             h.encode(&mut buf);
             prop_assert_eq!(buf.len(), h.len());
             prop_assert_eq!(FrameHeader::parse(&buf), Ok(Some((h, buf.len()))));
+            // What `put_masked` writes past the header is zero (and overwritten or left past
+            // the length).
+            let (bytes, len) = h.to_bytes();
+            prop_assert!(bytes[len..].iter().all(|&b| b == 0));
         }
     }
 }

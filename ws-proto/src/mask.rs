@@ -53,12 +53,12 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4]) {
 /// `rep movsb`, several times slower on AMD Zen at unlucky distances modulo 4 KiB), and no
 /// frame put together elsewhere and copied (a small frame staged on the stack is read back with
 /// loads wider than the stores that wrote it, which cannot forward and stall). The whole of
-/// `head` is copied, a constant length (no `memcpy` call); its bytes past `head_len` are
-/// overwritten by the payload or left past the length.
+/// `head` is written, 16 bytes built in registers (see `FrameHeader::to_bytes`); its bytes past
+/// `head_len` are overwritten by the payload or left past the length.
 #[inline]
 pub(crate) fn put_masked(
     out: &mut BytesMut,
-    head: &[u8; MAX_HEADER_LEN],
+    head: [u8; 16],
     head_len: usize,
     payload: &[u8],
     key: [u8; 4],
@@ -66,10 +66,10 @@ pub(crate) fn put_masked(
     // The length set below covers `head_len` bytes of the header: no more than were written.
     assert!(head_len <= MAX_HEADER_LEN);
     let len = head_len + payload.len();
-    out.reserve(MAX_HEADER_LEN.max(len));
+    out.reserve(head.len().max(len));
     let spare = out.spare_capacity_mut();
-    for (o, b) in spare[..MAX_HEADER_LEN].iter_mut().zip(head) {
-        o.write(*b);
+    for (o, b) in spare[..head.len()].iter_mut().zip(head) {
+        o.write(b);
     }
     mask_into(&mut spare[head_len..len], payload, key);
     // SAFETY: the `len` bytes after the buffer's length were all written just above (`head`'s
@@ -123,13 +123,13 @@ mod tests {
         #[test]
         fn put_masked_appends_the_head_and_the_masked_payload(
             before in proptest::collection::vec(any::<u8>(), 0..20),
-            head: [u8; MAX_HEADER_LEN],
+            head: [u8; 16],
             head_len in 0..=MAX_HEADER_LEN,
             data in proptest::collection::vec(any::<u8>(), 0..300),
             key: [u8; 4],
         ) {
             let mut out = BytesMut::from(&before[..]);
-            put_masked(&mut out, &head, head_len, &data, key);
+            put_masked(&mut out, head, head_len, &data, key);
             let mut slow = data.clone();
             naive(&mut slow, key);
             prop_assert_eq!(out.to_vec(), [&before[..], &head[..head_len], &slow].concat());

@@ -9,7 +9,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::error::SendError;
 #[cfg(feature = "deflate")]
 use crate::frame::RSV1;
-use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::frame::{FrameHeader, OpCode};
 use crate::mask::{apply_mask, put_masked};
 use crate::rng::Rng;
 use crate::send_stream::OutStream;
@@ -325,8 +325,7 @@ impl Sender {
             mask: Some(key),
             payload_len: payload.len() as u64,
         };
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let head_len = header.write_to(&mut head);
+        let (head, head_len) = header.to_bytes();
         apply_mask(&mut payload, key);
         let dst = dst(self.holding, &mut self.out, &mut self.queued);
         dst.open.extend_from_slice(&head[..head_len]);
@@ -411,9 +410,8 @@ fn write_frame(
         mask: Some(key),
         payload_len: payload.len() as u64,
     };
-    let mut head = [0u8; MAX_HEADER_LEN];
-    let head_len = header.write_to(&mut head);
-    put_masked(dst, &head, head_len, payload, key);
+    let (head, head_len) = header.to_bytes();
+    put_masked(dst, head, head_len, payload, key);
 }
 
 #[cfg(all(test, feature = "deflate"))]
