@@ -193,8 +193,9 @@ impl FrameHeader {
     /// It is put together in two integers in registers, each field shifted into place, rather
     /// than field by field in memory: a header stored a byte and a key at a time and then
     /// copied out is read back with loads wider than those stores, which cannot be forwarded
-    /// from them and stall (44% of `write_frame`'s samples sat on the load after that in a
-    /// profile of batched 16 B sends on an AMD Zen 5 VM). Two whole words are written instead.
+    /// from them and wait for them to retire (in a profile of batched 16 B sends on an AMD
+    /// Zen 5 VM, 44% of `write_frame`'s samples sat on the instruction after such a load).
+    /// Two whole words are written instead.
     #[inline]
     pub(crate) fn to_bytes(self) -> ([u8; 16], usize) {
         debug_assert!(self.payload_len >> 63 == 0 && self.rsv <= 0x07);
