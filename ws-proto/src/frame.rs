@@ -201,10 +201,10 @@ impl FrameHeader {
         debug_assert!(self.payload_len >> 63 == 0 && self.rsv <= 0x07);
         let first = (self.fin as u8) << 7 | (self.rsv & 0x07) << 4 | self.opcode.as_u8();
         let mask_bit = (self.mask.is_some() as u8) << 7;
-        let key = self
-            .mask
-            .map_or(0, |key| u64::from(u32::from_le_bytes(key)));
-        let key_len = if self.mask.is_some() { 4 } else { 0 };
+        let (key, key_len) = match self.mask {
+            Some(key) => (u64::from(u32::from_le_bytes(key)), 4),
+            None => (0, 0),
+        };
         // Byte i of the header is bits 8i..8i+8 of `low` (i < 8) or of `high` (i >= 8): the
         // extended length's big-endian bytes are reordered so they land in that order.
         let (second, low, high, len) = match self.payload_len {
