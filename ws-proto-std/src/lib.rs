@@ -7,8 +7,9 @@
 //! - [`WebSocket`]: `send(Message)` / `send_text` / `send_binary` / `send_ping` / `close`, the
 //!   batching `feed` / `feed_text` / `feed_binary` then one `flush` (one write for many
 //!   messages; a full buffer is written out, not refused), and
-//!   [`read`](WebSocket::read) (the next message) or [`read_event`](WebSocket::read_event)
-//!   (every event). All methods take `&self` and the handle is `Clone + Send + Sync`.
+//!   [`read`](WebSocket::read) (the next message), [`read_event`](WebSocket::read_event)
+//!   (the next event) or [`events`](WebSocket::events) (every event, an [`Iterator`] as the tokio
+//!   socket is a `Stream`). All methods take `&self` and the handle is `Clone + Send + Sync`.
 //! - [`Client`] and [`Handler`]: Workerman-style callbacks (`on_connect`, `on_open`,
 //!   `on_message`, `on_ping`, `on_pong`, `on_close`, `on_error`) with a
 //!   [`ReconnectPolicy`] and a [`ClientHandle`] to stop it.
@@ -115,6 +116,7 @@
 mod builder;
 mod client;
 mod connect;
+mod events;
 mod socket;
 mod streaming;
 mod tls;
@@ -122,6 +124,7 @@ mod transport;
 
 pub use builder::{connect, Builder};
 pub use client::{Client, ClientHandle, Handler};
+pub use events::Events;
 pub use socket::WebSocket;
 pub use streaming::MessageReader;
 pub use transport::{Locked, Transport};

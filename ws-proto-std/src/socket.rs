@@ -1,5 +1,6 @@
 //! [`WebSocket`]: a connection driven by blocking reads and writes, shareable across threads.
 
+use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -74,6 +75,9 @@ struct State {
     failure: Option<Error>,
     /// An event `next_message` took that was not a message, for `next_event`.
     held: Option<CoreEvent>,
+    /// Messages an [`Events`](crate::Events) iterator took ahead and gave back unread when it
+    /// was dropped: they come before `held` and anything the core still holds.
+    unread: VecDeque<Message>,
     /// The end (`Closed`, or the failure) was returned: later reads say `AlreadyClosed`.
     reported: bool,
     /// The transport was shut down.
@@ -86,6 +90,9 @@ impl State {
     /// them. The end is `Closed`, or the transport's failure in its place.
     /// `Ok(None)` is the core's `Drained`, which only the event client reports.
     fn next_event(&mut self) -> Option<Result<Option<Event>, Error>> {
+        if let Some(message) = self.unread.pop_front() {
+            return Some(Ok(Some(Event::Message(message))));
+        }
         if self.reported {
             return None;
         }
@@ -110,6 +117,18 @@ impl State {
             event => {
                 self.held = Some(event);
                 None
+            }
+        }
+    }
+
+    /// Moves the data messages the core has decoded, up to `ahead`'s room of [`AHEAD`], into
+    /// `ahead`, stopping at any other event (held for `next_event`, which keeps its bookkeeping).
+    fn take_ahead(&mut self, ahead: &mut VecDeque<Message>) {
+        while ahead.len() < AHEAD && self.held.is_none() && self.unread.is_empty() && !self.reported
+        {
+            match self.next_message() {
+                Some(message) => ahead.push_back(message),
+                None => break,
             }
         }
     }
@@ -139,6 +158,9 @@ impl State {
         }
     }
 }
+
+/// The most data messages an [`Events`](crate::Events) iterator takes ahead under one lock.
+const AHEAD: usize = 64;
 
 /// Where a reader of data messages takes the next one from.
 enum Taken<'a> {
@@ -191,6 +213,7 @@ impl WebSocket {
                     waiting: 0,
                     failure: None,
                     held: None,
+                    unread: VecDeque::new(),
                     reported: false,
                     shut: false,
                 }),
@@ -386,7 +409,7 @@ impl WebSocket {
                 // One lock per message: the mode is set where the next one is taken.
                 let mut st = self.lock();
                 st.core.set_recv_streaming(false);
-                if st.held.is_none() && !st.reported {
+                if st.held.is_none() && st.unread.is_empty() && !st.reported {
                     if let Some(data) = take(Taken::Decoded(&mut st)) {
                         return Ok(data);
                     }
@@ -402,6 +425,24 @@ impl WebSocket {
                 // Pings, pongs, and the rest of a message a `read_stream` reader left unread.
                 _ => {}
             }
+        }
+    }
+
+    /// [`read_event`](Self::read_event), and when the event is a data message, the messages
+    /// the core has decoded after it, up to `ahead`'s room, moved into `ahead` under one lock.
+    pub(crate) fn read_event_ahead(&self, ahead: &mut VecDeque<Message>) -> Result<Event, Error> {
+        let event = self.read_events(true)?;
+        if let Event::Message(_) = event {
+            self.lock().take_ahead(ahead);
+        }
+        Ok(event)
+    }
+
+    /// Gives back messages taken ahead and not handed out: the next reads return them first.
+    pub(crate) fn give_back(&self, ahead: &mut VecDeque<Message>) {
+        let mut st = self.lock();
+        while let Some(message) = ahead.pop_back() {
+            st.unread.push_front(message);
         }
     }
 

@@ -1,0 +1,102 @@
+//! The std adapter's iterator of events against a tungstenite server on loopback: the same
+//! events `read_event` gives, in order, ending after the close; messages that arrived together
+//! taken ahead in one step, and given back in order when the iterator is dropped.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
+use tungstenite::protocol::CloseFrame as TCloseFrame;
+use tungstenite::Message as TMessage;
+use ws_proto_std::{CloseCode, CloseFrame, Error, Event, Message, WebSocket};
+use ws_proto_tests::servers::Server;
+
+const BINARY: u32 = 100;
+
+/// Sends `BINARY` numbered binary messages, a ping, three text messages and a Close, all in
+/// one write, then reads until the client answers the Close.
+fn burst() -> Server {
+    Server::start(|mut ws, _| {
+        for i in 0..BINARY {
+            ws.write(TMessage::binary(i.to_be_bytes().to_vec()))
+                .unwrap();
+        }
+        ws.write(TMessage::Ping(b"p".to_vec().into())).unwrap();
+        for text in ["a", "bc", "déf"] {
+            ws.write(TMessage::text(text)).unwrap();
+        }
+        ws.close(Some(TCloseFrame {
+            code: TCloseCode::Normal,
+            reason: "done".into(),
+        }))
+        .unwrap();
+        while ws.read().is_ok() {}
+    })
+}
+
+/// Connects and waits until the whole burst has arrived, so the first read takes it all.
+fn connected(server: &Server) -> WebSocket {
+    let (ws, _) = ws_proto_std::connect(format!("ws://{}/", server.addr()).as_str()).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    ws
+}
+
+fn binary(i: u32) -> Event {
+    Event::Message(Message::Binary(Bytes::copy_from_slice(&i.to_be_bytes())))
+}
+
+/// Every event of the burst from message `from` on.
+fn expected(from: u32) -> Vec<Event> {
+    let mut events: Vec<Event> = (from..BINARY).map(binary).collect();
+    events.push(Event::Ping(Bytes::from_static(b"p")));
+    for text in ["a", "bc", "déf"] {
+        events.push(Event::Message(Message::Text(text.into())));
+    }
+    events.push(Event::Close(CloseFrame {
+        code: CloseCode::NORMAL,
+        reason: "done".into(),
+    }));
+    events
+}
+
+#[test]
+fn events_are_read_events_in_order_and_end_after_the_close() {
+    let server = burst();
+    let ws = connected(&server);
+    let mut events = ws.events();
+    assert_eq!(events.next().unwrap().unwrap(), binary(0));
+    // The first message and the 64 behind it were taken from the core in one step.
+    assert_eq!(ws.stats().messages_received, 65);
+    let rest: Vec<Event> = events.by_ref().map(Result::unwrap).collect();
+    assert_eq!(rest, expected(1));
+    assert!(events.next().is_none());
+    drop(events);
+    assert!(matches!(ws.read_event(), Err(Error::AlreadyClosed)));
+    assert!(ws
+        .events()
+        .next()
+        .is_some_and(|e| matches!(e, Err(Error::AlreadyClosed))));
+}
+
+#[test]
+fn a_dropped_iterator_gives_back_what_it_took_ahead_in_order() {
+    let server = burst();
+    let ws = connected(&server);
+    let mut events = ws.events();
+    assert_eq!(events.next().unwrap().unwrap(), binary(0));
+    drop(events);
+    // Messages 1 to 64 went back: every way of reading takes them first, in order.
+    assert_eq!(Event::Message(ws.read().unwrap()), binary(1));
+    assert_eq!(
+        Event::Message(ws.read_with(|m| m.to_message()).unwrap()),
+        binary(2)
+    );
+    assert_eq!(ws.read_event().unwrap(), binary(3));
+    let mut events = ws.events();
+    assert_eq!(events.next().unwrap().unwrap(), binary(4));
+    // Nothing more was taken while given-back messages remained.
+    assert_eq!(ws.stats().messages_received, 65);
+    drop(events);
+    let rest: Vec<Event> = ws.events().map(Result::unwrap).collect();
+    assert_eq!(rest, expected(5));
+}
