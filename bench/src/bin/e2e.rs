@@ -635,14 +635,22 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
     let start = Stopwatch::start();
     match sc.kind {
         Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
-        Kind::Recv { lent, .. } => {
+        Kind::Recv { lent: true, .. } => {
             let mut got = 0;
             for _ in 0..sc.n {
-                got += if lent {
-                    ws.read_with(|m| m.len())?
-                } else {
-                    ws.read()?.len()
-                };
+                got += ws.read_with(|m| m.len())?;
+            }
+            check(got, sc.payload_bytes())?;
+        }
+        // As the tokio client's `Stream` of events: the iterator of them.
+        Kind::Recv { lent: false, .. } => {
+            let (mut got, mut count) = (0, 0);
+            let mut events = ws.events();
+            while count < sc.n {
+                if let ws_proto_std::Event::Message(m) = events.next().ok_or("eof")?? {
+                    got += m.len();
+                    count += 1;
+                }
             }
             check(got, sc.payload_bytes())?;
         }
