@@ -6,7 +6,8 @@
 //!   `ClientConfig`), redirects. Any other stream works through [`Transport`] or [`Locked`].
 //! - [`WebSocket`]: `send(Message)` / `send_text` / `send_binary` / `send_ping` / `close`, the
 //!   batching `feed` / `feed_text` / `feed_binary` then one `flush` (one write for many
-//!   messages; a full buffer is written out, not refused), and
+//!   messages; a full buffer is written out, not refused; [`feeder`](WebSocket::feeder) locks
+//!   the connection once for a whole batch of them), and
 //!   [`read`](WebSocket::read) (the next message), [`read_event`](WebSocket::read_event)
 //!   (the next event) or [`events`](WebSocket::events) (every event, an [`Iterator`] as the tokio
 //!   socket is a `Stream`). All methods take `&self` and the handle is `Clone + Send + Sync`.
@@ -117,6 +118,7 @@ mod builder;
 mod client;
 mod connect;
 mod events;
+mod feeder;
 mod socket;
 mod streaming;
 mod tls;
@@ -125,6 +127,7 @@ mod transport;
 pub use builder::{connect, Builder};
 pub use client::{Client, ClientHandle, Handler};
 pub use events::Events;
+pub use feeder::Feeder;
 pub use socket::WebSocket;
 pub use streaming::MessageReader;
 pub use transport::{Locked, Transport};

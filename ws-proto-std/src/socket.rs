@@ -63,7 +63,7 @@ struct ReadSide {
 }
 
 #[derive(Debug)]
-struct State {
+pub(crate) struct State {
     core: ClientState,
     tls: Option<Tls>,
     /// A thread is writing: it takes every chunk in order until none is left, so chunks are
@@ -644,7 +644,7 @@ impl WebSocket {
         f(&mut self.lock().core)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.shared
             .state
             .lock()
@@ -658,7 +658,15 @@ impl WebSocket {
         &self,
         send: impl FnOnce(&mut ClientState) -> Result<(), SendError>,
     ) -> Result<MutexGuard<'_, State>, Error> {
-        let mut st = self.lock();
+        self.queue_locked(self.lock(), send)
+    }
+
+    /// [`queue`](Self::queue) with the connection already locked.
+    pub(crate) fn queue_locked<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        send: impl FnOnce(&mut ClientState) -> Result<(), SendError>,
+    ) -> Result<MutexGuard<'a, State>, Error> {
         while let Err(SendError::BufferFull { .. }) = st.core.check_send() {
             if st.writing {
                 st.waiting += 1;
@@ -702,7 +710,7 @@ impl WebSocket {
 
     /// Writes everything the core and TLS have ready, unless another thread already is (it
     /// will take these bytes too). The state lock is released during each write.
-    fn write_out<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<(), Error> {
+    pub(crate) fn write_out<'a>(&'a self, mut st: MutexGuard<'a, State>) -> Result<(), Error> {
         if st.writing {
             return Ok(());
         }
