@@ -654,18 +654,20 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
             }
             check(got, sc.payload_bytes())?;
         }
-        // Batched: feed, which writes out by itself when the send buffer reaches its
-        // high-water mark.
+        // Batched: the feeds of a `Feeder`, the connection locked once for the batch, which
+        // write out by themselves when the send buffer reaches its high-water mark.
         Kind::SendBatched { values } => {
             let bytes = Bytes::from(data.clone());
+            let mut feeder = ws.feeder();
             for _ in 0..sc.n {
                 if values {
-                    ws.feed(ws_proto::Message::Binary(bytes.clone()))?;
+                    feeder.feed(ws_proto::Message::Binary(bytes.clone()))?;
                 } else {
-                    ws.feed_binary(&data)?;
+                    feeder.feed_binary(&data)?;
                 }
             }
-            ws.flush()?;
+            feeder.flush()?;
+            drop(feeder);
             ws.read()?;
         }
         Kind::SendEach => {
