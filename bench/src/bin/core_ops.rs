@@ -1,10 +1,11 @@
 //! Drives the sans-IO core from memory for `instructions.sh`: `core_ops MODE N SIZE` receives
 //! (`recv`, `recvtext`: N frames fed in 64 KiB inputs, all events drained; `lend`: binary, each
-//! message offered to `poll_message_with` first) or sends (`send`:
-//! N binary messages, output taken every 1000) messages of SIZE bytes, with no I/O at all.
+//! message offered to `poll_message_with` first) or sends (`send`: N binary messages from a
+//! slice, `sendmsg`: N `Message::Binary` values each holding a clone of one `Bytes`; output
+//! taken every 1000) messages of SIZE bytes, with no I/O at all.
 
 use std::time::Instant;
-use ws_proto::{Config, Event};
+use ws_proto::{Config, Event, Message};
 use ws_proto_bench::{drain, open_core};
 
 fn main() {
@@ -46,11 +47,16 @@ fn main() {
             }
             assert_eq!(got, count * size);
         }
-        "send" => {
+        "send" | "sendmsg" => {
             let data = vec![b'a'; size];
             let mut total = 0;
+            let bytes = bytes::Bytes::from(data.clone());
             for i in 0..n {
-                c.send_binary(&data).unwrap();
+                if mode == "sendmsg" {
+                    c.send_message(Message::Binary(bytes.clone())).unwrap();
+                } else {
+                    c.send_binary(&data).unwrap();
+                }
                 if i % 1000 == 999 {
                     drain(&mut c, |t| total += t.len(), drop);
                 }
