@@ -14,8 +14,9 @@ use crate::{Error, Event, WebSocket};
 ///
 /// Data messages that arrived together are taken from the connection in one step, up to 64
 /// at a time, so each costs no lock of its own: 16-byte messages cost about 30% less than from
-/// [`read`](WebSocket::read), which locks the connection for each. Dropping the iterator gives back what it took and did not hand out: the next
-/// read, on any thread, returns those messages first and in order.
+/// [`read`](WebSocket::read), which locks the connection for each. Dropping the iterator gives
+/// back what it took and did not hand out: the next read, on any thread, returns those
+/// messages first and in order.
 #[derive(Debug)]
 pub struct Events<'a> {
     ws: &'a WebSocket,
