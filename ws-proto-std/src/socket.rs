@@ -121,11 +121,16 @@ impl State {
         }
     }
 
+    /// Whether what the core has decoded is next in line: no event is held for `next_event`,
+    /// no message was given back, and the end is not reported.
+    fn decoded_is_next(&self) -> bool {
+        self.held.is_none() && self.unread.is_empty() && !self.reported
+    }
+
     /// Moves the data messages the core has decoded, up to `ahead`'s room of [`AHEAD`], into
     /// `ahead`, stopping at any other event (held for `next_event`, which keeps its bookkeeping).
     fn take_ahead(&mut self, ahead: &mut VecDeque<Message>) {
-        while ahead.len() < AHEAD && self.held.is_none() && self.unread.is_empty() && !self.reported
-        {
+        while ahead.len() < AHEAD && self.decoded_is_next() {
             match self.next_message() {
                 Some(message) => ahead.push_back(message),
                 None => break,
@@ -164,8 +169,7 @@ const AHEAD: usize = 64;
 
 /// Where a reader of data messages takes the next one from.
 enum Taken<'a> {
-    /// What the core has decoded (nothing is held for `next_event`, and the end is not
-    /// reported).
+    /// What the core has decoded, when it is next in line (`State::decoded_is_next`).
     Decoded(&'a mut State),
     /// A message `read_events` returned.
     Read(Message),
@@ -409,7 +413,7 @@ impl WebSocket {
                 // One lock per message: the mode is set where the next one is taken.
                 let mut st = self.lock();
                 st.core.set_recv_streaming(false);
-                if st.held.is_none() && st.unread.is_empty() && !st.reported {
+                if st.decoded_is_next() {
                     if let Some(data) = take(Taken::Decoded(&mut st)) {
                         return Ok(data);
                     }
