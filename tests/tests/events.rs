@@ -1,7 +1,11 @@
 //! The std adapter's iterator of events against a tungstenite server on loopback: the same
 //! events `read_event` gives, in order, ending after the close; messages that arrived together
-//! taken ahead in one step, and given back in order when the iterator is dropped.
+//! taken ahead in one step, and given back in order when the iterator is dropped; none of them
+//! handed out while receiving is paused.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -99,4 +103,60 @@ fn a_dropped_iterator_gives_back_what_it_took_ahead_in_order() {
     drop(events);
     let rest: Vec<Event> = ws.events().map(Result::unwrap).collect();
     assert_eq!(rest, expected(5));
+}
+
+/// Runs `resume` after a while on another thread, noting first that it did.
+fn resume_later(resume: impl FnOnce() + Send + 'static) -> (Arc<AtomicBool>, JoinHandle<()>) {
+    let resumed = Arc::new(AtomicBool::new(false));
+    let thread = std::thread::spawn({
+        let resumed = resumed.clone();
+        move || {
+            std::thread::sleep(Duration::from_millis(300));
+            resumed.store(true, Ordering::SeqCst);
+            resume();
+        }
+    });
+    (resumed, thread)
+}
+
+#[test]
+fn a_pause_holds_back_what_was_taken_ahead_until_the_resume() {
+    let server = burst();
+    let ws = connected(&server);
+    let mut events = ws.events();
+    assert_eq!(events.next().unwrap().unwrap(), binary(0));
+    assert_eq!(ws.stats().messages_received, 65);
+    // `pause_recv`: no message until `resume_recv`, decoded or not.
+    ws.pause_recv();
+    let (resumed, resumer) = resume_later({
+        let ws = ws.clone();
+        move || ws.resume_recv()
+    });
+    assert_eq!(events.next().unwrap().unwrap(), binary(1));
+    assert!(resumed.load(Ordering::SeqCst), "handed out while paused");
+    resumer.join().unwrap();
+    let rest: Vec<Event> = events.map(Result::unwrap).collect();
+    assert_eq!(rest, expected(2));
+}
+
+#[test]
+fn a_pause_holds_back_what_an_iterator_gave_back() {
+    let server = burst();
+    let ws = connected(&server);
+    let mut events = ws.events();
+    assert_eq!(events.next().unwrap().unwrap(), binary(0));
+    drop(events);
+    ws.pause_recv();
+    let (resumed, resumer) = resume_later({
+        let ws = ws.clone();
+        move || ws.resume_recv()
+    });
+    assert_eq!(
+        ws.read().unwrap(),
+        Message::Binary(Bytes::copy_from_slice(&1u32.to_be_bytes()))
+    );
+    assert!(resumed.load(Ordering::SeqCst), "read while paused");
+    resumer.join().unwrap();
+    let rest: Vec<Event> = ws.events().map(Result::unwrap).collect();
+    assert_eq!(rest, expected(2));
 }

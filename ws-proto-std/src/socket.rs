@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,9 @@ struct Shared {
     written: Condvar,
     /// Signalled when receiving resumes (or a close starts), for a reader that stopped reading.
     resumed: Condvar,
+    /// Set by `pause_recv` and cleared by `resume_recv`, both under the lock: an `Ahead` hands
+    /// out messages without the lock, and looks here first (the core's own flag is the truth).
+    pause_hint: AtomicBool,
     /// Held by the one thread reading; the raw read buffer and the read timeout last set.
     reader: Mutex<ReadSide>,
     /// The longest a read blocks between looks at the core's deadline (see the crate docs).
@@ -75,8 +79,9 @@ pub(crate) struct State {
     failure: Option<Error>,
     /// An event `next_message` took that was not a message, for `next_event`.
     held: Option<CoreEvent>,
-    /// Messages an [`Events`](crate::Events) iterator took ahead and gave back unread when it
-    /// was dropped: they come before `held` and anything the core still holds.
+    /// Messages taken ahead (`events::Ahead`) and given back unread, by a dropped
+    /// [`Events`](crate::Events) iterator or for a pause: they come before `held` and
+    /// anything the core still holds.
     unread: VecDeque<Message>,
     /// The end (`Closed`, or the failure) was returned: later reads say `AlreadyClosed`.
     reported: bool,
@@ -90,6 +95,11 @@ impl State {
     /// them. The end is `Closed`, or the transport's failure in its place.
     /// `Ok(None)` is the core's `Drained`, which only the event client reports.
     fn next_event(&mut self) -> Option<Result<Option<Event>, Error>> {
+        // A paused core decodes nothing until the resume (`ClientState::pause_recv`): what was
+        // decoded before the pause and set aside here waits as well.
+        if self.core.is_recv_paused() {
+            return None;
+        }
         if let Some(message) = self.unread.pop_front() {
             return Some(Ok(Some(Event::Message(message))));
         }
@@ -138,6 +148,13 @@ impl State {
         }
     }
 
+    /// Puts messages taken ahead back in front of everything else, in order.
+    fn give_back(&mut self, ahead: &mut VecDeque<Message>) {
+        while let Some(message) = ahead.pop_back() {
+            self.unread.push_front(message);
+        }
+    }
+
     /// Records a transport or TLS failure, reported in place of the core's abnormal end; the
     /// transport will be shut down. What arrived before it is still delivered, first.
     fn fail(&mut self, error: Error) {
@@ -164,7 +181,7 @@ impl State {
     }
 }
 
-/// The most data messages an [`Events`](crate::Events) iterator takes ahead under one lock.
+/// The most data messages taken ahead (`events::Ahead`) under one lock.
 const AHEAD: usize = 64;
 
 /// Where a reader of data messages takes the next one from.
@@ -210,6 +227,7 @@ impl WebSocket {
                 transport: Box::new(transport),
                 written: Condvar::new(),
                 resumed: Condvar::new(),
+                pause_hint: AtomicBool::new(false),
                 state: Mutex::new(State {
                     core,
                     tls,
@@ -356,13 +374,21 @@ impl WebSocket {
     /// pushes back on it, until [`resume_recv`](Self::resume_recv) or a close. Sends and
     /// keepalive pings still go out; the pong timeout waits for the resume. See
     /// [`ClientState::pause_recv`].
+    ///
+    /// Messages an [`Events`](crate::Events) iterator took ahead and has not handed out wait
+    /// for the resume as well.
     pub fn pause_recv(&self) {
-        self.lock().core.pause_recv();
+        let mut st = self.lock();
+        st.core.pause_recv();
+        self.shared.pause_hint.store(true, Ordering::Relaxed);
     }
 
     /// Reads again after [`pause_recv`](Self::pause_recv): what waited is delivered, in order.
     pub fn resume_recv(&self) {
-        self.lock().core.resume_recv(Instant::now());
+        let mut st = self.lock();
+        st.core.resume_recv(Instant::now());
+        self.shared.pause_hint.store(false, Ordering::Relaxed);
+        drop(st);
         self.shared.resumed.notify_all();
     }
 
@@ -432,21 +458,29 @@ impl WebSocket {
         }
     }
 
-    /// [`read_event`](Self::read_event), and when the event is a data message, the messages
-    /// the core has decoded after it, up to `ahead`'s room, moved into `ahead` under one lock.
-    pub(crate) fn read_event_ahead(&self, ahead: &mut VecDeque<Message>) -> Result<Event, Error> {
-        let event = self.read_events(true)?;
-        if let Event::Message(_) = event {
-            self.lock().take_ahead(ahead);
-        }
-        Ok(event)
+    /// Moves the data messages the core has decoded, up to `ahead`'s room, into `ahead` under
+    /// one lock, stopping at any other event.
+    pub(crate) fn take_ahead(&self, ahead: &mut VecDeque<Message>) {
+        self.lock().take_ahead(ahead);
+    }
+
+    /// Whether [`pause_recv`](Self::pause_recv) was called since the last resume; a plain
+    /// load, for a reader holding messages taken ahead.
+    #[inline]
+    pub(crate) fn pause_hinted(&self) -> bool {
+        self.shared.pause_hint.load(Ordering::Relaxed)
     }
 
     /// Gives back messages taken ahead and not handed out: the next reads return them first.
     pub(crate) fn give_back(&self, ahead: &mut VecDeque<Message>) {
+        self.lock().give_back(ahead);
+    }
+
+    /// Gives back messages taken ahead if receiving is paused: they wait for the resume.
+    pub(crate) fn hold_back_if_paused(&self, ahead: &mut VecDeque<Message>) {
         let mut st = self.lock();
-        while let Some(message) = ahead.pop_back() {
-            st.unread.push_front(message);
+        if st.core.is_recv_paused() {
+            st.give_back(ahead);
         }
     }
 
