@@ -1,7 +1,8 @@
 //! The std adapter's iterator of events against a tungstenite server on loopback: the same
 //! events `read_event` gives, in order, ending after the close; messages that arrived together
 //! taken ahead in one step, and given back in order when the iterator is dropped; none of them
-//! handed out while receiving is paused.
+//! handed out while receiving is paused; the event client taking and holding them back the same
+//! way.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,9 @@ use bytes::Bytes;
 use tungstenite::protocol::frame::coding::CloseCode as TCloseCode;
 use tungstenite::protocol::CloseFrame as TCloseFrame;
 use tungstenite::Message as TMessage;
-use ws_proto_std::{CloseCode, CloseFrame, Error, Event, Message, WebSocket};
+use ws_proto_std::{
+    ClientHandle, CloseCode, CloseFrame, Error, Event, Handler, Message, Response, WebSocket,
+};
 use ws_proto_tests::servers::Server;
 
 const BINARY: u32 = 100;
@@ -159,4 +162,63 @@ fn a_pause_holds_back_what_an_iterator_gave_back() {
     resumer.join().unwrap();
     let rest: Vec<Event> = ws.events().map(Result::unwrap).collect();
     assert_eq!(rest, expected(2));
+}
+
+/// The event client's handler for the burst: every event it reports as the `Event` a read
+/// would give, pausing at the first message.
+#[derive(Default)]
+struct PauseAtFirst {
+    events: Vec<Event>,
+    /// Messages the connection had decoded when the first reached the handler.
+    decoded_at_first: u64,
+    resumer: Option<(Arc<AtomicBool>, JoinHandle<()>)>,
+    resumed_at_second: bool,
+}
+
+impl Handler for PauseAtFirst {
+    fn on_open(&mut self, _: &ClientHandle, _: &Response) {
+        // The whole burst arrives before the first read.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    fn on_message(&mut self, client: &ClientHandle, message: Message) {
+        match self.events.len() {
+            0 => {
+                self.decoded_at_first = client.connection().unwrap().stats().messages_received;
+                client.pause_recv();
+                let client = client.clone();
+                self.resumer = Some(resume_later(move || client.resume_recv()));
+            }
+            1 => {
+                let (resumed, _) = self.resumer.as_ref().unwrap();
+                self.resumed_at_second = resumed.load(Ordering::SeqCst);
+            }
+            _ => {}
+        }
+        self.events.push(Event::Message(message));
+    }
+    fn on_ping(&mut self, _: &ClientHandle, payload: &[u8]) {
+        self.events
+            .push(Event::Ping(Bytes::copy_from_slice(payload)));
+    }
+    fn on_close(&mut self, code: CloseCode, reason: &str) {
+        self.events.push(Event::Close(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+    }
+}
+
+#[test]
+fn the_event_client_takes_messages_ahead_and_holds_them_back_while_paused() {
+    let server = burst();
+    let builder = ws_proto_std::Builder::new(format!("ws://{}/", server.addr()));
+    let handler = ws_proto_std::Client::new(builder, PauseAtFirst::default()).run();
+    let (_, resumer) = handler.resumer.unwrap();
+    resumer.join().unwrap();
+    assert_eq!(handler.decoded_at_first, 65);
+    assert!(
+        handler.resumed_at_second,
+        "a message reached the handler while paused"
+    );
+    assert_eq!(handler.events, expected(0));
 }

@@ -10,6 +10,7 @@ use ws_proto::{
 };
 
 use crate::builder::Builder;
+use crate::events::Ahead;
 use crate::socket::WebSocket;
 use crate::{Error, Event};
 
@@ -357,6 +358,8 @@ impl<H: Handler> Client<H> {
             }
         };
         handler.on_open(&handle, &response);
+        // Messages that arrived together are taken in one step, as by `WebSocket::events`.
+        let mut ahead = Ahead::default();
         let clean = loop {
             // A plain load first: the swap's locked instruction only when it is due.
             if control.became_full.load(Ordering::Relaxed)
@@ -364,7 +367,17 @@ impl<H: Handler> Client<H> {
             {
                 handler.on_buffer_full(&handle);
             }
-            match ws.read_item(false) {
+            let item = match ahead.next(&ws) {
+                Some(message) => Ok(Some(Event::Message(message))),
+                None => {
+                    let item = ws.read_item(false);
+                    if let Ok(Some(event)) = &item {
+                        ahead.take_after(&ws, event);
+                    }
+                    item
+                }
+            };
+            match item {
                 Ok(Some(Event::Message(message))) => handler.on_message(&handle, message),
                 Ok(Some(Event::Ping(payload))) => handler.on_ping(&handle, &payload),
                 Ok(Some(Event::Pong(pong))) => {
