@@ -178,7 +178,7 @@ impl Scenario {
     }
 }
 
-const CLIENTS: [&str; 10] = [
+const CLIENTS: [&str; 11] = [
     "ws-proto-tokio",
     "tokio-tungstenite",
     "tokio-websockets",
@@ -187,6 +187,7 @@ const CLIENTS: [&str; 10] = [
     "wtx",
     "yawc",
     "ws-proto-std",
+    "ws-proto-std callbacks",
     "raw",
     "raw+mask",
 ];
@@ -692,6 +693,47 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
     Ok(start.stop())
 }
 
+/// ws-proto-std's event client (Workerman's callbacks): a handler counting the messages on the
+/// thread that runs the client, from the handshake to the last message.
+fn ws_proto_std_callbacks(url: &str, sc: &Scenario) -> Res<Times> {
+    struct Count {
+        n: usize,
+        count: usize,
+        got: usize,
+        start: Option<Stopwatch>,
+        times: Option<Times>,
+    }
+    impl ws_proto_std::Handler for Count {
+        fn on_open(&mut self, _: &ws_proto_std::ClientHandle, _: &ws_proto_std::Response) {
+            self.start = Some(Stopwatch::start());
+        }
+        fn on_message(&mut self, client: &ws_proto_std::ClientHandle, message: ws_proto::Message) {
+            self.got += message.len();
+            self.count += 1;
+            if self.count == self.n {
+                self.times = self.start.take().map(Stopwatch::stop);
+                client.stop();
+            }
+        }
+    }
+    let mut config = no_deflate();
+    // The server does not answer a Close: end the connection soon after ours.
+    config.close_timeout(std::time::Duration::from_millis(10));
+    let builder = ws_proto_std::Builder::new(url).config(config);
+    let count = Count {
+        n: sc.n,
+        count: 0,
+        got: 0,
+        start: None,
+        times: None,
+    };
+    let count = ws_proto_std::Client::new(builder, count).run();
+    check(count.got, sc.payload_bytes())?;
+    Ok(count
+        .times
+        .ok_or("the connection ended before the last message")?)
+}
+
 // ---------------------------------------------------------------- streamed (256 MiB messages)
 
 /// Bytes of the block a [`Source`] repeats: one `send_from_reader` read.
@@ -970,6 +1012,11 @@ async fn raw_streamed(url: &str, sc: &Scenario, flow: Streamed, remask_each: boo
 /// Whether `client` runs `sc`: raw+mask differs from raw only where the client sends frames,
 /// and the streamed scenarios are for ws-proto and the floors.
 fn applies(client: &str, sc: &Scenario) -> bool {
+    if client == "ws-proto-std callbacks" {
+        // A handler receives owned messages; sending goes through the same socket as
+        // ws-proto-std's own rows.
+        return matches!(sc.kind, Kind::Recv { lent: false, .. });
+    }
     match sc.kind {
         Kind::Recv { .. } => client != "raw+mask",
         Kind::SendBatched { values: true } => !matches!(client, "fastwebsockets" | "wtx"),
@@ -1009,6 +1056,7 @@ fn run(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
 fn run_whole(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
     match client {
         "ws-proto-std" => ws_proto_std(url, sc),
+        "ws-proto-std callbacks" => ws_proto_std_callbacks(url, sc),
         "ws-proto-tokio" => rt().block_on(ws_proto_tokio(url, sc)),
         "tokio-tungstenite" => rt().block_on(tokio_tungstenite(url, sc)),
         "tokio-websockets" => rt().block_on(tokio_websockets(url, sc)),
