@@ -178,8 +178,9 @@ impl Scenario {
     }
 }
 
-const CLIENTS: [&str; 11] = [
+const CLIENTS: [&str; 12] = [
     "ws-proto-tokio",
+    "ws-proto-tokio session",
     "tokio-tungstenite",
     "tokio-websockets",
     "fastwebsockets",
@@ -242,6 +243,36 @@ async fn ws_proto_tokio(url: &str, sc: &Scenario) -> Res<Times> {
             }
         }
     }
+    Ok(start.stop())
+}
+
+/// ws-proto-tokio's event client (`Session`, Workerman's events as a stream), receiving: from
+/// its `Open` to the last message.
+async fn ws_proto_tokio_session(url: &str, sc: &Scenario) -> Res<Times> {
+    use ws_proto_tokio::{ReconnectPolicy, SessionEvent};
+    let mut session = ws_proto_tokio::Builder::new(url)
+        .config(no_deflate())
+        .session(ReconnectPolicy::never())?;
+    loop {
+        match session.next().await.ok_or("ended before Open")? {
+            SessionEvent::Open(_) => break,
+            SessionEvent::Error(e) => return Err(e.into()),
+            _ => {}
+        }
+    }
+    let start = Stopwatch::start();
+    let (mut got, mut count) = (0, 0);
+    while count < sc.n {
+        match session.next().await.ok_or("eof")? {
+            SessionEvent::Message(m) => {
+                got += m.len();
+                count += 1;
+            }
+            SessionEvent::Error(e) => return Err(e.into()),
+            _ => {}
+        }
+    }
+    check(got, sc.payload_bytes())?;
     Ok(start.stop())
 }
 
@@ -1012,9 +1043,9 @@ async fn raw_streamed(url: &str, sc: &Scenario, flow: Streamed, remask_each: boo
 /// Whether `client` runs `sc`: raw+mask differs from raw only where the client sends frames,
 /// and the streamed scenarios are for ws-proto and the floors.
 fn applies(client: &str, sc: &Scenario) -> bool {
-    if client == "ws-proto-std callbacks" {
-        // A handler receives owned messages; sending goes through the same socket as
-        // ws-proto-std's own rows.
+    if matches!(client, "ws-proto-std callbacks" | "ws-proto-tokio session") {
+        // The event clients hand out owned messages; they send through the same sockets as
+        // the adapters' own rows.
         return matches!(sc.kind, Kind::Recv { lent: false, .. });
     }
     match sc.kind {
@@ -1058,6 +1089,7 @@ fn run_whole(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
         "ws-proto-std" => ws_proto_std(url, sc),
         "ws-proto-std callbacks" => ws_proto_std_callbacks(url, sc),
         "ws-proto-tokio" => rt().block_on(ws_proto_tokio(url, sc)),
+        "ws-proto-tokio session" => rt().block_on(ws_proto_tokio_session(url, sc)),
         "tokio-tungstenite" => rt().block_on(tokio_tungstenite(url, sc)),
         "tokio-websockets" => rt().block_on(tokio_websockets(url, sc)),
         "fastwebsockets" => rt().block_on(fastwebsockets(url, sc)),
