@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bytes::BufMut;
-use ws_proto::{Event, InputError, Message, MessageRef, Pong};
+use ws_proto::{Event, InputError, Message, MessageRef, Pong, ReadyState};
 use ws_proto_tests::{bytes, frame, raw_frame, Pair};
 
 #[test]
@@ -442,6 +442,48 @@ fn nothing_is_lent_before_the_events_ahead_of_it_or_while_paused() {
         Some(Message::binary(&b"two"[..]))
     );
     assert_eq!(pair.client.poll_message_with(|_| ()), None);
+}
+
+#[test]
+fn owned_whole_messages_are_taken_without_decoding_what_follows_them() {
+    let mut pair = Pair::open();
+    let mut input = frame(0x2, b"one");
+    input.extend(frame(0x1, b"two"));
+    input.extend(frame(0x9, b"p"));
+    input.extend(frame(0x2, b"three"));
+    input.extend(ws_proto_tests::close_frame(1000, "bye"));
+    pair.client.handle_input(&input, pair.now).unwrap();
+    assert_eq!(
+        pair.client.poll_message(),
+        Some(Message::binary(&b"one"[..]))
+    );
+    assert_eq!(pair.client.poll_message(), Some(Message::text("two")));
+    // The ping is left to `poll_event`, undecoded: no pong is queued yet.
+    assert_eq!(pair.client.poll_message(), None);
+    assert!(pair.client.poll_transmit().is_none());
+    assert_eq!(pair.client.poll_event(), Some(Event::Ping(bytes("p"))));
+    assert_eq!(
+        pair.client.poll_message(),
+        Some(Message::binary(&b"three"[..]))
+    );
+    // So is the Close: the connection is open, and an answer to "three" goes out before the
+    // client's Close.
+    assert_eq!(pair.client.poll_message(), None);
+    assert_eq!(pair.client.ready_state(), ReadyState::Open);
+    pair.client.send_text("answer").unwrap();
+    pair.drain();
+    let frames: Vec<(u8, Vec<u8>)> = pair
+        .server_frames()
+        .into_iter()
+        .map(|f| (f.opcode, f.payload))
+        .collect();
+    assert_eq!(frames[0], (0xA, b"p".to_vec()));
+    assert_eq!(frames[1], (0x1, b"answer".to_vec()));
+    // The echo of the server's 1000.
+    assert_eq!(frames[2], (0x8, vec![0x03, 0xe8]));
+    assert_eq!(frames.len(), 3);
+    let stats = pair.client.stats();
+    assert_eq!(stats.messages_received, 3);
 }
 
 #[test]

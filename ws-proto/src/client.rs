@@ -805,14 +805,36 @@ impl ClientState {
     /// ```
     #[inline]
     pub fn poll_message_with<R>(&mut self, read: impl FnOnce(MessageRef<'_>) -> R) -> Option<R> {
-        // What `poll_event` would give first: a queued event, or nothing while paused.
-        if !self.events.is_empty() || !matches!(self.phase, Phase::Open) || self.is_recv_paused() {
+        if !self.whole_message_is_next() {
             return None;
         }
         let (result, kind, len) = self.receiver.lend_message(&mut self.rx, read)?;
         self.count_received(kind, len);
         self.release_after_last();
         Some(result)
+    }
+
+    /// [`poll_message_with`](Self::poll_message_with)'s message owned: the next event if it is a
+    /// whole data message as that lends, `None` otherwise, with nothing else decoded. For an
+    /// adapter that takes the messages decoded together in one step: a Close behind them takes
+    /// effect only when [`poll_event`](Self::poll_event) decodes it, after the reader has seen
+    /// (and perhaps answered) the messages before it, as it would one event at a time.
+    #[inline]
+    pub fn poll_message(&mut self) -> Option<Message> {
+        if !self.whole_message_is_next() {
+            return None;
+        }
+        let message = self.receiver.whole_message(&mut self.rx)?;
+        self.count_received(message.message_type(), message.len());
+        self.release_after_last();
+        Some(message)
+    }
+
+    /// Whether a whole message at the front of the input would be what `poll_event` gives
+    /// next: no event is queued before it, the connection is open and receiving not paused.
+    #[inline]
+    fn whole_message_is_next(&self) -> bool {
+        self.events.is_empty() && matches!(self.phase, Phase::Open) && !self.is_recv_paused()
     }
 
     /// After an event decoded from the last of what was received: an inflate stream kept for a
