@@ -367,17 +367,7 @@ impl<H: Handler> Client<H> {
             {
                 handler.on_buffer_full(&handle);
             }
-            let item = match ahead.next(&ws) {
-                Some(message) => Ok(Some(Event::Message(message))),
-                None => {
-                    let item = ws.read_item(false);
-                    if let Ok(Some(event)) = &item {
-                        ahead.take_after(&ws, event);
-                    }
-                    item
-                }
-            };
-            match item {
+            match ahead.next_item(&ws, false) {
                 Ok(Some(Event::Message(message))) => handler.on_message(&handle, message),
                 Ok(Some(Event::Ping(payload))) => handler.on_ping(&handle, &payload),
                 Ok(Some(Event::Pong(pong))) => {

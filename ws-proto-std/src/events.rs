@@ -18,7 +18,9 @@ use crate::{Error, Event, WebSocket};
 /// [`read`](WebSocket::read), which locks the connection for each. Dropping the iterator gives
 /// back what it took and did not hand out: the next read, on any thread, returns those
 /// messages first and in order. After [`pause_recv`](WebSocket::pause_recv) none of them is
-/// handed out until the resume, as none is decoded.
+/// handed out until the resume (or a close, when reading comes back by itself), as none is
+/// decoded. Only data messages are taken ahead; a ping or a Close behind them is decoded when
+/// the iterator reaches it, so a reply to the messages before a Close still goes out.
 #[derive(Debug)]
 pub struct Events<'a> {
     ws: &'a WebSocket,
@@ -32,18 +34,24 @@ impl Iterator for Events<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(message) = self.ahead.next(self.ws) {
-            return Some(Ok(Event::Message(message)));
-        }
+        // The end comes from a read, which is made only once nothing taken ahead is left.
         if self.ended {
             return None;
         }
-        let item = self.ws.read_event();
-        if let Ok(event) = &item {
-            self.ahead.take_after(self.ws, event);
+        loop {
+            match self.ahead.next_item(self.ws, true) {
+                Ok(Some(event)) => {
+                    self.ended = matches!(event, Event::Close(_));
+                    return Some(Ok(event));
+                }
+                // The core's `Drained`, which only the event client reports.
+                Ok(None) => {}
+                Err(e) => {
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+            }
         }
-        self.ended = matches!(item, Ok(Event::Close(_)) | Err(_));
-        Some(item)
     }
 }
 
@@ -86,22 +94,27 @@ impl WebSocket {
 pub(crate) struct Ahead(VecDeque<Message>);
 
 impl Ahead {
-    /// The next message taken ahead. Once receiving is paused they all go back to `ws`, for
-    /// its reads to return after the resume.
+    /// The next message taken ahead or, when none is left, the next item
+    /// (`WebSocket::read_item`, read as `configured` says), after which the data messages
+    /// behind it are taken.
     #[inline]
-    pub(crate) fn next(&mut self, ws: &WebSocket) -> Option<Message> {
+    pub(crate) fn next_item(
+        &mut self,
+        ws: &WebSocket,
+        configured: bool,
+    ) -> Result<Option<Event>, Error> {
         if !self.0.is_empty() && ws.pause_hinted() {
+            // Paused since they were taken: they go back, for the reads after the resume.
             ws.hold_back_if_paused(&mut self.0);
         }
-        self.0.pop_front()
-    }
-
-    /// After `event` was read from `ws`: when it is a data message, takes the messages the core
-    /// has decoded behind it (other events stay for the reads).
-    pub(crate) fn take_after(&mut self, ws: &WebSocket, event: &Event) {
-        if let Event::Message(_) = event {
+        if let Some(message) = self.0.pop_front() {
+            return Ok(Some(Event::Message(message)));
+        }
+        let item = ws.read_item(configured);
+        if let Ok(Some(Event::Message(_))) = &item {
             ws.take_ahead(&mut self.0);
         }
+        item
     }
 
     /// Gives back what was not handed out: the next reads of `ws` return it first.

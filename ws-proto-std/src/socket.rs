@@ -95,18 +95,24 @@ impl State {
     /// them. The end is `Closed`, or the transport's failure in its place.
     /// `Ok(None)` is the core's `Drained`, which only the event client reports.
     fn next_event(&mut self) -> Option<Result<Option<Event>, Error>> {
-        // A paused core decodes nothing until the resume (`ClientState::pause_recv`): what was
-        // decoded before the pause and set aside here waits as well.
-        if self.core.is_recv_paused() {
-            return None;
-        }
-        if let Some(message) = self.unread.pop_front() {
-            return Some(Ok(Some(Event::Message(message))));
-        }
-        if self.reported {
-            return None;
-        }
-        let event = self.held.take().or_else(|| self.core.poll_event())?;
+        let event = if self.core.is_recv_paused() {
+            // A paused core decodes nothing until the resume (`ClientState::pause_recv`) and
+            // gives only the events it queued itself (`Drained`, which the event client's
+            // sends wait for): what was received before the pause and set aside here waits
+            // as well, all but such an event.
+            match self.held.take_if(|e| matches!(e, CoreEvent::Drained)) {
+                Some(drained) => drained,
+                None => self.core.poll_event()?,
+            }
+        } else {
+            if let Some(message) = self.unread.pop_front() {
+                return Some(Ok(Some(Event::Message(message))));
+            }
+            if self.reported {
+                return None;
+            }
+            self.held.take().or_else(|| self.core.poll_event())?
+        };
         if let CoreEvent::Closed(_) = &event {
             self.reported = true;
         }
@@ -137,11 +143,19 @@ impl State {
         self.held.is_none() && self.unread.is_empty() && !self.reported
     }
 
-    /// Moves the data messages the core has decoded, up to `ahead`'s room of [`AHEAD`], into
-    /// `ahead`, stopping at any other event (held for `next_event`, which keeps its bookkeeping).
+    /// Moves the next data messages, up to `ahead`'s room of [`AHEAD`], into `ahead`: those
+    /// given back first, then whole ones at the front of the input, stopping before anything
+    /// else, which stays undecoded (`ClientState::poll_message`): a Close behind them takes
+    /// effect only once the reader has seen them, as when read one at a time.
     fn take_ahead(&mut self, ahead: &mut VecDeque<Message>) {
+        while ahead.len() < AHEAD {
+            match self.unread.pop_front() {
+                Some(message) => ahead.push_back(message),
+                None => break,
+            }
+        }
         while ahead.len() < AHEAD && self.decoded_is_next() {
-            match self.next_message() {
+            match self.core.poll_message() {
                 Some(message) => ahead.push_back(message),
                 None => break,
             }
@@ -375,8 +389,8 @@ impl WebSocket {
     /// keepalive pings still go out; the pong timeout waits for the resume. See
     /// [`ClientState::pause_recv`].
     ///
-    /// Messages an [`Events`](crate::Events) iterator took ahead and has not handed out wait
-    /// for the resume as well.
+    /// Messages taken ahead and not yet handed out, by an [`Events`](crate::Events) iterator
+    /// or the event [`Client`](crate::Client), wait for the resume as well.
     pub fn pause_recv(&self) {
         let mut st = self.lock();
         st.core.pause_recv();
@@ -458,8 +472,8 @@ impl WebSocket {
         }
     }
 
-    /// Moves the data messages the core has decoded, up to `ahead`'s room, into `ahead` under
-    /// one lock, stopping at any other event.
+    /// Moves the next data messages, up to `ahead`'s room, into `ahead` under one lock (see
+    /// `State::take_ahead`).
     pub(crate) fn take_ahead(&self, ahead: &mut VecDeque<Message>) {
         self.lock().take_ahead(ahead);
     }
@@ -481,6 +495,12 @@ impl WebSocket {
         let mut st = self.lock();
         if st.core.is_recv_paused() {
             st.give_back(ahead);
+        } else if matches!(
+            st.core.ready_state(),
+            ReadyState::Closing | ReadyState::Closed
+        ) {
+            // Reading came back by itself for the close, for good: no need to look again.
+            self.shared.pause_hint.store(false, Ordering::Relaxed);
         }
     }
 

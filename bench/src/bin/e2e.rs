@@ -725,7 +725,7 @@ fn ws_proto_std(url: &str, sc: &Scenario) -> Res<Times> {
 }
 
 /// ws-proto-std's event client (Workerman's callbacks): a handler counting the messages on the
-/// thread that runs the client, from the handshake to the last message.
+/// thread that runs the client, from `on_open` to the last message.
 fn ws_proto_std_callbacks(url: &str, sc: &Scenario) -> Res<Times> {
     struct Count {
         n: usize,
