@@ -90,8 +90,10 @@
 //! - **Reading.** One thread at a time reads (a second reader waits on a reader mutex). It
 //!   blocks in the transport's `read` *without* the state lock, then takes the lock only to feed
 //!   the bytes to TLS and the core, and releases it. Events are taken from the core one at a
-//!   time, as `read_event` is called, so a Close the core holds behind earlier messages takes
-//!   effect only once the reader has seen (and perhaps answered) them.
+//!   time, as `read_event` is called (an [`Events`] iterator and the event [`Client`] take the
+//!   whole data messages that arrived together in one step, and decode nothing else), so a
+//!   Close the core holds behind earlier messages takes effect only once the reader has seen
+//!   (and perhaps answered) them.
 //! - **Writing.** Every input or command is followed by a flush. A thread flushing marks itself
 //!   as the writer in the state, takes the core's next chunk (encrypted, for TLS) under the lock,
 //!   releases the lock, writes, and repeats until nothing is left. A thread that finds a writer
