@@ -824,9 +824,16 @@ impl ClientState {
         if !self.whole_message_is_next() {
             return None;
         }
+        let message = self.take_whole_message()?;
+        self.release_after_last();
+        Some(message)
+    }
+
+    /// A small whole message at the front of the input, counted as received.
+    #[inline]
+    fn take_whole_message(&mut self) -> Option<Message> {
         let message = self.receiver.whole_message(&mut self.rx)?;
         self.count_received(message.message_type(), message.len());
-        self.release_after_last();
         Some(message)
     }
 
@@ -1030,8 +1037,7 @@ impl ClientState {
     fn decode_event(&mut self) -> Option<Event> {
         // Most events are small whole messages: decoded here without the general path.
         if matches!(self.phase, Phase::Open) {
-            if let Some(message) = self.receiver.whole_message(&mut self.rx) {
-                self.count_received(message.message_type(), message.len());
+            if let Some(message) = self.take_whole_message() {
                 return Some(Event::Message(message));
             }
         }
