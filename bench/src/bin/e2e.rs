@@ -178,7 +178,7 @@ impl Scenario {
     }
 }
 
-const CLIENTS: [&str; 12] = [
+const CLIENTS: [&str; 14] = [
     "ws-proto-tokio",
     "ws-proto-tokio session",
     "tokio-tungstenite",
@@ -191,6 +191,8 @@ const CLIENTS: [&str; 12] = [
     "ws-proto-std callbacks",
     "raw",
     "raw+mask",
+    "raw+utf8",
+    "raw+mask+clone",
 ];
 
 // ---------------------------------------------------------------- ws-proto-tokio
@@ -578,19 +580,91 @@ fn remask(frame: &mut [u8], head_len: usize, i: usize) {
     old.copy_from_slice(&new);
 }
 
-/// The same bytes with no WebSocket code. With `remask`, each frame sent gets a fresh masking
-/// key first, as §5.3 requires, masked in place with no copy: the floor for any client that
-/// sends as the RFC says.
-async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
+/// What the raw client does beyond moving the bytes: each floor adds only what every client
+/// must do in the scenarios it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Work {
+    /// Nothing: "raw".
+    Bare,
+    /// A fresh masking key for each frame sent, masked in place with no copy, as §5.3 requires:
+    /// "raw+mask", the floor for any client that sends as the RFC says.
+    Mask,
+    /// Each text message received parsed out of the reads and validated as UTF-8 (§8.1 fails
+    /// the connection on invalid text, so every client validates before handing text out),
+    /// with the fastest validator at hand (simdutf8's `basic`): "raw+utf8", the floor of the
+    /// text receives.
+    Utf8,
+    /// As `Mask`, but each message is given as a value holding a clone of one `Bytes`, as in
+    /// the `values` scenario: copied from it into its frame, masked and the value dropped.
+    /// "raw+mask+clone", the floor of `feed(Message::Binary(bytes.clone()))`.
+    MaskClone,
+}
+
+impl Work {
+    fn of(client: &str) -> Option<Self> {
+        Some(match client {
+            "raw" => Self::Bare,
+            "raw+mask" => Self::Mask,
+            "raw+utf8" => Self::Utf8,
+            "raw+mask+clone" => Self::MaskClone,
+            _ => return None,
+        })
+    }
+}
+
+/// Counts the whole text frames at the front of `data`, validating each payload, and returns
+/// how many bytes they took: a frame cut by the end of `data` is left for the next read.
+fn validate_frames(data: &[u8], messages: &mut usize) -> Res<usize> {
+    let mut at = 0;
+    while let [b0, b1, rest @ ..] = &data[at..] {
+        let (head, len) = match b1 & 0x7F {
+            126 if rest.len() >= 2 => (4, u16::from_be_bytes([rest[0], rest[1]]) as usize),
+            126 => break,
+            127 => return Err("64-bit length in a text receive".into()),
+            n => (2, n as usize),
+        };
+        if *b0 != 0x81 || b1 & 0x80 != 0 {
+            return Err("not a whole unmasked text frame".into());
+        }
+        let Some(payload) = data.get(at + head..at + head + len) else {
+            break;
+        };
+        simdutf8::basic::from_utf8(payload).map_err(|_| "invalid UTF-8")?;
+        *messages += 1;
+        at += head + len;
+    }
+    Ok(at)
+}
+
+/// The same bytes with no WebSocket code, doing only the [`Work`] asked for.
+async fn raw(url: &str, sc: &Scenario, work: Work) -> Res<Times> {
     let mut tcp = peers::tcp(url).await?;
     manual_handshake(&mut tcp, url, None).await?;
     let key = [1, 2, 3, 4];
+    let remask_each = matches!(work, Work::Mask | Work::MaskClone);
     // Reads of up to 256 KiB, as ws-proto-tokio makes: on this VM 64 KiB reads made the floor
     // slower than every client receiving 1 MiB messages (363 against 231 ms per 1000).
     let mut buf = vec![0u8; 256 << 10];
     let start;
     match sc.kind {
         Kind::Streamed(_) => unreachable!("run() gives streamed scenarios to their own clients"),
+        Kind::Recv { .. } if work == Work::Utf8 => {
+            start = Stopwatch::start();
+            // The bytes of a frame cut by the end of a read are moved to the front for the
+            // next, as a client's receive buffer does.
+            let (mut messages, mut kept) = (0, 0);
+            while messages < sc.n {
+                let n = tcp.read(&mut buf[kept..]).await?;
+                if n == 0 {
+                    return Err("eof".into());
+                }
+                let filled = kept + n;
+                let used = validate_frames(&buf[..filled], &mut messages)?;
+                buf.copy_within(used..filled, 0);
+                kept = filled - used;
+            }
+            check(messages * sc.size, sc.payload_bytes())?;
+        }
         Kind::Recv { .. } => {
             let total = sc.n * (header_len(sc.size, false) + sc.size);
             start = Stopwatch::start();
@@ -605,6 +679,7 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
         }
         Kind::SendBatched { .. } => {
             let (unit, per) = frame_unit(2, sc.size, Some(key));
+            let data = Bytes::from(payload(sc.size, false));
             start = Stopwatch::start();
             let frame_len = unit.len() / per;
             let head_len = header_len(sc.size, true);
@@ -615,7 +690,17 @@ async fn raw(url: &str, sc: &Scenario, remask_each: bool) -> Res<Times> {
                 let unit = &mut unit[..frames * frame_len];
                 if remask_each {
                     for (i, frame) in unit.chunks_exact_mut(frame_len).enumerate() {
-                        remask(frame, head_len, sent + i);
+                        if work == Work::MaskClone {
+                            let message = data.clone();
+                            let (head, body) = frame.split_at_mut(head_len);
+                            let key = ((sent + i) as u32).wrapping_mul(0x9E37_79B9);
+                            let key = key.to_ne_bytes();
+                            head[head_len - 4..].copy_from_slice(&key);
+                            body.copy_from_slice(&message);
+                            ws_proto::apply_mask(body, key);
+                        } else {
+                            remask(frame, head_len, sent + i);
+                        }
                     }
                 }
                 tcp.write_all(unit).await?;
@@ -1048,6 +1133,12 @@ fn applies(client: &str, sc: &Scenario) -> bool {
         // the adapters' own rows.
         return matches!(sc.kind, Kind::Recv { lent: false, .. });
     }
+    match client {
+        // Each added floor runs where it differs from raw and raw+mask (see `Work`).
+        "raw+utf8" => return matches!(sc.kind, Kind::Recv { text: true, .. }),
+        "raw+mask+clone" => return matches!(sc.kind, Kind::SendBatched { values: true }),
+        _ => {}
+    }
     match sc.kind {
         Kind::Recv { .. } => client != "raw+mask",
         Kind::SendBatched { values: true } => !matches!(client, "fastwebsockets" | "wtx"),
@@ -1096,9 +1187,7 @@ fn run_whole(client: &str, url: &str, sc: &Scenario) -> Res<Times> {
         "sockudo-ws" => rt().block_on(sockudo(url, sc)),
         "wtx" => rt().block_on(wtx(url, sc)),
         "yawc" => rt().block_on(yawc(url, sc)),
-        "raw" => rt().block_on(raw(url, sc, false)),
-        "raw+mask" => rt().block_on(raw(url, sc, true)),
-        _ => unreachable!(),
+        floor => rt().block_on(raw(url, sc, Work::of(floor).expect("a client of CLIENTS"))),
     }
 }
 
@@ -1238,9 +1327,10 @@ fn main() {
 
     println!(
         "rounds: {rounds}, scale: {scale}; median of the rounds; spread = (max - min) / median; \
-         vs raw and vs raw+mask: the median of each round's ratio to that floor in the same \
-         round, with the middle half of those ratios (25th to 75th percentile); CPU: the client \
-         thread's CPU time (user and kernel) per message, median of the rounds"
+         vs raw, raw+mask, raw+utf8, raw+mask+clone: the median of each round's ratio to that \
+         floor in the same round, with the middle half of those ratios (25th to 75th \
+         percentile); CPU: the client thread's CPU time (user and kernel) per message, median \
+         of the rounds; a floor's vs best other crate: what no client can go below"
     );
     for (si, sc) in scenarios.iter().enumerate() {
         let rows: Vec<(&str, &[Option<Times>])> = clients
@@ -1250,13 +1340,12 @@ fn main() {
             .map(|(ci, c)| (*c, &times[si][ci][..]))
             .collect();
         let title = format!("{} (n = {}, {} B each)", sc.name, sc.n, sc.size);
-        print_table(
-            &title,
-            sc.n,
-            sc.payload_bytes(),
-            &rows,
-            &["raw", "raw+mask"],
-        );
+        // raw and raw+mask have a column in every table; the other floors where they run.
+        let floors: Vec<&str> = ["raw", "raw+mask", "raw+utf8", "raw+mask+clone"]
+            .into_iter()
+            .filter(|f| matches!(*f, "raw" | "raw+mask") || applies(f, sc))
+            .collect();
+        print_table(&title, sc.n, sc.payload_bytes(), &rows, &floors);
     }
 
     // The streamed scenarios' peak heap: the most of any round.
