@@ -612,9 +612,10 @@ impl Work {
     }
 }
 
-/// Counts the whole text frames at the front of `data`, validating each payload, and returns
-/// how many bytes they took: a frame cut by the end of `data` is left for the next read.
-fn validate_frames(data: &[u8], messages: &mut usize) -> Res<usize> {
+/// Counts the whole text frames at the front of `data` and their payload bytes, validating
+/// each payload, and returns how many bytes they took: a frame cut by the end of `data` is left
+/// for the next read.
+fn validate_frames(data: &[u8], messages: &mut usize, payload_bytes: &mut usize) -> Res<usize> {
     let mut at = 0;
     while let [b0, b1, rest @ ..] = &data[at..] {
         let (head, len) = match b1 & 0x7F {
@@ -631,6 +632,7 @@ fn validate_frames(data: &[u8], messages: &mut usize) -> Res<usize> {
         };
         simdutf8::basic::from_utf8(payload).map_err(|_| "invalid UTF-8")?;
         *messages += 1;
+        *payload_bytes += len;
         at += head + len;
     }
     Ok(at)
@@ -652,18 +654,18 @@ async fn raw(url: &str, sc: &Scenario, work: Work) -> Res<Times> {
             start = Stopwatch::start();
             // The bytes of a frame cut by the end of a read are moved to the front for the
             // next, as a client's receive buffer does.
-            let (mut messages, mut kept) = (0, 0);
+            let (mut messages, mut got, mut kept) = (0, 0, 0);
             while messages < sc.n {
                 let n = tcp.read(&mut buf[kept..]).await?;
                 if n == 0 {
                     return Err("eof".into());
                 }
                 let filled = kept + n;
-                let used = validate_frames(&buf[..filled], &mut messages)?;
+                let used = validate_frames(&buf[..filled], &mut messages, &mut got)?;
                 buf.copy_within(used..filled, 0);
                 kept = filled - used;
             }
-            check(messages * sc.size, sc.payload_bytes())?;
+            check(got, sc.payload_bytes())?;
         }
         Kind::Recv { .. } => {
             let total = sc.n * (header_len(sc.size, false) + sc.size);
