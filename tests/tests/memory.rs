@@ -228,9 +228,11 @@ fn heap_held_by_a_connection() {
     let before = live();
     exchange(&mut client, &payload);
     let with_takeover = idle + live() - before;
-    // The compressor's and inflater's windows stay, as context takeover requires.
+    // The compressor's and inflater's windows stay, as context takeover requires, and nothing
+    // else: zlib-rs's two streams are about 418 KiB at 15 window bits; the 80 KiB the
+    // compressor's output took for the 64 KiB message went with the drained send buffer.
     assert!(
-        with_takeover > 64 << 10,
+        (64 << 10..440 << 10).contains(&with_takeover),
         "with context takeover: {with_takeover} bytes"
     );
     drop(client);
