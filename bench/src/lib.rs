@@ -193,6 +193,12 @@ pub fn header(opcode: u8, len: usize, mask: Option<[u8; 4]>, out: &mut Vec<u8>) 
     }
 }
 
+/// The masking key of the raw floors' `i`th frame: a fresh one for every frame, as §5.3
+/// requires, with no random number generator to time.
+pub fn fresh_key(i: usize) -> [u8; 4] {
+    (i as u32).wrapping_mul(0x9E37_79B9).to_ne_bytes()
+}
+
 /// Header length of a frame of `len` bytes.
 pub fn header_len(len: usize, masked: bool) -> usize {
     let base = match len {

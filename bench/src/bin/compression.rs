@@ -27,7 +27,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use ws_proto_bench::heap::{held_in_child, hold, hold_blocking, human_bytes, print_held, Counting};
 use ws_proto_bench::measure::{check, env_f64, print_table, selected, Stopwatch, Times};
 use ws_proto_bench::peers::{self, manual_handshake, Res};
-use ws_proto_bench::{header, json_payload, parse_head, raise_nofile, rt, server_process};
+use ws_proto_bench::{
+    fresh_key, header, json_payload, parse_head, raise_nofile, rt, server_process,
+};
 use ws_proto_bench::{serve_until_eof, start_server, tokio_server, ACK};
 
 #[global_allocator]
@@ -196,7 +198,7 @@ async fn zlib_rs(url: &str, sc: Scenario, text: &[u8]) -> Res<Times> {
             compress.reset();
             compress.compress_vec(text, &mut body, FlushCompress::Sync)?;
             body.truncate(body.len() - 4);
-            let key = (i as u32).wrapping_mul(0x9E37_79B9).to_ne_bytes();
+            let key = fresh_key(i);
             ws_proto::apply_mask(&mut body, key);
             let at = out.len();
             header(1, body.len(), Some(key), &mut out);

@@ -33,7 +33,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use ws_proto_bench::measure::{check, env_f64, print_table, selected, Stopwatch, Times};
 use ws_proto_bench::peers::{self, manual_handshake, no_deflate, Res};
-use ws_proto_bench::{frame_unit, header, header_len, payload, rt, start_server, ACK};
+use ws_proto_bench::{frame_unit, fresh_key, header, header_len, payload, rt, start_server, ACK};
 
 // ---------------------------------------------------------------- peak heap
 
@@ -572,7 +572,7 @@ async fn yawc(url: &str, sc: &Scenario) -> Res<Times> {
 /// Gives the masked frame in `frame` a fresh key: its payload is masked again, in place, with
 /// the old key XOR the new one.
 fn remask(frame: &mut [u8], head_len: usize, i: usize) {
-    let new = (i as u32).wrapping_mul(0x9E37_79B9).to_ne_bytes();
+    let new = fresh_key(i);
     let (head, payload) = frame.split_at_mut(head_len);
     let old = &mut head[head_len - 4..];
     let both = [0, 1, 2, 3].map(|j| old[j] ^ new[j]);
@@ -695,8 +695,7 @@ async fn raw(url: &str, sc: &Scenario, work: Work) -> Res<Times> {
                         if work == Work::MaskClone {
                             let message = data.clone();
                             let (head, body) = frame.split_at_mut(head_len);
-                            let key = ((sent + i) as u32).wrapping_mul(0x9E37_79B9);
-                            let key = key.to_ne_bytes();
+                            let key = fresh_key(sent + i);
                             head[head_len - 4..].copy_from_slice(&key);
                             body.copy_from_slice(&message);
                             ws_proto::apply_mask(body, key);
@@ -1100,7 +1099,7 @@ async fn raw_streamed(url: &str, sc: &Scenario, flow: Streamed, remask_each: boo
                 loop {
                     let n = source.read(&mut frame[ROOM..]).await?;
                     let key = if remask_each {
-                        let key = frames.wrapping_mul(0x9E37_79B9).to_ne_bytes();
+                        let key = fresh_key(frames as usize);
                         ws_proto::apply_mask(&mut frame[ROOM..ROOM + n], key);
                         key
                     } else {
